@@ -1,0 +1,1 @@
+"""Baselines scored by the same evaluator: spaCy, encoder token classifiers, LLM+CRF tagger, API prompting."""

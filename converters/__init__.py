@@ -1,0 +1,1 @@
+"""Raw datasets -> chat-format JSONL examples (shared/CONTRACT.md section 1)."""

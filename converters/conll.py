@@ -1,0 +1,73 @@
+"""CoNLL column files (CoNLL-2003, WNUT-17) and the Hugging Face `eriktks/conll2003` dataset.
+
+Source: CoNLL-2003 (Tjong Kim Sang & De Meulder 2003; Reuters RCV1 text, research use only), WNUT-17
+(Derczynski et al. 2017, CC-BY 4.0). One raw sentence (token, POS, chunk, tag per line)::
+
+    JAPAN NNP B-NP B-LOC
+    GET VB B-VP O
+
+becomes ``{"id": "conll2003/test/0", "messages": [system, {"user": "JAPAN GET"}, {"assistant": "LOC: JAPAN"}],
+"gold": {"task": "ner", "text": "JAPAN GET", "tokens": ["JAPAN", "GET"], "entities": [{"start": 0, "end": 5,
+"label": "LOC"}], ...}}``. The text is the tokens joined by single spaces, so token offsets are derivable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from converters.examples import ner_example
+from converters.io import DataError
+from converters.iob import TagError, iob1_to_iob2, tags_to_entities
+from converters.tasks import NerPrompt
+from converters.text_files import numbered_lines
+
+
+def read_conll(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line of the first token, tokens, tags) per sentence; the tag is the last column, the token the first."""
+    tokens, tags, first_line, columns = [], [], 0, None
+    for number, line in numbered_lines(path):
+        if not line.strip() or line.startswith("-DOCSTART-"):
+            if tokens:
+                yield first_line, tokens, tags
+            tokens, tags = [], []
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if columns is None:
+            columns = len(fields)
+        if len(fields) != columns or columns < 2:
+            raise DataError(path, number, f"expected {max(columns, 2)} columns (token ... tag), got {len(fields)}")
+        if not tokens:
+            first_line = number
+        tokens.append(fields[0])
+        tags.append(fields[-1])
+    if tokens:
+        yield first_line, tokens, tags
+
+
+def convert_sentence(example_id: str, tokens: list[str], tags: list[str], prompt: NerPrompt,
+                     scheme: str = "iob2") -> dict:
+    if scheme == "iob1":
+        tags = iob1_to_iob2(tags)
+    entities = tags_to_entities(tokens, tags, prompt.labels)
+    return ner_example(example_id, " ".join(tokens), entities, prompt, tokens)
+
+
+def convert_file(path: str | Path, prompt: NerPrompt, split: str, scheme: str = "iob2") -> Iterator[dict]:
+    for index, (line, tokens, tags) in enumerate(read_conll(path)):
+        try:
+            yield convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt, scheme)
+        except TagError as error:
+            raise DataError(path, line, f"in the sentence starting here: {error}") from None
+
+
+def convert_hub(dataset_id: str, prompt: NerPrompt, split: str) -> Iterator[dict]:
+    """For users online: the hub copy (tokens + integer tags, names in the dataset's features)."""
+    import datasets
+
+    hub_split = {"validation": "validation", "test": "test", "train": "train"}[split]
+    data = datasets.load_dataset(dataset_id, split=hub_split)
+    names = data.features["ner_tags"].feature.names
+    for index, row in enumerate(data):
+        yield convert_sentence(f"{prompt.dataset}/{split}/{index}", row["tokens"],
+                               [names[t] for t in row["ner_tags"]], prompt)

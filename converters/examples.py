@@ -1,0 +1,34 @@
+"""The contract's example records, built the same way for every dataset."""
+
+from __future__ import annotations
+
+import random
+
+from converters.answer_format import Entity, render_answer
+from converters.tasks import NerPrompt
+
+
+def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerPrompt,
+                tokens: list[str] | None = None) -> dict:
+    answer = render_answer(text, entities, prompt.answer_format, tokens)
+    gold = {"task": "ner", "text": text, "entities": [e._asdict() for e in sorted(entities)],
+            "labels": list(prompt.labels), "answer_format": prompt.answer_format}
+    if tokens is not None:
+        gold["tokens"] = tokens
+    return {"id": example_id, "messages": prompt.messages(text, answer), "gold": gold}
+
+
+def seeded_split(keys: list, seed: int = 42, fractions: tuple[float, float] = (0.1, 0.1)) -> dict[str, list]:
+    """A fixed validation/test draw of `keys` (sorted first, so input order does not matter); train is the rest."""
+    shuffled = sorted(keys)
+    random.Random(seed).shuffle(shuffled)
+    n_validation, n_test = (round(len(shuffled) * f) for f in fractions)
+    return {"validation": sorted(shuffled[:n_validation]),
+            "test": sorted(shuffled[n_validation:n_validation + n_test])}
+
+
+def split_of(key, split_ids: dict[str, set]) -> str:
+    for split in ("validation", "test"):
+        if key in split_ids[split]:
+            return split
+    return "train"

@@ -1,0 +1,95 @@
+"""The one place where label sets and prompts live.
+
+Converters build training examples from these, prediction rebuilds the same prompts, and evaluators read the label
+sets, so training and prediction cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NER_LABELS: dict[str, tuple[str, ...]] = {
+    "conll2003": ("PER", "LOC", "ORG", "MISC"),
+    "gmb": ("GEO", "GPE", "PER", "ORG", "TIM", "ART", "EVE", "NAT"),
+    "zh_ner": ("GPE", "PER", "ORG", "LOC"),
+    "wnut17": ("person", "location", "corporation", "product", "creative-work", "group"),
+}
+
+# What each label means, shown to the model so that a zero-shot prompt is answerable too.
+LABEL_GLOSSES: dict[str, str] = {
+    "PER": "person",
+    "LOC": "location",
+    "ORG": "organisation",
+    "MISC": "other named entity",
+    "GEO": "geographical entity",
+    "GPE": "geopolitical entity",
+    "TIM": "time expression",
+    "ART": "artifact",
+    "EVE": "event",
+    "NAT": "natural phenomenon",
+}
+
+CLASSIFICATION_LABELS: dict[str, tuple[str, ...]] = {
+    "ag_news": ("World", "Sports", "Business", "Sci/Tech"),
+    "zh_news": ("finance", "realty", "stocks", "education", "science", "society", "politics", "sports", "game",
+                "entertainment"),
+}
+
+MCQ_LETTERS = ("A", "B", "C", "D")
+
+
+@dataclass(frozen=True)
+class NerPrompt:
+    """Everything that decides what the model sees and must answer for one NER dataset."""
+
+    dataset: str
+    labels: tuple[str, ...]
+    answer_format: str  # a name from converters.answer_format.ANSWER_FORMATS
+
+    def system(self) -> str:
+        from converters.answer_format import ANSWER_FORMATS
+
+        kinds = ", ".join(f"{label} ({LABEL_GLOSSES[label]})" if label in LABEL_GLOSSES else label
+                          for label in self.labels)
+        return (f"You are a named-entity recogniser. Entity types: {kinds}. "
+                + ANSWER_FORMATS[self.answer_format].instruction)
+
+    def messages(self, text: str, answer: str | None = None) -> list[dict[str, str]]:
+        turns = [{"role": "system", "content": self.system()}, {"role": "user", "content": text}]
+        if answer is not None:
+            turns.append({"role": "assistant", "content": answer})
+        return turns
+
+
+DEFAULT_NER_FORMAT = {"zh_ner": "json"}  # the Chinese seed recipe answered one JSON object per entity
+
+
+def ner_prompt(dataset: str, answer_format: str | None = None) -> NerPrompt:
+    return NerPrompt(dataset, NER_LABELS[dataset], answer_format or DEFAULT_NER_FORMAT.get(dataset, "lines"))
+
+
+def classification_system(labels: tuple[str, ...]) -> str:
+    return ("Classify the news text into exactly one topic. Answer with the topic name only, one of: "
+            + ", ".join(labels) + ".")
+
+
+def classification_messages(text: str, labels: tuple[str, ...], shots: list[tuple[str, str]] = (),
+                            answer: str | None = None) -> list[dict[str, str]]:
+    """Zero-shot when `shots` is empty; one- or few-shot puts solved examples before the text, as the seeds did."""
+    shot_block = "".join(f"Text: {shot_text}\nTopic: {shot_label}\n\n" for shot_text, shot_label in shots)
+    turns = [{"role": "system", "content": classification_system(labels)},
+             {"role": "user", "content": f"{shot_block}Text: {text}\nTopic:" if shots else text}]
+    if answer is not None:
+        turns.append({"role": "assistant", "content": answer})
+    return turns
+
+
+MCQ_SYSTEM = "以下是单项选择题。请只回答正确选项的字母（A、B、C 或 D）。"
+
+
+def mcq_messages(question: str, options: dict[str, str], answer: str | None = None) -> list[dict[str, str]]:
+    body = question.strip() + "\n" + "\n".join(f"{letter}. {options[letter]}" for letter in MCQ_LETTERS)
+    turns = [{"role": "system", "content": MCQ_SYSTEM}, {"role": "user", "content": body}]
+    if answer is not None:
+        turns.append({"role": "assistant", "content": answer})
+    return turns

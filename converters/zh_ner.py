@@ -1,0 +1,68 @@
+"""Chinese character-level NER: CCFBDCI as in `qgyd2021/chinese_ner_sft` (`ccfbdci.jsonl`; research use).
+
+One raw line::
+
+    {"text": "菲律宾总统埃斯特拉达", "entities": [{"start_idx": 0, "end_idx": 3, "entity_text": "菲律宾",
+     "entity_label": "GPE", ...}]}
+
+becomes ``{"id": "zh_ner/train/0", ..., "messages": [..., {"assistant": "{\"entity_text\": \"菲律宾\",
+\"entity_label\": \"GPE\"}\\n..."}], "gold": {"text": ..., "entities": [{"start": 0, "end": 3, "label": "GPE"}]}}``,
+the index being the source line (0-based); the seed recipe's JSON answer format is the default here. The split
+(80/10/10, seed 42) is fixed in ``converters/splits/zh_ner.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from converters.answer_format import Entity
+from converters.examples import ner_example, seeded_split, split_of
+from converters.io import DataError, read_jsonl
+from converters.tasks import NerPrompt
+
+SPLIT_FILE = Path(__file__).parent / "splits" / "zh_ner.json"
+
+
+def record_entities(record: dict, labels: tuple[str, ...]) -> tuple[str, list[Entity]]:
+    """The text and its spans; raises ValueError naming what is wrong with the record."""
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise ValueError("expected a 'text' string")
+    entities = []
+    for item in record.get("entities", []):
+        try:
+            start, end, label = int(item["start_idx"]), int(item["end_idx"]), item["entity_label"]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("expected entities with start_idx, end_idx and entity_label") from None
+        if not 0 <= start < end <= len(text):
+            raise ValueError(f"span {start}-{end} outside the text of length {len(text)}")
+        if "entity_text" in item and text[start:end] != item["entity_text"]:
+            raise ValueError(f"text[{start}:{end}] is {text[start:end]!r}, not entity_text {item['entity_text']!r}")
+        if label not in labels:
+            raise ValueError(f"unknown label {label!r}; expected one of {', '.join(labels)}")
+        entities.append(Entity(start, end, label))
+    return text, entities
+
+
+def load_split() -> dict[str, set[int]]:
+    fixed = json.loads(SPLIT_FILE.read_text())
+    return {name: set(fixed[name]) for name in ("validation", "test")}
+
+
+def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
+    split_ids = load_split()
+    for index, (line, record) in enumerate(read_jsonl(path)):
+        if split is not None and split_of(index, split_ids) != split:
+            continue
+        try:
+            text, entities = record_entities(record, prompt.labels)
+        except ValueError as error:
+            raise DataError(path, line, str(error)) from None
+        yield ner_example(f"zh_ner/{split or 'all'}/{index}", text, entities, prompt)
+
+
+def make_split_file(path: str | Path) -> dict[str, list[int]]:
+    count = sum(1 for _ in read_jsonl(path))
+    return {"seed": 42, "sentences": count, **seeded_split(list(range(count)), seed=42)}

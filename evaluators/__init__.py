@@ -1,0 +1,1 @@
+"""Strict, exact scoring (shared/CONTRACT.md sections 2 and 3), and prediction for `make eval`."""

@@ -1,0 +1,19 @@
+"""Plain counts to plain numbers: precision, recall, F1 and their averages."""
+
+from __future__ import annotations
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1; a ratio with a zero denominator is 0 (as seqeval and sklearn report it)."""
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def macro(per_label: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Unweighted mean over the labels given (callers decide which labels count)."""
+    if not per_label:
+        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    return {key: sum(scores[key] for scores in per_label.values()) / len(per_label)
+            for key in ("precision", "recall", "f1")}

@@ -1,0 +1,152 @@
+"""Strict NER scoring over plain spans: entity, token and sentence level, and an error analysis.
+
+A predicted entity is correct only if its start, end and label all equal a gold entity's; duplicates count once.
+On token-aligned spans this is seqeval's ``mode="strict", scheme=IOB2`` exactly (tested on the real test sets).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from converters.answer_format import Entity, token_boundaries
+from evaluators.metrics import macro, prf
+
+NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have
+
+
+@dataclass
+class NerItem:
+    """One gold example with what was predicted for it."""
+
+    id: str
+    text: str
+    gold: frozenset[Entity]
+    predicted: frozenset[Entity]
+    tokens: list[str] | None = None
+    ungrounded: frozenset[tuple[str, str]] = frozenset()  # (label, mention) not found in the text: false positives
+
+
+def entity_counts(items: list[NerItem]) -> dict[str, Counter]:
+    counts = {"tp": Counter(), "fp": Counter(), "fn": Counter()}
+    for item in items:
+        for entity in item.gold & item.predicted:
+            counts["tp"][entity.label] += 1
+        for entity in item.predicted - item.gold:
+            counts["fp"][entity.label] += 1
+        for entity in item.gold - item.predicted:
+            counts["fn"][entity.label] += 1
+        for label, _ in item.ungrounded:
+            counts["fp"][label] += 1
+    return counts
+
+
+def entity_scores(items: list[NerItem]) -> dict:
+    counts = entity_counts(items)
+    tp, fp, fn = (sum(counts[k].values()) for k in ("tp", "fp", "fn"))
+    # Like seqeval: the labels averaged are those seen in gold or predictions.
+    labels = sorted(set(counts["tp"]) | set(counts["fp"]) | set(counts["fn"]))
+    per_label = {label: prf(counts["tp"][label], counts["fp"][label], counts["fn"][label])
+                 | {"support": counts["tp"][label] + counts["fn"][label]} for label in labels}
+    return {"micro": prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn}, "macro": macro(per_label),
+            "per_label": per_label}
+
+
+def token_spans(item: NerItem) -> list[tuple[int, int]]:
+    """The units scored at token level: the gold tokens, or each non-space character of an untokenised text."""
+    bounds = token_boundaries(item.text, item.tokens)
+    if bounds is None:
+        return [(i, i + 1) for i, char in enumerate(item.text) if not char.isspace()]
+    return list(zip(sorted(bounds[0]), sorted(bounds[1])))
+
+
+def token_labels(spans: list[tuple[int, int]], entities: frozenset[Entity]) -> list[str]:
+    """Each token's entity type ('O' outside): the first entity (by start) that covers the whole token."""
+    labels = ["O"] * len(spans)
+    for entity in sorted(entities, reverse=True):  # earlier entities written last, so they win
+        for i, (start, end) in enumerate(spans):
+            if entity.start <= start and end <= entity.end:
+                labels[i] = entity.label
+    return labels
+
+
+def token_scores(items: list[NerItem]) -> dict:
+    tp = fp = fn = correct = total = 0
+    for item in items:
+        spans = token_spans(item)
+        for gold, predicted in zip(token_labels(spans, item.gold), token_labels(spans, item.predicted)):
+            total += 1
+            correct += gold == predicted
+            tp += gold == predicted != "O"
+            fp += predicted != "O" and predicted != gold
+            fn += gold != "O" and predicted != gold
+    return {"micro": prf(tp, fp, fn), "accuracy": correct / total if total else 0.0}
+
+
+def sentence_accuracy(items: list[NerItem]) -> float:
+    return sum(item.gold == item.predicted for item in items) / len(items) if items else 0.0
+
+
+def _overlaps(a: Entity, b: Entity) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+@dataclass
+class ErrorAnalysis:
+    label_confusion: Counter = field(default_factory=Counter)  # (gold label, predicted label) on the same span
+    boundary: Counter = field(default_factory=Counter)  # predicted span overlaps a gold one of its label
+    boundary_and_label: int = 0  # overlaps gold spans of other labels only
+    spurious: Counter = field(default_factory=Counter)  # overlaps no gold span
+    missed: Counter = field(default_factory=Counter)  # gold span overlapped by no prediction
+    confusion: Counter = field(default_factory=Counter)  # (gold or NONE, predicted or NONE) over exact spans
+
+    def as_dict(self) -> dict:
+        return {"label_confusion": {f"{g}->{p}": n for (g, p), n in self.label_confusion.most_common()},
+                "boundary": dict(self.boundary.most_common()), "boundary_and_label": self.boundary_and_label,
+                "spurious": dict(self.spurious.most_common()), "missed": dict(self.missed.most_common())}
+
+
+def analyse_errors(items: list[NerItem]) -> ErrorAnalysis:
+    analysis = ErrorAnalysis()
+    for item in items:
+        gold_by_span = {(e.start, e.end): e.label for e in item.gold}
+        predicted_spans = {(e.start, e.end) for e in item.predicted}
+        for entity in item.gold & item.predicted:
+            analysis.confusion[entity.label, entity.label] += 1
+        for entity in item.predicted - item.gold:
+            gold_label = gold_by_span.get((entity.start, entity.end))
+            if gold_label is not None:
+                analysis.label_confusion[gold_label, entity.label] += 1
+                analysis.confusion[gold_label, entity.label] += 1
+                continue
+            analysis.confusion[NONE, entity.label] += 1
+            overlapping = [g for g in item.gold if _overlaps(g, entity)]
+            if any(g.label == entity.label for g in overlapping):
+                analysis.boundary[entity.label] += 1
+            elif overlapping:
+                analysis.boundary_and_label += 1
+            else:
+                analysis.spurious[entity.label] += 1
+        for entity in item.gold - item.predicted:
+            if (entity.start, entity.end) in predicted_spans:
+                continue  # a label confusion, counted above
+            analysis.confusion[entity.label, NONE] += 1
+            if not any(_overlaps(entity, p) for p in item.predicted):
+                analysis.missed[entity.label] += 1
+        for label, _ in item.ungrounded:
+            analysis.spurious[label] += 1
+            analysis.confusion[NONE, label] += 1
+    return analysis
+
+
+def worst_examples(items: list[NerItem], count: int) -> list[dict]:
+    """The examples with the most wrong entities (false positives plus false negatives)."""
+    def errors(item):
+        return len(item.predicted ^ item.gold) + len(item.ungrounded)
+
+    ranked = sorted((item for item in items if errors(item)), key=lambda item: (-errors(item), item.id))[:count]
+    return [{"id": item.id, "errors": errors(item), "text": item.text,
+             "missed": [item.text[e.start:e.end] + f" [{e.label}]" for e in sorted(item.gold - item.predicted)],
+             "spurious": [item.text[e.start:e.end] + f" [{e.label}]" for e in sorted(item.predicted - item.gold)]
+             + [f"{mention} [{label}] (not in the text)" for label, mention in sorted(item.ungrounded)]}
+            for item in ranked]

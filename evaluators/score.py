@@ -1,0 +1,89 @@
+"""Gold and predictions in, the contract's report out: parsing here, the arithmetic in ner/classification/mcq."""
+
+from __future__ import annotations
+
+from converters.answer_format import Entity, ground, parse_answer
+from evaluators import classification, mcq, ner
+from evaluators.data import Gold, Prediction
+
+
+def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: dict) -> ner.NerItem:
+    text, tokens = gold["text"], gold.get("tokens")
+    predicted: list[Entity] = []
+    unplaced = frozenset()
+    if prediction is None:
+        stats["missing_predictions"] += 1
+    elif "entities" in prediction.record:
+        predicted = [Entity(e["start"], e["end"], e["label"]) for e in prediction.record["entities"]]
+    else:
+        parsed = parse_answer(prediction.record["output"], gold.get("answer_format", "lines"))
+        stats["unparseable_outputs"] += parsed.unparseable
+        stats["malformed_lines"] += parsed.malformed
+        grounding = ground(text, parsed.mentions, tokens)
+        stats["ungrounded_mentions"] += grounding.ungrounded
+        stats["out_of_order_mentions"] += grounding.out_of_order
+        predicted = grounding.entities
+        unplaced = frozenset((m.label, m.text) for m in grounding.unplaced)
+    labels = set(gold.get("labels") or ())
+    stats["unknown_label_predictions"] += sum(bool(labels) and e.label not in labels for e in set(predicted))
+    gold_entities = frozenset(Entity(e["start"], e["end"], e["label"]) for e in gold["entities"])
+    return ner.NerItem(example_id, text, gold_entities, frozenset(predicted), tokens, unplaced)
+
+
+def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> tuple[dict, ner.ErrorAnalysis]:
+    stats = dict.fromkeys(("missing_predictions", "unparseable_outputs", "ungrounded_mentions", "malformed_lines",
+                           "out_of_order_mentions", "unknown_label_predictions"), 0)
+    items = [ner_item(example_id, example, predictions.get(example_id), stats)
+             for example_id, example in gold.examples.items()]
+    entity = ner.entity_scores(items)
+    analysis = ner.analyse_errors(items)
+    report = {"task": "ner", "examples": len(items), **stats, "entity": entity, "token": ner.token_scores(items),
+              "sentence_accuracy": ner.sentence_accuracy(items),
+              "errors": analysis.as_dict(), "worst": ner.worst_examples(items, worst)}
+    return report, analysis
+
+
+def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[str, float | None]:
+    if prediction is None:
+        return classification.INVALID, None
+    record = prediction.record
+    label = record["label"] if "label" in record else classification.parse_label(record["output"], labels)
+    label = label if label in labels else classification.INVALID
+    confidence = record.get("confidence")
+    return label, float(confidence) if isinstance(confidence, (int, float)) else None
+
+
+def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> dict:
+    labels = next(iter(gold.examples.values()))["labels"]
+    gold_labels, predicted, correct, confidences = [], [], [], []
+    for example_id, example in gold.examples.items():
+        label, confidence = predicted_label(predictions.get(example_id), labels)
+        gold_labels.append(example["label"])
+        predicted.append(label)
+        if confidence is not None:
+            correct.append(label == example["label"])
+            confidences.append(min(max(confidence, 0.0), 1.0))
+    report = {"task": "classification", "examples": len(gold_labels),
+              "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
+              **classification.classification_scores(gold_labels, predicted, labels)}
+    if confidences:
+        calibrated = classification.calibration(correct, confidences)
+        report |= {"ece": calibrated["ece"], "calibration": calibrated}
+    return report
+
+
+def predicted_letter(prediction: Prediction | None) -> str | None:
+    if prediction is None:
+        return None
+    record = prediction.record
+    return mcq.parse_letter(record["output"] if "output" in record else str(record["answer"]))
+
+
+def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, list[tuple[str, str | None]]]:
+    letters = {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
+    report = {"task": "mcq", "examples": len(letters),
+              "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
+              **mcq.mcq_scores([e["answer"] for e in gold.examples.values()], list(letters.values()))}
+    submission = [(example.get("source_id") or example_id, letters[example_id])
+                  for example_id, example in gold.examples.items()]
+    return report, submission
