@@ -105,27 +105,49 @@ def parse_lines(body: str) -> ParsedAnswer:
     return parsed
 
 
-_OBJECT = re.compile(r"\{[^{}]*\}")
+_DECODER = json.JSONDecoder()
+
+
+def _json_items(body: str) -> tuple[list, int]:
+    """The objects of a JSON list, or of one object per line (a line that does not decode is counted)."""
+    try:
+        whole = json.loads(body)
+    except ValueError:
+        whole = None
+    if isinstance(whole, list):
+        return whole, 0
+    if isinstance(whole, dict):
+        return [whole], 0
+    items, malformed = [], 0
+    for line in body.splitlines():
+        start = line.find("{")
+        if start < 0:
+            malformed += bool(line.strip(" \t[],"))
+            continue
+        try:
+            items.append(_DECODER.raw_decode(line, start)[0])
+        except ValueError:  # a truncated last object is counted, never completed
+            malformed += 1
+    return items, malformed
 
 
 def parse_json(body: str) -> ParsedAnswer:
-    parsed = ParsedAnswer([], explicit_none=_fold(body) in ("[]", "{}") or _fold(body).lower() in _NONE_WORDS)
-    objects = _OBJECT.findall(body)
-    # A truncated last object has no closing brace: count it, never guess its contents.
-    tail = body[body.rfind("}") + 1:] if objects else body
-    parsed.malformed += "{" in tail
-    for chunk in objects:
+    folded = _fold(body)
+    items, malformed = _json_items(body)
+    parsed = ParsedAnswer([], malformed, explicit_none=folded in ("[]", "{}") or folded.lower() in _NONE_WORDS)
+    for item in items:
         try:
-            item = json.loads(chunk)
             label, text = item["entity_label"], item["entity_text"]
             occurrence = int(item.get("occurrence", 1))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             parsed.malformed += 1
             continue
         if isinstance(label, str) and isinstance(text, str) and text.strip() and occurrence >= 1:
             parsed.mentions.append(Mention(_fold(label), text.strip(), occurrence))
         else:
             parsed.malformed += 1
+    if parsed.explicit_none:
+        parsed.malformed = 0
     return parsed
 
 

@@ -150,3 +150,20 @@ def worst_examples(items: list[NerItem], count: int) -> list[dict]:
              "spurious": [item.text[e.start:e.end] + f" [{e.label}]" for e in sorted(item.predicted - item.gold)]
              + [f"{mention} [{label}] (not in the text)" for label, mention in sorted(item.ungrounded)]}
             for item in ranked]
+
+
+def entities_from_tags(tokens: list[str], tags: list[str]) -> list[Entity]:
+    """Spans of a tagger's IOB2 output read strictly: an entity is B-X followed by I-X; a stray I- tag starts
+    nothing (seqeval's mode="strict", where `I-ORG I-ORG` is no entity at all)."""
+    entities, open_entity, position = [], None, 0
+    for token, tag in zip(tokens, tags, strict=True):
+        start, position = position, position + len(token) + 1
+        if tag.startswith("I-") and open_entity and open_entity[2] == tag[2:]:
+            open_entity[1] = start + len(token)
+            continue
+        if open_entity:
+            entities.append(Entity(*open_entity))
+        open_entity = [start, start + len(token), tag[2:]] if tag.startswith("B-") else None
+    if open_entity:
+        entities.append(Entity(*open_entity))
+    return entities

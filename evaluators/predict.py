@@ -1,0 +1,146 @@
+"""Generate an answer for every example: greedy, batched, deterministic; writes the contract's predictions JSONL.
+
+    python -m evaluators predict --model outputs/ds15b_fft --data data/gmb/test.jsonl --output preds.jsonl
+
+The prompt is the exact prefix the model was trained on: the chat template saved with the model is applied to the
+example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
+prediction agree whatever the template does (a date line, a `<think>` opener, a default system prompt). A LoRA
+adapter folder loads on its base model; `--load-in-8bit/4bit` quantise through bitsandbytes; vLLM is used where it
+is installed (same outputs), plain transformers otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from converters.io import exits_on_data_error, read_jsonl, write_jsonl
+
+SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
+
+
+def prompt_messages(example: dict) -> list[dict]:
+    return [turn for turn in example["messages"] if turn["role"] != "assistant"]
+
+
+def training_prefix(tokenizer, messages: list[dict]) -> str:
+    rendered = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": SENTINEL}], tokenize=False)
+    if SENTINEL not in rendered:
+        raise ValueError("the chat template drops the assistant turn; cannot build the training prefix")
+    return rendered[:rendered.index(SENTINEL)]
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped longest first, so each batch pads little and the slowest batch runs first."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def is_adapter(model: str) -> bool:
+    return (Path(model) / "adapter_config.json").exists()
+
+
+def load_model(model: str, quantization: str | None):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    kwargs = {"dtype": torch.bfloat16 if torch.cuda.is_available() else torch.float32}
+    if quantization == "8bit":
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    elif quantization == "4bit":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=kwargs["dtype"])
+    if torch.cuda.is_available():
+        kwargs["device_map"] = "auto"
+    if is_adapter(model):
+        from peft import AutoPeftModelForCausalLM
+
+        loaded = AutoPeftModelForCausalLM.from_pretrained(model, **kwargs)
+    else:
+        loaded = AutoModelForCausalLM.from_pretrained(model, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return loaded.eval(), tokenizer
+
+
+def generate_transformers(model, tokenizer, prompts: list[str], batch_size: int, max_new_tokens: int,
+                          logits_processor_factory=None) -> list[str]:
+    import torch
+    from tqdm import tqdm
+
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    outputs = [""] * len(prompts)
+    batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
+    with tqdm(total=len(prompts), desc="generating", unit="example") as progress:
+        for batch in batches:
+            inputs = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt").to(model.device)
+            extra = {}
+            if logits_processor_factory is not None:
+                extra["logits_processor"] = logits_processor_factory(batch, inputs["input_ids"].shape[1])
+            with torch.inference_mode():
+                generated = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens,
+                                           pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                           **extra)
+            new_tokens = generated[:, inputs["input_ids"].shape[1]:]
+            for i, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
+                outputs[i] = text
+            progress.update(len(batch))
+    return outputs
+
+
+def vllm_available() -> bool:
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantization: str | None) -> list[str]:
+    from vllm import LLM, SamplingParams
+
+    kwargs = {"quantization": "bitsandbytes"} if quantization else {}
+    if is_adapter(model):
+        from vllm.lora.request import LoRARequest
+
+        base = json.loads((Path(model) / "adapter_config.json").read_text())["base_model_name_or_path"]
+        engine, lora = LLM(base, enable_lora=True, seed=0, **kwargs), LoRARequest("adapter", 1, model)
+    else:
+        engine, lora = LLM(model, seed=0, **kwargs), None
+    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+    results = engine.generate(prompts, params, lora_request=lora)
+    return [result.outputs[0].text for result in results]
+
+
+@click.command()
+@click.option("--model", required=True, help="Model folder, LoRA adapter folder or hub id.")
+@click.option("--data", required=True, help="Examples JSONL (a converter's output).")
+@click.option("--output", required=True, help="Predictions JSONL to write.")
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--max-new-tokens", default=256, show_default=True)
+@click.option("--quantization", type=click.Choice(["8bit", "4bit"]), default=None, help="bitsandbytes loading.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
+@exits_on_data_error
+def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, limit):
+    """Generate answers for every example of DATA with MODEL."""
+    examples = [record for _, record in read_jsonl(data)][:limit]
+    if backend == "vllm" or (backend == "auto" and vllm_available()):
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
+        outputs = generate_vllm(model, prompts, max_new_tokens, quantization)
+    else:
+        loaded, tokenizer = load_model(model, quantization)
+        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
+        outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens)
+    count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
+    click.echo(f"wrote {count} predictions to {output}", err=True)

@@ -1,0 +1,135 @@
+"""Derive the CPU twin of a recipe: the same YAML with only the model swapped for a tiny random-initialised one
+(tokenizer trained on the fly on the recipe's own data, 2-layer Qwen2 or Llama), CPU settings and fewer steps.
+
+    python -m recipes.twin recipes/ds15b_fft.yml --out runs/twin_ds15b_fft [--data FILE] [--examples 200]
+    axolotl train runs/twin_ds15b_fft/twin.yml
+
+Everything else (template, masking, dataset type, LoRA/QLoRA settings, optimizer) stays as the recipe says, so a
+twin that trains proves the recipe's path; only what needs a GPU or a download is changed, and each change is listed
+in CPU_OVERRIDES or done below with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+# Special tokens of each chat template, as the real tokenizers have them.
+TEMPLATE_TOKENS = {
+    "deepseek_v3": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>",
+                    "pad_token": "<｜▁pad▁｜>", "extra": ["<｜User｜>", "<｜Assistant｜>"]},
+    "qwen_25": {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
+                "extra": ["<|im_start|>"]},
+    "llama3": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "pad_token": "<|finetune_right_pad_id|>",
+               "extra": ["<|start_header_id|>", "<|end_header_id|>", "<|end_of_text|>"]},
+}
+
+# GPU-only settings and their CPU equivalents; the twin changes nothing else about training.
+CPU_OVERRIDES = {
+    "bf16": False, "fp16": False, "tf32": False, "attn_implementation": "sdpa",
+    "sample_packing": False, "eval_sample_packing": False, "pad_to_sequence_len": False,
+    "lora_mlp_kernel": False, "lora_qkv_kernel": False, "lora_o_kernel": False, "lora_embedding_kernel": False,
+    "gradient_checkpointing": False, "save_safetensors": True, "save_strategy": "no", "use_tensorboard": False,
+}
+GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention", "liger_rope", "liger_rms_norm",
+                 "liger_glu_activation", "liger_fused_linear_cross_entropy", "liger_layer_norm", "liger_swiglu",
+                 "evals_per_epoch", "saves_per_epoch", "save_total_limit", "test_datasets", "eval_steps",
+                 "save_steps", "special_tokens")
+
+
+def message_texts(path: str | Path, limit: int) -> list[str]:
+    texts = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if number >= limit:
+                break
+            texts.extend(turn["content"] for turn in json.loads(line)["messages"])
+    return texts
+
+
+def build_tokenizer(texts: list[str], template: str, out_dir: Path, vocab_size: int = 1200):
+    """A byte-level BPE tokenizer trained on `texts`, with the template's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokens = TEMPLATE_TOKENS[template]
+    specials = [t for t in (tokens["bos_token"], tokens["eos_token"], tokens["pad_token"]) if t] + tokens["extra"]
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    core.train_from_iterator(texts, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token=tokens["bos_token"],
+                                        eos_token=tokens["eos_token"], pad_token=tokens["pad_token"],
+                                        additional_special_tokens=tokens["extra"], model_max_length=4096)
+    tokenizer.save_pretrained(out_dir)
+    return tokenizer
+
+
+def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, layers: int = 2) -> None:
+    """A tiny random model of the recipe's architecture family (Llama or Qwen2)."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+    family = LlamaConfig if "llama" in base_model.lower() else Qwen2Config
+    config = family(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2,
+                    num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                    max_position_embeddings=4096, tie_word_embeddings=True,
+                    bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                    pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(out_dir)
+
+
+def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, max_steps: int) -> dict:
+    twin = {key: value for key, value in recipe.items() if key not in GPU_ONLY_KEYS} | CPU_OVERRIDES
+    twin["base_model"] = str(model_dir)
+    twin["datasets"] = [dict(recipe["datasets"][0], path=str(data_file))]
+    twin |= {"output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared"),
+             "max_steps": max_steps, "micro_batch_size": min(recipe.get("micro_batch_size", 4), 4),
+             "gradient_accumulation_steps": 1, "val_set_size": 0, "logging_steps": 1,
+             "sequence_len": min(recipe.get("sequence_len", 1024), 1024), "dataloader_num_workers": 0}
+    twin.pop("warmup_ratio", None)
+    twin["warmup_steps"] = 0  # a few steps only: no warm-up, or nothing is learned
+    return twin
+
+
+def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | None = None, examples: int = 64,
+              max_steps: int = 4, hidden: int = 128, layers: int = 2, learning_rate: float | None = None) -> Path:
+    recipe = yaml.safe_load(Path(recipe_path).read_text())
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = Path(data or recipe["datasets"][0]["path"])
+    subset = out_dir / "train.jsonl"
+    with open(source, encoding="utf-8") as handle:
+        subset.write_text("".join(line for _, line in zip(range(examples), handle)), encoding="utf-8")
+    model_dir = out_dir / "model"
+    tokenizer = build_tokenizer(message_texts(subset, examples), recipe["chat_template"], model_dir)
+    build_model(recipe["base_model"], tokenizer, model_dir, hidden, layers)
+    twin = twin_config(recipe, model_dir, subset, out_dir, max_steps)
+    if learning_rate is not None:
+        twin["learning_rate"] = learning_rate
+    twin_path = out_dir / "twin.yml"
+    twin_path.write_text(f"# CPU twin of {recipe_path} (python -m recipes.twin)\n" + yaml.safe_dump(twin, sort_keys=False))
+    return twin_path
+
+
+@click.command()
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, help="Folder for the tiny model, the data subset and twin.yml.")
+@click.option("--data", default=None, help="Examples to train on (default: the recipe's first dataset).")
+@click.option("--examples", default=64, show_default=True)
+@click.option("--max-steps", default=4, show_default=True)
+@click.option("--hidden", default=128, show_default=True, help="Hidden size of the tiny model.")
+@click.option("--layers", default=2, show_default=True)
+@click.option("--learning-rate", type=float, default=None, help="Override the recipe's (a tiny model wants more).")
+def main(recipe, out, data, examples, max_steps, hidden, layers, learning_rate):
+    click.echo(make_twin(recipe, out, data, examples, max_steps, hidden, layers, learning_rate))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Shared test set-up: the real data beside the checkout (skipped with a clear message where it is absent),
+offline Hugging Face and no telemetry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def shared(*parts: str) -> Path:
+    """A path in ../shared/data; the test is skipped, saying why, where it is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (tests on real data need ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory) -> Path:
+    """Every dataset of ../shared/data converted once, as `make data` does."""
+    from converters.io import write_jsonl
+    from converters.plan import conversion_plan
+
+    shared()
+    out = tmp_path_factory.mktemp("data")
+    for target, make_examples in conversion_plan(SHARED_DATA):
+        write_jsonl(out / target, make_examples())
+    return out

@@ -1,0 +1,118 @@
+"""The NER answer formats: lossless on every real sentence, tolerant of what models emit, never guessing a span."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from converters.answer_format import (Entity, Mention, ground, parse_answer, render_answer)
+
+TEXT = "Only France and Britain backed France 's proposal"
+TOKENS = TEXT.split(" ")
+
+
+def spans(output: str, text: str = TEXT, tokens=TOKENS, answer_format: str = "lines"):
+    parsed = parse_answer(output, answer_format)
+    return parsed, ground(text, parsed.mentions, tokens)
+
+
+def test_repeated_string_needs_no_marker_when_in_order():
+    entities = [Entity(5, 11, "LOC"), Entity(31, 37, "LOC")]
+    assert render_answer(TEXT, entities, "lines", TOKENS) == "LOC: France\nLOC: France"
+    assert spans("LOC: France\nLOC: France")[1].entities == entities
+
+
+def test_occurrence_marker_when_an_earlier_identical_string_is_not_an_entity():
+    entities = [Entity(31, 37, "LOC")]  # the first "France" is not annotated
+    answer = render_answer(TEXT, entities, "lines", TOKENS)
+    assert answer == "LOC#2: France"
+    assert spans(answer)[1].entities == entities
+    json_answer = render_answer(TEXT, entities, "json", TOKENS)
+    assert json.loads(json_answer) == {"entity_text": "France", "entity_label": "LOC", "occurrence": 2}
+    assert spans(json_answer, answer_format="json")[1].entities == entities
+
+
+def test_token_boundaries_are_respected():
+    text = "Chinese and China"
+    entities = [Entity(12, 17, "LOC")]
+    assert render_answer(text, entities, "lines", text.split()) == "LOC: China"
+    assert ground(text, [Mention("LOC", "China")], text.split()).entities == entities
+
+
+def test_no_entities_is_said_explicitly():
+    assert render_answer(TEXT, [], "lines", TOKENS) == "none"
+    assert render_answer(TEXT, [], "json", TOKENS) == "[]"
+    for output, answer_format in (("none", "lines"), ("[]", "json"), ("None.", "lines")):
+        parsed = parse_answer(output, answer_format)
+        assert parsed.mentions == [] and not parsed.unparseable
+
+
+@pytest.mark.parametrize("output", [
+    "<think>France is a country, so LOC.</think>\nLOC: France",
+    "```\nLOC: France\n```",
+    "LOC：France",  # full-width colon
+    "- LOC: France",
+    "  LOC :  France  ",
+    "LOC: France\nLOC: Brit",  # truncated last line: the complete line still counts
+])
+def test_tolerates_what_models_emit(output):
+    parsed, grounding = spans(output)
+    assert Entity(5, 11, "LOC") in grounding.entities
+
+
+def test_truncated_mention_is_never_completed_by_guessing():
+    parsed, grounding = spans("LOC: France\nLOC: Brit")
+    assert grounding.entities == [Entity(5, 11, "LOC")]  # "Brit" is no token of the text
+    assert grounding.ungrounded == 1
+
+
+def test_unfinished_reasoning_is_unparseable():
+    parsed = parse_answer("<think>Let me look at France and", "lines")
+    assert parsed.unparseable and parsed.mentions == []
+
+
+def test_garbage_is_unparseable_and_counted():
+    parsed = parse_answer("I think the answer is France", "lines")
+    assert parsed.unparseable and parsed.malformed == 1
+
+
+def test_mention_not_in_text_is_ungrounded():
+    _, grounding = spans("LOC: Germany\nLOC: France")
+    assert grounding.entities == [Entity(5, 11, "LOC")] and grounding.ungrounded == 1
+
+
+def test_out_of_order_mention_is_placed_at_its_first_occurrence_and_counted():
+    _, grounding = spans("LOC: Britain\nLOC: France")
+    assert grounding.entities == [Entity(16, 23, "LOC"), Entity(31, 37, "LOC")]
+    _, grounding = spans("PER: proposal\nLOC: Britain")
+    assert grounding.out_of_order == 1 and Entity(16, 23, "LOC") in grounding.entities
+
+
+def test_json_format_truncated_object_is_counted_not_guessed():
+    parsed = parse_answer('{"entity_text": "菲律宾", "entity_label": "GPE"}\n{"entity_text": "埃斯', "json")
+    assert parsed.mentions == [Mention("GPE", "菲律宾")] and parsed.malformed == 1
+
+
+def test_full_width_forms_ground_to_the_original_span():
+    text = "菲律宾总统２号透过马尼拉"
+    _, grounding = spans('{"entity_text": "2号", "entity_label": "TIM"}', text, None, "json")
+    assert grounding.entities == [Entity(5, 7, "TIM")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["conll2003", "gmb", "zh_ner", "wnut17"])
+def test_round_trip_is_lossless_on_every_real_sentence(converted, dataset):
+    """Render gold, parse the rendering, ground it: exactly the gold spans, for 100% of sentences."""
+    checked = 0
+    for path in sorted((converted / dataset).glob("*.jsonl")):
+        for line in open(path, encoding="utf-8"):
+            example = json.loads(line)
+            gold = example["gold"]
+            parsed = parse_answer(example["messages"][-1]["content"], gold["answer_format"])
+            grounding = ground(gold["text"], parsed.mentions, gold.get("tokens"))
+            expected = [Entity(**e) for e in gold["entities"]]
+            assert grounding.entities == expected, example["id"]
+            assert not parsed.unparseable and parsed.malformed == 0 and grounding.ungrounded == 0
+            checked += 1
+    assert checked == {"conll2003": 20744, "gmb": 47959, "zh_ner": 15724, "wnut17": 5690}[dataset]

@@ -1,0 +1,232 @@
+"""Converters: exact counts on the real files, the fixed splits, IOB1, shots, and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from converters import gmb, zh_ner
+from converters.cli import main
+from converters.examples import seeded_split
+from tests.conftest import FIXTURES, ROOT, shared
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def lines(path):
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def test_five_sentences_match_the_expected_jsonl(tmp_path):
+    out = tmp_path / "five.jsonl"
+    assert run("conll2003", "--input", str(FIXTURES / "five.conll"), "--output", str(out)).exit_code == 0
+    assert lines(out) == lines(FIXTURES / "five.expected.jsonl")
+
+
+def test_examples_follow_the_contract(tmp_path):
+    out = tmp_path / "five.jsonl"
+    run("conll2003", "--input", str(FIXTURES / "five.conll"), "--output", str(out))
+    for example in lines(out):
+        assert [turn["role"] for turn in example["messages"]] == ["system", "user", "assistant"]
+        gold = example["gold"]
+        assert gold["text"] == " ".join(gold["tokens"]) == example["messages"][1]["content"]
+        for entity in gold["entities"]:
+            assert gold["text"][entity["start"]:entity["end"]].strip() == gold["text"][entity["start"]:entity["end"]]
+
+
+def test_iob1_is_converted(tmp_path):
+    iob2 = (FIXTURES / "five.conll").read_text()
+    # IOB1 starts entities with I- and uses B- only between two adjacent entities of one type.
+    iob1 = iob2.replace("B-ORG", "I-ORG").replace("B-MISC", "I-MISC").replace("B-PER", "I-PER").replace("B-LOC", "I-LOC")
+    (tmp_path / "iob1.conll").write_text(iob1)
+    out = tmp_path / "iob1.jsonl"
+    assert run("conll2003", "--input", str(tmp_path / "iob1.conll"), "--output", str(out), "--scheme", "iob1").exit_code == 0
+    assert lines(out) == lines(FIXTURES / "five.expected.jsonl")
+
+
+def test_iob1_adjacent_entities_of_one_type(tmp_path):
+    (tmp_path / "f.conll").write_text("Paris I-LOC\nLondon B-LOC\nRome I-LOC\n")
+    run("conll2003", "--input", str(tmp_path / "f.conll"), "--output", str(tmp_path / "o.jsonl"), "--scheme", "iob1")
+    assert lines(tmp_path / "o.jsonl")[0]["gold"]["entities"] == [
+        {"start": 0, "end": 5, "label": "LOC"}, {"start": 6, "end": 17, "label": "LOC"}]
+
+
+def test_hub_rows_convert_like_files(monkeypatch, tmp_path):
+    import datasets
+
+    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                  "ner_tags": datasets.Sequence(datasets.ClassLabel(
+                                      names=["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC",
+                                             "I-MISC"]))})
+    rows = datasets.Dataset.from_dict({"tokens": [["Peter", "Blackburn"]], "ner_tags": [[1, 2]]}, features=features)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: rows)
+    out = tmp_path / "hub.jsonl"
+    assert run("conll2003", "--input", "eriktks/conll2003", "--from-hub", "--output", str(out)).exit_code == 0
+    assert lines(out)[0]["gold"]["entities"] == [{"start": 0, "end": 15, "label": "PER"}]
+
+
+# --- bad input: one line naming file and line, exit status 2 ----------------------------------------------------
+
+@pytest.mark.parametrize("content, dataset, expected", [
+    ("EU NNP B-NP B-ORG\nrejects VBZ\n", "conll2003", ":2: expected 4 columns"),
+    ("EU NNP B-NP B-FOO\n", "conll2003", ":1: in the sentence starting here: unknown tag 'B-FOO'"),
+    ("EU NNP B-NP B-ORG\nrejects VBZ B-VP I-PER\n", "conll2003", "continues no entity of type PER"),
+    ("EU NNP B-NP I-ORG\n", "conll2003", "continues no entity of type ORG"),
+    ("EU NNP B-NP XYZ\n", "conll2003", "expected O, B-TYPE or I-TYPE"),
+])
+def test_bad_column_files(tmp_path, content, dataset, expected):
+    (tmp_path / "bad.conll").write_text(content)
+    result = run(dataset, "--input", str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 2
+    assert expected in result.output and "bad.conll" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_wrong_encoding_names_the_line(tmp_path):
+    (tmp_path / "bad.conll").write_bytes(b"EU NNP B-NP B-ORG\n\nM\xfcller NNP B-NP B-PER\n")
+    result = run("conll2003", "--input", str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 2 and "bad.conll:3: expected utf-8 text" in result.output
+
+
+def test_gmb_given_as_utf8_is_refused(tmp_path):
+    (tmp_path / "g.csv").write_text("Sentence #,Word,POS,Tag\nSentence: 1,Müller,NNP,B-per\n", encoding="utf-8")
+    result = run("gmb", "--input", str(tmp_path / "g.csv"), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    assert result.exit_code == 2 and "g.csv:2: expected Windows-1252/latin-1" in result.output
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ("Sentence: 1,Paris,NNP,B-geo,extra\n", ":2: expected 4 columns"),
+    ("Sentence: 1,Paris,NNP,B-xyz\n", ":2: in sentence 1: unknown tag 'B-xyz'"),
+    ("Sentence: 1,Paris,NNP,I-geo\n", "continues no entity of type GEO"),
+    (",Paris,NNP,O\n", ":2: expected the first row to start a sentence"),
+])
+def test_bad_gmb_rows(tmp_path, rows, expected):
+    (tmp_path / "g.csv").write_bytes(("Sentence #,Word,POS,Tag\n" + rows).encode("cp1252"))
+    result = run("gmb", "--input", str(tmp_path / "g.csv"), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    assert result.exit_code == 2 and expected in result.output, result.output
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"text": "菲律宾", "entities": [{"start_idx": 0, "end_idx": 9, "entity_label": "GPE"}]}, "outside the text"),
+    ({"text": "菲律宾", "entities": [{"start_idx": 0, "end_idx": 3, "entity_label": "XX"}]}, "unknown label 'XX'"),
+    ({"text": "菲律宾", "entities": [{"start_idx": 0, "end_idx": 2, "entity_label": "GPE",
+                                  "entity_text": "菲律宾"}]}, "not entity_text"),
+])
+def test_bad_zh_ner_records(tmp_path, monkeypatch, record, expected):
+    path = tmp_path / "z.jsonl"
+    path.write_text(json.dumps({"text": "好", "entities": []}) + "\n" + json.dumps(record, ensure_ascii=False) + "\n")
+    result = run("zh_ner", "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    assert result.exit_code == 2 and "z.jsonl:2: " in result.output and expected in result.output, result.output
+
+
+def test_malformed_json_line(tmp_path):
+    (tmp_path / "z.jsonl").write_text('{"text": "好", "entities": []}\n{"text": \n')
+    result = run("zh_ner", "--input", str(tmp_path / "z.jsonl"), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    assert result.exit_code == 2 and "z.jsonl:2: expected one JSON object per line" in result.output
+
+
+def test_bad_input_through_the_real_command_prints_no_traceback(tmp_path):
+    (tmp_path / "bad.conll").write_text("EU NNP B-NP B-FOO\n")
+    process = subprocess.run([sys.executable, "-m", "converters", "conll2003", "--input", str(tmp_path / "bad.conll"),
+                              "--output", str(tmp_path / "o.jsonl")], capture_output=True, text=True, cwd=ROOT)
+    assert process.returncode == 2
+    assert process.stderr.strip().count("\n") == 0 and process.stderr.startswith("error: ")
+
+
+def test_shot_pool_must_not_be_the_evaluated_file(tmp_path):
+    path = tmp_path / "news.txt"
+    path.write_text("标题一\t0\n标题二\t1\n")
+    (tmp_path / "class.txt").write_text("finance\nrealty\n")
+    result = run("classification", "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--shots", "1",
+                 "--shot-pool", str(path))
+    assert result.exit_code == 2 and "expected a shot pool other than the evaluated file" in result.output
+
+
+def test_few_shot_prompt_holds_the_drawn_shots(tmp_path):
+    (tmp_path / "class.txt").write_text("finance\nrealty\n")
+    (tmp_path / "pool.txt").write_text("池一\t0\n池二\t1\n池三\t0\n")
+    (tmp_path / "eval.txt").write_text("评一\t1\n")
+    out = tmp_path / "o.jsonl"
+    assert run("classification", "--input", str(tmp_path / "eval.txt"), "--output", str(out), "--shots", "2",
+               "--shot-pool", str(tmp_path / "pool.txt")).exit_code == 0
+    user = lines(out)[0]["messages"][1]["content"]
+    assert user.count("Topic:") == 3 and user.endswith("Text: 评一\nTopic:")
+    assert lines(out)[0]["messages"][2]["content"] == "realty"
+
+
+def test_mcq_both_layouts_and_missing_answers(tmp_path):
+    (tmp_path / "a.csv").write_text(",Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,C\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("ID,Question,Option A,Option B,Option C,Option D\nq7,问题,甲,乙,丙,丁\n",
+                                    encoding="utf-8")
+    for name, answer, source_id in (("a", "C", "0"), ("b", None, "q7")):
+        out = tmp_path / f"{name}.jsonl"
+        assert run("mcq", "--input", str(tmp_path / f"{name}.csv"), "--output", str(out)).exit_code == 0
+        example = lines(out)[0]
+        assert example["gold"]["answer"] == answer and example["gold"]["source_id"] == source_id
+        assert example["messages"][1]["content"] == "问题\nA. 甲\nB. 乙\nC. 丙\nD. 丁"
+        assert [t["role"] for t in example["messages"]][-1] == ("assistant" if answer else "user")
+    (tmp_path / "c.csv").write_text(",Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,E\n", encoding="utf-8")
+    result = run("mcq", "--input", str(tmp_path / "c.csv"), "--output", str(tmp_path / "c.jsonl"))
+    assert result.exit_code == 2 and "c.csv:2: expected an Answer A-D" in result.output
+
+
+# --- the real files ------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_real_counts(converted):
+    counts = {path.relative_to(converted).as_posix(): sum(1 for _ in open(path)) for path in converted.rglob("*.jsonl")}
+    assert {k: counts[k] for k in ("conll2003/train.jsonl", "conll2003/validation.jsonl", "conll2003/test.jsonl")} \
+        == {"conll2003/train.jsonl": 14041, "conll2003/validation.jsonl": 3250, "conll2003/test.jsonl": 3453}
+    assert sum(counts[f"gmb/{s}.jsonl"] for s in ("train", "validation", "test")) == 47959
+    assert (counts["gmb/validation.jsonl"], counts["gmb/test.jsonl"]) == (4796, 4796)
+    assert sum(counts[f"zh_ner/{s}.jsonl"] for s in ("train", "validation", "test")) == 15724
+    assert (counts["wnut17/train.jsonl"], counts["wnut17/validation.jsonl"], counts["wnut17/test.jsonl"]) \
+        == (3394, 1009, 1287)
+    assert counts["ag_news/test.jsonl"] == 7600
+    assert counts["zh_news/train.jsonl"] == counts["zh_news/test.jsonl"] == 10000
+    assert (counts["cmmlu/train.jsonl"], counts["cmmlu/test.jsonl"]) == (335, 11582)
+
+
+@pytest.mark.slow
+def test_real_entity_counts(converted):
+    def entities(dataset, splits):
+        return sum(len(json.loads(line)["gold"]["entities"]) for s in splits for line in open(converted / dataset / f"{s}.jsonl"))
+
+    assert entities("conll2003", ["test"]) == 5648 and entities("conll2003", ["train"]) == 23499
+    assert entities("gmb", ["train", "validation", "test"]) == 111891
+    assert entities("zh_ner", ["train", "validation", "test"]) == 12581
+
+
+@pytest.mark.slow
+def test_split_files_are_the_seeded_split():
+    for module, source in ((gmb, shared("gmb", "ner_dataset.csv")), (zh_ner, shared("zh_ner", "ccfbdci.jsonl"))):
+        fixed = json.loads(module.SPLIT_FILE.read_text())
+        assert fixed == module.make_split_file(source)
+        assert not set(fixed["validation"]) & set(fixed["test"])
+
+
+def test_seeded_split_ignores_input_order():
+    keys = list(range(100))
+    assert seeded_split(keys) == seeded_split(keys[::-1])
+    assert len(seeded_split(keys)["test"]) == 10
+
+
+@pytest.mark.slow
+def test_gmb_truncated_last_sentence_is_reported(tmp_path):
+    result = run("gmb", "--input", str(shared("gmb", "ner_dataset.csv")), "--output", str(tmp_path / "t.jsonl"),
+                 "--split", "test")
+    assert result.exit_code == 0 and "known defect" in result.output and "last sentence is truncated" in result.output
+
+
+@pytest.mark.slow
+def test_make_data_converts_everything(tmp_path):
+    result = run("all", "--data-dir", str(shared()), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    counts = json.loads((tmp_path / "counts.json").read_text())
+    assert counts["conll2003/test.jsonl"] == 3453 and len(counts) == 18
