@@ -12,8 +12,11 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 
 def macro(per_label: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Unweighted mean over the labels given (callers decide which labels count)."""
+    """Unweighted mean over the labels given (callers decide which labels count), summed as numpy sums (pairwise),
+    so that it equals seqeval's and sklearn's macro average to the last digit."""
+    import numpy
+
     if not per_label:
         return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
-    return {key: sum(scores[key] for scores in per_label.values()) / len(per_label)
+    return {key: float(numpy.mean([scores[key] for scores in per_label.values()]))
             for key in ("precision", "recall", "f1")}
