@@ -16,9 +16,28 @@ from pathlib import Path
 
 import click
 
-from converters.io import exits_on_data_error, read_jsonl, write_jsonl
+from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
+# Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible
+# (the date Meta's template itself falls back to). Templates without the variable ignore it.
+PINNED_DATE = "26 Jul 2024"
+
+
+def use_chat_template(tokenizer, chat_template: str | None) -> None:
+    """The template training used: an Axolotl template name or a .jinja file; else the one saved with the model
+    (Axolotl saves it on training). A model without one is refused rather than prompted some other way."""
+    if chat_template:
+        path = Path(chat_template)
+        if path.is_file():
+            tokenizer.chat_template = path.read_text(encoding="utf-8")
+        else:
+            from axolotl.utils.chat_templates import get_chat_template
+
+            tokenizer.chat_template = get_chat_template(chat_template)
+    if not getattr(tokenizer, "chat_template", None):
+        raise DataError(tokenizer.name_or_path, None, "the model folder has no chat template; pass --chat-template "
+                                                      "with the recipe's chat_template (e.g. deepseek_v3)")
 
 
 def prompt_messages(example: dict) -> list[dict]:
@@ -26,7 +45,8 @@ def prompt_messages(example: dict) -> list[dict]:
 
 
 def training_prefix(tokenizer, messages: list[dict]) -> str:
-    rendered = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": SENTINEL}], tokenize=False)
+    rendered = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": SENTINEL}], tokenize=False,
+                                             date_string=PINNED_DATE)
     if SENTINEL not in rendered:
         raise ValueError("the chat template drops the assistant turn; cannot build the training prefix")
     return rendered[:rendered.index(SENTINEL)]
@@ -127,19 +147,23 @@ def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantizat
 @click.option("--max-new-tokens", default=256, show_default=True)
 @click.option("--quantization", type=click.Choice(["8bit", "4bit"]), default=None, help="bitsandbytes loading.")
 @click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
+@click.option("--chat-template", default=None,
+              help="Axolotl template name or .jinja file (default: the one saved with the model).")
 @click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
 @exits_on_data_error
-def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, limit):
+def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, limit):
     """Generate answers for every example of DATA with MODEL."""
     examples = [record for _, record in read_jsonl(data)][:limit]
     if backend == "vllm" or (backend == "auto" and vllm_available()):
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
+        use_chat_template(tokenizer, chat_template)
         prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
         outputs = generate_vllm(model, prompts, max_new_tokens, quantization)
     else:
         loaded, tokenizer = load_model(model, quantization)
+        use_chat_template(tokenizer, chat_template)
         prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
         outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))

@@ -37,7 +37,7 @@ CPU_OVERRIDES = {
 GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention", "liger_rope", "liger_rms_norm",
                  "liger_glu_activation", "liger_fused_linear_cross_entropy", "liger_layer_norm", "liger_swiglu",
                  "evals_per_epoch", "saves_per_epoch", "save_total_limit", "test_datasets", "eval_steps",
-                 "save_steps", "special_tokens")
+                 "save_steps")
 
 
 def message_texts(path: str | Path, limit: int) -> list[str]:

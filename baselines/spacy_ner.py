@@ -1,0 +1,169 @@
+"""spaCy NER baseline: examples -> DocBins -> `spacy train` from spaCy's own generated config -> span predictions.
+
+    python -m baselines.spacy_ner train --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl \
+        --out outputs/spacy_conll --variant sm
+    python -m baselines.spacy_ner predict --model outputs/spacy_conll/model-best --data data/conll2003/test.jsonl \
+        --output preds.jsonl
+    python -m evaluators score --gold data/conll2003/test.jsonl --pred preds.jsonl
+
+Variants in the spirit of spaCy's packages: `sm` (CPU-efficient CNN tok2vec, no vectors), `md`/`lg` (spaCy's
+accuracy config with static vectors: pass `--vectors en_core_web_md` or `_lg`, installed by the user), `trf` (a
+transformer, needs spacy-transformers and its weights). Docs are built from the gold tokens where the source is
+tokenised, so entity spans align by construction; spans that do not align to spaCy tokens (untokenised text) are
+counted and reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+
+LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
+
+
+def language_of(example_id: str) -> str:
+    return LANGUAGES.get(example_id.split("/", 1)[0], "en")
+
+
+def make_doc(nlp, gold: dict):
+    """The gold tokens as a Doc (spaces from the text), or spaCy's own tokenisation of an untokenised text."""
+    from spacy.tokens import Doc
+
+    tokens = gold.get("tokens")
+    if not tokens:
+        return nlp.make_doc(gold["text"])
+    spaces, position = [], 0
+    for token in tokens:
+        position = gold["text"].index(token, position) + len(token)
+        spaces.append(gold["text"][position:position + 1] == " ")
+    return Doc(nlp.vocab, words=tokens, spaces=spaces)
+
+
+def docbin(nlp, path: str | Path) -> tuple[object, int, int]:
+    """(DocBin, entities kept, entities that do not align to tokens)."""
+    from spacy.tokens import DocBin
+
+    bin_, kept, misaligned = DocBin(), 0, 0
+    for _, example in read_jsonl(path):
+        gold = example["gold"]
+        doc = make_doc(nlp, gold)
+        spans = [doc.char_span(e["start"], e["end"], label=e["label"]) for e in gold["entities"]]
+        misaligned += sum(span is None for span in spans)
+        doc.ents = [span for span in spans if span is not None]
+        kept += len(doc.ents)
+        bin_.add(doc)
+    return bin_, kept, misaligned
+
+
+def write_config(path: Path, lang: str, variant: str, vectors: str | None) -> None:
+    from spacy.cli.init_config import init_config
+
+    config = init_config(lang=lang, pipeline=["ner"], optimize="efficiency" if variant == "sm" else "accuracy",
+                         gpu=variant == "trf")
+    if vectors:
+        config["initialize"]["vectors"] = vectors
+        config["paths"]["vectors"] = vectors
+    config.to_disk(path)
+
+
+@click.group()
+def main():
+    """spaCy NER baseline (train, predict, bench)."""
+
+
+@main.command()
+@click.option("--train", "train_path", required=True, help="Training examples JSONL.")
+@click.option("--dev", "dev_path", required=True, help="Validation examples JSONL.")
+@click.option("--out", required=True, help="Output folder (config, DocBins, model-best, model-last).")
+@click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True)
+@click.option("--vectors", default=None, help="Static vectors package or path (md/lg variants).")
+@click.option("--max-epochs", default=10, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@exits_on_data_error
+def train(train_path, dev_path, out, variant, vectors, max_epochs, seed):
+    """Train spaCy's NER on converter examples."""
+    click.echo(json.dumps(train_model(train_path, dev_path, out, variant, vectors, max_epochs, seed)))
+
+
+def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epochs=10, seed=42) -> dict:
+    import spacy
+    from spacy.cli.train import train as spacy_train
+
+    if variant in ("md", "lg") and not vectors:
+        raise DataError(train_path, None, f"the {variant} variant needs --vectors (e.g. en_core_web_{variant})")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lang = language_of(next(read_jsonl(train_path))[1]["id"])
+    nlp = spacy.blank(lang)
+    counts = {}
+    for name, path in (("train", train_path), ("dev", dev_path)):
+        bin_, kept, misaligned = docbin(nlp, path)
+        bin_.to_disk(out / f"{name}.spacy")
+        counts[name] = {"entities": kept, "misaligned_entities": misaligned}
+        if misaligned:
+            click.echo(f"{path}: {misaligned} entities do not align to spaCy tokens and are left out of training",
+                       err=True)
+    write_config(out / "config.cfg", lang, variant, vectors)
+    start = time.perf_counter()
+    spacy_train(out / "config.cfg", out, overrides={
+        "paths.train": str(out / "train.spacy"), "paths.dev": str(out / "dev.spacy"),
+        "training.max_epochs": max_epochs, "training.seed": seed, "system.seed": seed})
+    return {"seconds": round(time.perf_counter() - start, 1), "variant": variant, **counts}
+
+
+@main.command()
+@click.option("--model", required=True, help="A trained spaCy pipeline folder (model-best).")
+@click.option("--data", required=True, help="Examples JSONL.")
+@click.option("--output", required=True, help="Predictions JSONL (spans).")
+@exits_on_data_error
+def predict(model, data, output):
+    """Predict entity spans for every example."""
+    count = write_jsonl(output, predict_spans(model, data))
+    click.echo(f"wrote {count} predictions to {output}", err=True)
+
+
+def predict_spans(model, data):
+    import spacy
+    from tqdm import tqdm
+
+    nlp = spacy.load(model)
+    examples = [example for _, example in read_jsonl(data)]
+    docs = (make_doc(nlp, example["gold"]) for example in examples)
+    for example, doc in zip(examples, tqdm(nlp.pipe(docs, batch_size=256), total=len(examples), desc="spaCy")):
+        yield {"id": example["id"], "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}
+                                                 for e in doc.ents]}
+
+
+@main.command()
+@click.option("--data-dir", default="data", show_default=True, help="`make data` output.")
+@click.option("--out", default="outputs/baselines", show_default=True)
+@click.option("--datasets", default="conll2003,gmb", show_default=True)
+@click.option("--max-epochs", default=10, show_default=True)
+@exits_on_data_error
+def bench(data_dir, out, datasets, max_epochs):
+    """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
+    from evaluators.cli import score_report
+    from evaluators.data import load_gold, load_predictions
+
+    for dataset in datasets.split(","):
+        folder, data = Path(out) / f"spacy_{dataset}", Path(data_dir) / dataset
+        trained = train_model(data / "train.jsonl", data / "validation.jsonl", folder, max_epochs=max_epochs)
+        start = time.perf_counter()
+        write_jsonl(folder / "predictions.jsonl", predict_spans(folder / "model-best", data / "test.jsonl"))
+        predict_seconds = time.perf_counter() - start
+        gold = load_gold(data / "test.jsonl")
+        report = score_report(gold, load_predictions(folder / "predictions.jsonl", gold))
+        (folder / "report.json").write_text(json.dumps(report, indent=1))
+        micro = report["entity"]["micro"]
+        click.echo(f"{dataset}: strict entity F1 {micro['f1']:.4f} (P {micro['precision']:.4f}, R "
+                   f"{micro['recall']:.4f}) on {report['examples']} test sentences; training {trained['seconds']} s "
+                   f"({max_epochs} epochs), prediction {predict_seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
