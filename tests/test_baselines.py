@@ -55,3 +55,99 @@ def test_vectors_variant_says_what_it_needs(sample, tmp_path):
     result = CliRunner().invoke(spacy_ner.main, ["train", "--train", str(sample / "train.jsonl"), "--dev",
                                                  str(sample / "dev.jsonl"), "--out", str(tmp_path), "--variant", "lg"])
     assert result.exit_code == 2 and "needs --vectors" in result.output
+
+
+def tiny_encoder(folder, texts):
+    """A 2-layer BERT with random weights and a WordPiece vocabulary trained on the fly."""
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    trainer = BertWordPieceTokenizer(lowercase=False)
+    trainer.train_from_iterator(texts, vocab_size=800)
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(folder))
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=256)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
+    from baselines import token_classifier
+
+    texts = [json.loads(line)["gold"]["text"] for line in open(sample / "train.jsonl")]
+    encoder = tiny_encoder(tmp_path / "encoder", texts)
+    history = token_classifier.train_model(str(encoder), sample / "train.jsonl", sample / "dev.jsonl",
+                                           tmp_path / "model", epochs=2, batch_size=16, learning_rate=1e-3)
+    losses = [entry["loss"] for entry in history if "loss" in entry] or [history[-1]["train_loss"]]
+    assert all(loss == loss for loss in losses)  # finite, no NaN
+    predictions = list(token_classifier.predict_spans(str(tmp_path / "model"), sample / "dev.jsonl"))
+    assert len(predictions) == 50
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in predictions))
+    scored = CliRunner().invoke(evaluators_main, ["score", "--gold", str(sample / "dev.jsonl"), "--pred", str(path)])
+    assert scored.exit_code == 0, scored.output
+
+
+def test_first_sub_token_labelling_and_decoding():
+    from baselines.token_classifier import aligned_labels, spans_from_predictions
+
+    label_ids = {"O": 0, "B-PER": 1, "I-PER": 2}
+    # "Blackburn" split in two sub-tokens: only the first carries the label
+    assert aligned_labels([None, 0, 1, 1, None], ["B-PER", "I-PER"], label_ids) == [-100, 1, 2, -100, -100]
+    example = {"text": "Peter Blackburn said", "tokens": ["Peter", "Blackburn", "said"]}
+    spans = spans_from_predictions(example, [None, 0, 1, 1, 2, None], ["O", "B-PER", "I-PER", "O", "O", "O"])
+    assert spans == [{"start": 0, "end": 15, "label": "PER"}]
+
+
+def test_crf_viterbi_always_yields_valid_bio():
+    import torch
+
+    from baselines.crf_tagger import bio_labels, build_crf
+
+    labels = bio_labels(["PER", "LOC"])
+    crf = build_crf(labels)
+    torch.manual_seed(0)
+    emissions = torch.randn(64, 12, len(labels)) * 5  # strong, random emissions favour invalid moves often
+    for path in crf.decode(emissions):
+        tags = [labels[i] for i in path]
+        for previous, tag in zip(["O"] + tags, tags):
+            assert not tag.startswith("I-") or previous[2:] == tag[2:], tags
+
+
+@pytest.mark.slow
+def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
+    """A tiny random Llama backbone (frozen) with LoRA, head and CRF learns a few hundred real sentences."""
+    import torch
+
+    from baselines.crf_tagger import DEFAULTS, predict_spans, train_tagger
+    from recipes.twin import build_model, build_tokenizer
+    from tests.conftest import SHARED_DATA
+
+    source = SHARED_DATA / "conll2003" / "train.txt"
+    if not source.exists():
+        pytest.skip(f"real data not found at {source}")
+    examples = tmp_path / "train.jsonl"
+    CliRunner().invoke(converters_main, ["conll2003", "--input", str(source), "--output", str(tmp_path / "all.jsonl"),
+                                         "--split", "train"])
+    lines = (tmp_path / "all.jsonl").read_text().splitlines(keepends=True)[:300]
+    examples.write_text("".join(lines))
+    texts = [json.loads(line)["gold"]["text"] for line in lines]
+    tokenizer = build_tokenizer(texts, "llama3", tmp_path / "backbone", vocab_size=1500)
+    build_model("meta-llama/Llama-3.2-1B-Instruct", tokenizer, tmp_path / "backbone", hidden=128)
+    config = {**DEFAULTS, "backbone": str(tmp_path / "backbone"), "train": str(examples),
+              "output_dir": str(tmp_path / "tagger"), "epochs": 6, "batch_size": 16, "learning_rate": 3e-3,
+              "head_learning_rate": 3e-2, "bf16": False}
+    torch.set_num_threads(2)
+    losses = train_tagger(config)
+    assert sum(losses[-10:]) / 10 < 0.5 * sum(losses[:5]) / 5
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps(p) + "\n" for p in predict_spans(config, tmp_path / "tagger", examples)))
+    result = CliRunner().invoke(evaluators_main, ["score", "--gold", str(examples), "--pred", str(predictions),
+                                                  "--json", str(tmp_path / "r.json")])
+    report = json.loads((tmp_path / "r.json").read_text())
+    print(result.output)
+    # chance: a tagger that guesses never finds a whole entity with its exact boundaries and label
+    assert report["entity"]["micro"]["f1"] > 0.3

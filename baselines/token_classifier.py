@@ -1,0 +1,149 @@
+"""Encoder token classification (BERT, ELECTRA, NuNER or any encoder id) with transformers' Trainer.
+
+    python -m baselines.token_classifier train --model google/electra-base-discriminator \
+        --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl --out outputs/electra_conll
+    python -m baselines.token_classifier predict --model outputs/electra_conll --data data/conll2003/test.jsonl \
+        --output preds.jsonl
+
+Labels are IOB2 over the gold tokens; only each word's first sub-token carries a label (the rest are -100), and
+predictions are read from first sub-tokens, decoded strictly (a stray I- starts nothing) into character spans.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from converters.answer_format import Entity
+from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from converters.iob import entities_to_tags
+from evaluators.ner import entities_from_tags
+
+
+def bio_labels(labels: list[str]) -> list[str]:
+    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
+
+
+def load_examples(path: str | Path) -> list[dict]:
+    examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)]
+    if not all(example.get("tokens") for example in examples):
+        raise DataError(path, None, "expected tokenised NER examples (gold.tokens)")
+    return examples
+
+
+def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int]) -> list[int]:
+    """The word's tag on its first sub-token, -100 on the others and on special tokens."""
+    labels, previous = [], None
+    for word in word_ids:
+        labels.append(-100 if word is None or word == previous else label_ids[tags[word]])
+        previous = word
+    return labels
+
+
+def encode(tokenizer, examples: list[dict], label_ids: dict[str, int] | None, max_length: int = 256):
+    encoded = tokenizer([e["tokens"] for e in examples], is_split_into_words=True, truncation=True,
+                        max_length=max_length)
+    if label_ids is not None:
+        encoded["labels"] = [
+            aligned_labels(encoded.word_ids(i), entities_to_tags(e["tokens"], [Entity(**x) for x in e["entities"]]),
+                           label_ids) for i, e in enumerate(examples)]
+    return encoded
+
+
+def spans_from_predictions(example: dict, word_ids: list[int | None], predicted: list[str]) -> list[dict]:
+    """First sub-token predictions -> word tags (words cut off by truncation are O) -> character spans."""
+    tags, previous = ["O"] * len(example["tokens"]), None
+    for position, word in enumerate(word_ids):
+        if word is not None and word != previous:
+            tags[word] = predicted[position]
+        previous = word
+    # Tokenised sources' text is the tokens joined by single spaces, the offsets entities_from_tags counts in.
+    return [e._asdict() for e in entities_from_tags(example["tokens"], tags)]
+
+
+@click.group()
+def main():
+    """Encoder token-classification baseline (train, predict)."""
+
+
+@main.command()
+@click.option("--model", required=True, help="Encoder id or folder (bert-base-cased, numind/NuNER-v2.0, ...).")
+@click.option("--train", "train_path", required=True)
+@click.option("--dev", "dev_path", required=True)
+@click.option("--out", required=True)
+@click.option("--epochs", default=3.0, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--learning-rate", default=5e-5, show_default=True)
+@click.option("--max-steps", default=-1, show_default=True)
+@exits_on_data_error
+def train(model, train_path, dev_path, out, epochs, batch_size, learning_rate, max_steps):
+    """Fine-tune an encoder for token classification."""
+    train_model(model, train_path, dev_path, out, epochs, batch_size, learning_rate, max_steps)
+
+
+def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
+    from datasets import Dataset
+    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+                              Trainer, TrainingArguments)
+
+    train_examples, dev_examples = load_examples(train_path), load_examples(dev_path)
+    labels = bio_labels(next(iter(train_examples))["labels"])
+    label_ids = {label: i for i, label in enumerate(labels)}
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    network = AutoModelForTokenClassification.from_pretrained(
+        model, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids)
+    train_set = Dataset.from_dict(dict(encode(tokenizer, train_examples, label_ids)))
+    dev_set = Dataset.from_dict(dict(encode(tokenizer, dev_examples, label_ids)))
+    args = TrainingArguments(output_dir=str(out), num_train_epochs=epochs, max_steps=max_steps,
+                             per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
+                             learning_rate=learning_rate, warmup_steps=0.1, weight_decay=0.01, eval_strategy="epoch",
+                             save_strategy="no", logging_steps=50, report_to=[], seed=42, bf16=_bf16())
+    trainer = Trainer(model=network, args=args, train_dataset=train_set, eval_dataset=dev_set,
+                      data_collator=DataCollatorForTokenClassification(tokenizer), processing_class=tokenizer)
+    trainer.train()
+    trainer.save_model(out)
+    return trainer.state.log_history
+
+
+def _bf16() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+@main.command()
+@click.option("--model", required=True, help="A folder written by `train`.")
+@click.option("--data", required=True)
+@click.option("--output", required=True)
+@click.option("--batch-size", default=64, show_default=True)
+@exits_on_data_error
+def predict(model, data, output, batch_size):
+    """Predict entity spans for every example."""
+    count = write_jsonl(output, predict_spans(model, data, batch_size))
+    click.echo(f"wrote {count} predictions to {output}", err=True)
+
+
+def predict_spans(model, data, batch_size=64):
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    network = AutoModelForTokenClassification.from_pretrained(model).eval()
+    labels = network.config.id2label
+    examples = load_examples(data)
+    for start in tqdm(range(0, len(examples), batch_size), desc="tagging", unit="batch"):
+        batch = examples[start:start + batch_size]
+        encoded = encode(tokenizer, batch, None)
+        inputs = tokenizer.pad({"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]},
+                               return_tensors="pt")
+        with torch.inference_mode():
+            best = network(**inputs).logits.argmax(-1).tolist()
+        for i, example in enumerate(batch):
+            predicted = [labels[label] for label in best[i]]
+            yield {"id": example["id"], "entities": spans_from_predictions(example, encoded.word_ids(i), predicted)}
+
+
+if __name__ == "__main__":
+    main()
