@@ -149,12 +149,24 @@ def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantizat
 @click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
 @click.option("--chat-template", default=None,
               help="Axolotl template name or .jinja file (default: the one saved with the model).")
+@click.option("--constrained", is_flag=True,
+              help="NER: grounded constrained decoding (every answer parses, every mention is in the text).")
+@click.option("--score-labels", is_flag=True,
+              help="Classification: score every label's log-probability instead of generating; adds confidences.")
+@click.option("--calibration-data", default=None,
+              help="With --score-labels: validation examples to fit the softmax temperature on.")
 @click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
 @exits_on_data_error
-def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, limit):
+def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
+            score_labels, calibration_data, limit):
     """Generate answers for every example of DATA with MODEL."""
     examples = [record for _, record in read_jsonl(data)][:limit]
-    if backend == "vllm" or (backend == "auto" and vllm_available()):
+    if score_labels:
+        return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
+                                       calibration_data)
+    if constrained and any(e["gold"]["task"] != "ner" for e in examples):
+        raise DataError(data, None, "--constrained is for NER examples")
+    if backend == "vllm" or (backend == "auto" and vllm_available() and not constrained):
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
@@ -165,6 +177,35 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         loaded, tokenizer = load_model(model, quantization)
         use_chat_template(tokenizer, chat_template)
         prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
-        outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens)
+        factory = None
+        if constrained:
+            from evaluators.constrained import complete_answer, grounded_factory
+
+            factory = grounded_factory(tokenizer, examples)
+        outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens, factory)
+        if constrained:
+            outputs = [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
     click.echo(f"wrote {count} predictions to {output}", err=True)
+
+
+def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data):
+    from evaluators import label_scores
+
+    if any(e["gold"]["task"] != "classification" for e in examples):
+        raise DataError(data, None, "--score-labels is for classification examples")
+    loaded, tokenizer = load_model(model, quantization)
+    use_chat_template(tokenizer, chat_template)
+    labels = examples[0]["gold"]["labels"]
+
+    def scores_of(records):
+        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in records]
+        return label_scores.label_logprobs(loaded, tokenizer, prompts, labels, batch_size * 2)
+
+    temperature = 1.0
+    if calibration_data:
+        validation = [record for _, record in read_jsonl(calibration_data)]
+        temperature = label_scores.fit_temperature(scores_of(validation),
+                                                   [labels.index(e["gold"]["label"]) for e in validation])
+    count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples), labels, temperature))
+    click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)
