@@ -53,7 +53,7 @@ eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<ex
 # real recipe path (its CPU twin), then predicts them back. Memorisation is the point: it shows that masking,
 # template, prompts, generation, parsing and scoring agree. Real scores need the GPU recipes.
 DEMO_RECIPE ?= recipes/ds15b_fft.yml
-DEMO_STEPS  ?= 1200
+DEMO_STEPS  ?= 1800
 DEMO_DIR    ?= runs/demo
 OFFLINE     := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 from converters.answer_format import Entity, render_answer
 from converters.tasks import NerPrompt
@@ -32,3 +34,9 @@ def split_of(key, split_ids: dict[str, set]) -> str:
         if key in split_ids[split]:
             return split
     return "train"
+
+
+def load_split(split_file: Path) -> dict[str, set]:
+    """The fixed validation and test keys of a split file written by `python -m converters.make_splits`."""
+    fixed = json.loads(split_file.read_text())
+    return {name: set(fixed[name]) for name in ("validation", "test")}

@@ -16,11 +16,10 @@ so its last sentence is truncated: it is kept, counted and reported.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.examples import ner_example, seeded_split, split_of
+from converters.examples import load_split, ner_example, seeded_split, split_of
 from converters.io import DataError
 from converters.iob import TagError, tags_to_entities
 from converters.tasks import NerPrompt
@@ -78,14 +77,9 @@ def truncated_at_row_limit(path: str | Path) -> bool:
         return sum(1 for _ in handle) >= EXCEL_ROW_LIMIT
 
 
-def load_split() -> dict[str, set[int]]:
-    fixed = json.loads(SPLIT_FILE.read_text())
-    return {name: set(fixed[name]) for name in ("validation", "test")}
-
-
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
     """Examples of one split (None: every sentence, all under the id prefix `gmb/all`)."""
-    split_ids = load_split()
+    split_ids = load_split(SPLIT_FILE)
     for number, line, words, tags in read_gmb(path):
         sentence_split = split_of(number, split_ids)
         if split is not None and sentence_split != split:

@@ -21,9 +21,10 @@ def iob1_to_iob2(tags: list[str]) -> list[str]:
 
 
 def tags_to_entities(tokens: list[str], tags: list[str], labels: tuple[str, ...] | None = None,
-                     label_map: dict[str, str] | None = None) -> list[Entity]:
-    """Entities as character spans of ``" ".join(tokens)``; raises TagError on an unknown tag or an I- tag that
-    does not continue an entity of its own type (IOB2 is strict: convert IOB1 first)."""
+                     label_map: dict[str, str] | None = None, stray: str = "raise") -> list[Entity]:
+    """Entities as character spans of ``" ".join(tokens)``; raises TagError on an unknown tag. An I- tag that does
+    not continue an entity of its own type raises too (stray="raise": data must be valid IOB2, convert IOB1 first),
+    or starts nothing (stray="ignore": a tagger's output read as seqeval's strict mode reads it)."""
     entities, open_entity, position = [], None, 0
     for token, tag in zip(tokens, tags, strict=True):
         start, position = position, position + len(token) + 1
@@ -36,10 +37,11 @@ def tags_to_entities(tokens: list[str], tags: list[str], labels: tuple[str, ...]
         else:
             raise TagError(f"unknown tag {tag!r}; expected O, B-TYPE or I-TYPE")
         if prefix == "I":
-            if open_entity is None or open_entity[2] != label:
+            if open_entity is not None and open_entity[2] == label:
+                open_entity[1] = start + len(token)
+                continue
+            if stray == "raise":
                 raise TagError(f"tag {tag!r} continues no entity of type {label} (IOB2 expected)")
-            open_entity[1] = start + len(token)
-            continue
         if open_entity:
             entities.append(Entity(*open_entity))
         open_entity = [start, start + len(token), label] if prefix == "B" else None

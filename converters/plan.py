@@ -6,9 +6,15 @@ from functools import partial
 from pathlib import Path
 
 from converters import classification, conll, gmb, mcq, zh_ner
+from converters.examples import seeded_split
 from converters.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the training pool
+
+
+def select(make_examples, keep) -> list[dict]:
+    """The examples whose position in the source passes `keep` (ids keep the source position)."""
+    return [example for index, example in enumerate(make_examples()) if keep(index)]
 
 
 def conversion_plan(data_dir: Path) -> list[tuple[str, callable]]:
@@ -35,7 +41,11 @@ def conversion_plan(data_dir: Path) -> list[tuple[str, callable]]:
         # THUCNews ships dev and test here (no train): dev is the training set, test the evaluation set.
         labels = classification.read_class_names(data_dir / "zh_news" / "class.txt")
         dev, test = data_dir / "zh_news" / "dev.txt", data_dir / "zh_news" / "test.txt"
-        steps.append(("zh_news/train.jsonl", partial(classification.convert_file, dev, "zh_news", labels, "train")))
+        # 500 dev headlines (seed 42) are held out for validation and temperature fitting; 9,500 train.
+        held_out = set(seeded_split(list(range(10_000)), seed=42, fractions=(0.05, 0.0))["validation"])
+        for split, keep in (("train", lambda i: i not in held_out), ("validation", lambda i: i in held_out)):
+            steps.append((f"zh_news/{split}.jsonl", partial(select, partial(classification.convert_file, dev, "zh_news",
+                                                                            labels, split), keep)))
         steps.append(("zh_news/test.jsonl", partial(classification.convert_file, test, "zh_news", labels, "test")))
         pool = [(text, label) for _, text, label in classification.read_thucnews(dev, labels)]
         steps.append((f"zh_news/test_{FEW_SHOT}shot.jsonl",

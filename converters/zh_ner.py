@@ -13,12 +13,11 @@ the index being the source line (0-based); the seed recipe's JSON answer format 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from converters.answer_format import Entity
-from converters.examples import ner_example, seeded_split, split_of
+from converters.examples import load_split, ner_example, seeded_split, split_of
 from converters.io import DataError, read_jsonl
 from converters.tasks import NerPrompt
 
@@ -46,13 +45,8 @@ def record_entities(record: dict, labels: tuple[str, ...]) -> tuple[str, list[En
     return text, entities
 
 
-def load_split() -> dict[str, set[int]]:
-    fixed = json.loads(SPLIT_FILE.read_text())
-    return {name: set(fixed[name]) for name in ("validation", "test")}
-
-
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
-    split_ids = load_split()
+    split_ids = load_split(SPLIT_FILE)
     for index, (line, record) in enumerate(read_jsonl(path)):
         if split is not None and split_of(index, split_ids) != split:
             continue

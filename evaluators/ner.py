@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from converters.answer_format import Entity, token_boundaries
+from converters.iob import tags_to_entities
 from evaluators.metrics import macro, prf
 
 NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have
@@ -152,18 +153,8 @@ def worst_examples(items: list[NerItem], count: int) -> list[dict]:
             for item in ranked]
 
 
+
 def entities_from_tags(tokens: list[str], tags: list[str]) -> list[Entity]:
     """Spans of a tagger's IOB2 output read strictly: an entity is B-X followed by I-X; a stray I- tag starts
     nothing (seqeval's mode="strict", where `I-ORG I-ORG` is no entity at all)."""
-    entities, open_entity, position = [], None, 0
-    for token, tag in zip(tokens, tags, strict=True):
-        start, position = position, position + len(token) + 1
-        if tag.startswith("I-") and open_entity and open_entity[2] == tag[2:]:
-            open_entity[1] = start + len(token)
-            continue
-        if open_entity:
-            entities.append(Entity(*open_entity))
-        open_entity = [start, start + len(token), tag[2:]] if tag.startswith("B-") else None
-    if open_entity:
-        entities.append(Entity(*open_entity))
-    return entities
+    return tags_to_entities(tokens, tags, stray="ignore")
