@@ -68,7 +68,8 @@ demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe
 		--json $(DEMO_DIR)/report.json --confusion-png $(DEMO_DIR)/confusion.png
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
-	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines
+	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines --datasets conll2003 --max-epochs 3
+	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines --datasets gmb --max-epochs 1
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) benchmarks/cpu_speed.py --data-dir $(DATA_DIR)

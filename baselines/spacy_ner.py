@@ -83,14 +83,16 @@ def main():
 @click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True)
 @click.option("--vectors", default=None, help="Static vectors package or path (md/lg variants).")
 @click.option("--max-epochs", default=10, show_default=True)
+@click.option("--eval-frequency", default=1000, show_default=True, help="Steps between dev evaluations.")
 @click.option("--seed", default=42, show_default=True)
 @exits_on_data_error
-def train(train_path, dev_path, out, variant, vectors, max_epochs, seed):
+def train(train_path, dev_path, out, variant, vectors, max_epochs, eval_frequency, seed):
     """Train spaCy's NER on converter examples."""
-    click.echo(json.dumps(train_model(train_path, dev_path, out, variant, vectors, max_epochs, seed)))
+    click.echo(json.dumps(train_model(train_path, dev_path, out, variant, vectors, max_epochs, seed, eval_frequency)))
 
 
-def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epochs=10, seed=42) -> dict:
+def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epochs=10, seed=42,
+                eval_frequency=1000) -> dict:
     import spacy
     from spacy.cli.train import train as spacy_train
 
@@ -112,7 +114,8 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
     start = time.perf_counter()
     spacy_train(out / "config.cfg", out, overrides={
         "paths.train": str(out / "train.spacy"), "paths.dev": str(out / "dev.spacy"),
-        "training.max_epochs": max_epochs, "training.seed": seed, "system.seed": seed})
+        "training.max_epochs": max_epochs, "training.eval_frequency": eval_frequency, "training.seed": seed,
+        "system.seed": seed})
     return {"seconds": round(time.perf_counter() - start, 1), "variant": variant, **counts}
 
 
@@ -153,6 +156,8 @@ def bench(data_dir, out, datasets, max_epochs):
     for dataset in datasets.split(","):
         folder, data = Path(out) / f"spacy_{dataset}", Path(data_dir) / dataset
         trained = train_model(data / "train.jsonl", data / "validation.jsonl", folder, max_epochs=max_epochs)
+        if not (folder / "model-best").exists():  # no evaluation was due before training ended
+            raise DataError(folder, None, "expected model-best; train longer than one evaluation interval")
         start = time.perf_counter()
         write_jsonl(folder / "predictions.jsonl", predict_spans(folder / "model-best", data / "test.jsonl"))
         predict_seconds = time.perf_counter() - start

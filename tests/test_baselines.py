@@ -26,7 +26,8 @@ def sample(tmp_path_factory):
 
 
 def test_spacy_trains_predicts_and_is_scored_by_the_evaluator(sample, tmp_path):
-    result = spacy_ner.train_model(sample / "train.jsonl", sample / "dev.jsonl", tmp_path / "model", max_epochs=3)
+    result = spacy_ner.train_model(sample / "train.jsonl", sample / "dev.jsonl", tmp_path / "model", max_epochs=3,
+                                   eval_frequency=20)
     assert result["train"]["misaligned_entities"] == 0 and result["train"]["entities"] > 50
     runner = CliRunner()
     outcome = runner.invoke(spacy_ner.main, ["predict", "--model", str(tmp_path / "model" / "model-last"), "--data",
