@@ -52,11 +52,18 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write all records or nothing: bad input found half-way must not leave a truncated file that looks done."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
     count = 0
-    with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)
     return count

@@ -42,8 +42,11 @@ class Endpoint(BaseHTTPRequestHandler):
             time.sleep(1.5)  # longer than the client's timeout
         if text == "malformed first" and hit == 1:
             return self.reply(200, None, raw=b"{this is not json")
-        content = "I am not sure." if text == "not an answer" else json.dumps(
-            {"label": TEXTS.get(text, "World"), "confidence": 0.75})
+        if "named-entity" in request["messages"][0]["content"]:  # prompted NER: an answer in the lines format
+            content = "PER: Peter Blackburn\nLOC: Atlantis"
+        else:
+            content = "I am not sure." if text == "not an answer" else json.dumps(
+                {"label": TEXTS.get(text, "World"), "confidence": 0.75})
         self.reply(200, {"id": "x", "object": "chat.completion", "created": 0, "model": request["model"],
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": content}}],
@@ -133,3 +136,23 @@ def test_confidence_answers_are_parsed_strictly():
     assert api.parse_confidence('Sure! {"label": "Sports", "confidence": 1.5}', list(LABELS)) is None
     assert api.parse_confidence('{"label": "sport", "confidence": 0.9}', list(LABELS)) is None
     assert api.parse_confidence("Sports", list(LABELS)) is None
+
+
+def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path):
+    from converters.examples import ner_example
+    from converters.answer_format import Entity
+    from converters.tasks import ner_prompt
+
+    text = "Peter Blackburn visited Brussels"
+    example = ner_example("conll2003/test/0", text, [Entity(0, 15, "PER"), Entity(24, 32, "LOC")],
+                          ner_prompt("conll2003"), text.split())
+    data = tmp_path / "ner.jsonl"
+    data.write_text(json.dumps(example) + "\n")
+    output = tmp_path / "p.jsonl"
+    result = CliRunner().invoke(api.main, ["run", "--data", str(data), "--output", str(output), "--model", "m",
+                                           "--base-url", endpoint], env={"OPENAI_API_KEY": "k"})
+    assert result.exit_code == 0, result.output
+    CliRunner().invoke(evaluators_main, ["score", "--gold", str(data), "--pred", str(output), "--json",
+                                         str(tmp_path / "r.json")])
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["entity"]["micro"]["tp"] == 1 and report["ungrounded_mentions"] == 1  # Atlantis is not in the text

@@ -152,3 +152,13 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     print(result.output)
     # chance: a tagger that guesses never finds a whole entity with its exact boundaries and label
     assert report["entity"]["micro"]["f1"] > 0.3
+
+
+def test_every_baseline_runs_behind_python_m_baselines():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "baselines", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("spacy", "token-classifier", "crf", "api"):
+        assert command in result.stdout

@@ -88,6 +88,12 @@ def test_bad_column_files(tmp_path, content, dataset, expected):
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
 
 
+def test_bad_input_leaves_no_output_behind(tmp_path):
+    (tmp_path / "bad.conll").write_text("EU NNP B-NP B-ORG\n\nrejects VBZ B-VP B-FOO\n")
+    result = run("conll2003", "--input", str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["bad.conll"]
+
+
 def test_wrong_encoding_names_the_line(tmp_path):
     (tmp_path / "bad.conll").write_bytes(b"EU NNP B-NP B-ORG\n\nM\xfcller NNP B-NP B-PER\n")
     result = run("conll2003", "--input", str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl"))

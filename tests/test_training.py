@@ -116,3 +116,18 @@ def test_chain_learns_conll_sentences(converted, tmp_path):
     print(json.dumps({k: report[k] for k in ("unparseable_outputs", "ungrounded_mentions")} | report["entity"]["micro"]))
     assert report["unparseable_outputs"] <= 10
     assert report["entity"]["micro"]["f1"] >= 0.5
+
+
+def test_make_train_and_make_eval(converted, tmp_path):
+    """The user's commands: `make train RECIPE=...` (accelerate launch) and `make eval MODEL=... DATA=...`."""
+    twin = make_twin(ROOT / "recipes" / "ds15b_fft.yml", tmp_path, converted / "gmb" / "test.jsonl", examples=8,
+                     max_steps=2)
+    run(["make", "train", f"RECIPE={twin}"])
+    eval_dir = tmp_path / "eval"
+    result = run(["make", "eval", f"MODEL={tmp_path / 'output'}", f"DATA={tmp_path / 'train.jsonl'}",
+                  f"EVAL_DIR={eval_dir}", "PREDICT_ARGS=--max-new-tokens 8"])
+    report = json.loads((eval_dir / "report.json").read_text())
+    assert report["task"] == "ner" and report["examples"] == 8 and report["missing_predictions"] == 0
+    assert (eval_dir / "confusion.png").exists() and "entity (strict)" in result.stdout
+    usage = subprocess.run(["make", "eval"], cwd=ROOT, env=environment(), capture_output=True, text=True)
+    assert usage.returncode != 0 and "usage: make eval MODEL=" in usage.stdout

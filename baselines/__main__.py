@@ -1,0 +1,18 @@
+"""`python -m baselines <spacy|token-classifier|crf|api> ...`: every baseline behind one click group."""
+
+import click
+
+from baselines import api, crf_tagger, spacy_ner, token_classifier
+
+
+@click.group()
+def main():
+    """Baselines scored by the same evaluator (each also runs as python -m baselines.<module>)."""
+
+
+main.add_command(spacy_ner.main, "spacy")
+main.add_command(token_classifier.main, "token-classifier")
+main.add_command(crf_tagger.main, "crf")
+main.add_command(api.main, "api")
+
+main()
