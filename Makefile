@@ -62,6 +62,7 @@ demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe
 	$(OFFLINE) $(PY) -m recipes.twin $(DEMO_RECIPE) --out $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
 		--examples 300 --max-steps $(DEMO_STEPS) --hidden 256 --learning-rate 1e-3
 	$(OFFLINE) axolotl train $(DEMO_DIR)/twin.yml
+	$(PY) -m evaluators plot-loss $(DEMO_DIR)/output
 	$(OFFLINE) $(PY) -m evaluators predict --model $(DEMO_DIR)/output --data $(DEMO_DIR)/sample.jsonl \
 		--output $(DEMO_DIR)/predictions.jsonl --max-new-tokens 64
 	$(PY) -m evaluators score --gold $(DEMO_DIR)/sample.jsonl --pred $(DEMO_DIR)/predictions.jsonl \

@@ -63,6 +63,27 @@ def score_report(gold_set, predictions, worst=10, confusion_png=None, reliabilit
     return report
 
 
+@main.command("plot-loss")
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--png", default=None, help="Where to draw it (default: OUTPUT_DIR/loss.png).")
+@exits_on_data_error
+def plot_loss(output_dir, png):
+    """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
+    from pathlib import Path
+
+    from converters.io import DataError
+    from evaluators import plots
+
+    log = Path(output_dir) / "debug.log"
+    series = plots.logged_losses(log.read_text(encoding="utf-8", errors="replace") if log.exists() else "")
+    if not series["loss"]:
+        raise DataError(log, None, "expected logged training losses (Axolotl's debug.log)")
+    png = png or str(Path(output_dir) / "loss.png")
+    plots.loss_png(png, series, Path(output_dir).resolve().parent.name + "/" + Path(output_dir).name)
+    click.echo(f"loss: {series['loss'][0][1]:.3f} -> {series['loss'][-1][1]:.3f} over {len(series['loss'])} logged "
+               f"steps; drawn in {png}")
+
+
 def register_optional_commands() -> None:
     """Prediction needs torch; it is registered lazily so that scoring works (and --help is instant) without it."""
     from evaluators.predict import predict

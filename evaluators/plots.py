@@ -52,3 +52,38 @@ def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) 
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def logged_losses(log_text: str) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) series of 'loss' and 'eval_loss' from the dicts a Hugging Face trainer (Axolotl) logs."""
+    import ast
+    import re
+
+    series = {"loss": [], "eval_loss": []}
+    for chunk in re.findall(r"\{'(?:eval_)?loss': [^{}]*\}", log_text):
+        record = ast.literal_eval(chunk)
+        key = "eval_loss" if "eval_loss" in record else "loss"
+        series[key].append((len(series["loss"]), float(record[key])))
+    return series
+
+
+def loss_png(path: str | Path, series: dict[str, list[tuple[int, float]]], title: str) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6, 4))
+    if series["loss"]:
+        steps, values = zip(*series["loss"])
+        window = max(1, len(values) // 50)  # small batches make single steps noisy: show a moving mean too
+        smooth = [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+                  for i in range(len(values))]
+        axes.plot(steps, values, color="tab:blue", alpha=0.25, linewidth=0.6, label="train (each step)")
+        axes.plot(steps, smooth, color="tab:blue", linewidth=2, label=f"train (mean of {window})")
+    if series["eval_loss"]:
+        axes.plot(*zip(*series["eval_loss"]), "o-", color="tab:orange", label="validation")
+    axes.set_xlabel("logged step")
+    axes.set_ylabel("loss")
+    axes.set_yscale("log")
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -354,3 +354,16 @@ def test_reports_for_examples_made_by_the_converters(converted, tmp_path):
         assert value == 1.0, dataset
     assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "r.png").stat().st_size > 1000
     assert open(tmp_path / "submission.csv").readline().strip() == "ID,Answer"
+
+
+def test_loss_curve_from_an_axolotl_log(tmp_path):
+    log = tmp_path / "debug.log"
+    log.write_text(" 1/3 [00:00]  {'loss': '7.1', 'grad_norm': '5.9', 'epoch': '0.1'}\n"
+                   "{'loss': '3.5', 'epoch': '0.2'}\n{'eval_loss': '4.0', 'epoch': '0.2'}\n{'loss': '1.25'}\n")
+    result = CliRunner().invoke(main, ["plot-loss", str(tmp_path)])
+    assert result.exit_code == 0 and "7.100 -> 1.250 over 3 logged steps" in result.output
+    assert (tmp_path / "loss.png").stat().st_size > 1000
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["plot-loss", str(empty)])
+    assert result.exit_code == 2 and "expected logged training losses" in result.output
