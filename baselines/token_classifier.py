@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from converters.answer_format import Entity
+from converters.spans import Entity
 from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
 from converters.iob import entities_to_tags
 from evaluators.ner import entities_from_tags

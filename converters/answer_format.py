@@ -22,26 +22,11 @@ sentence of every dataset).
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
-import unicodedata
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass
 
-
-class Entity(NamedTuple):
-    """A labelled span of text: ``text[start:end]``, end exclusive (the one convention of this project)."""
-
-    start: int
-    end: int
-    label: str
-
-
-class Mention(NamedTuple):
-    label: str
-    text: str
-    occurrence: int = 1  # which match after the previous mention (1 = the first)
+from converters.spans import Entity, Mention, fold, mentions_for
 
 
 @dataclass
@@ -53,17 +38,6 @@ class ParsedAnswer:
     @property
     def unparseable(self) -> bool:
         return not self.mentions and not self.explicit_none
-
-
-@dataclass
-class Grounding:
-    entities: list[Entity]
-    unplaced: list[Mention] = field(default_factory=list)  # not in the text: false positives with no span
-    out_of_order: int = 0  # found only before the previous mention: kept, but the order was broken
-
-    @property
-    def ungrounded(self) -> int:
-        return len(self.unplaced)
 
 
 # --- reading a raw generation -------------------------------------------------------------------------------------
@@ -80,10 +54,6 @@ def answer_body(output: str) -> str:
     return "\n".join(line for line in output.splitlines() if not _FENCE.match(line)).strip()
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
-
-
 _NONE_WORDS = {"none", "no entities", "无", "没有"}
 _LINE = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)?(?P<label>[^\s:#][^:#]*?)\s*(?:#(?P<k>\d+))?\s*:\s*(?P<mention>.*)$")
 
@@ -91,7 +61,7 @@ _LINE = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)?(?P<label>[^\s:#][^:#]*?)\s*(?:#
 def parse_lines(body: str) -> ParsedAnswer:
     parsed = ParsedAnswer([])
     for raw in body.splitlines():
-        line = _fold(raw)
+        line = fold(raw)
         if not line:
             continue
         if line.lower().rstrip(".") in _NONE_WORDS:
@@ -132,7 +102,7 @@ def _json_items(body: str) -> tuple[list, int]:
 
 
 def parse_json(body: str) -> ParsedAnswer:
-    folded = _fold(body)
+    folded = fold(body)
     items, malformed = _json_items(body)
     parsed = ParsedAnswer([], malformed, explicit_none=folded in ("[]", "{}") or folded.lower() in _NONE_WORDS)
     for item in items:
@@ -143,7 +113,7 @@ def parse_json(body: str) -> ParsedAnswer:
             parsed.malformed += 1
             continue
         if isinstance(label, str) and isinstance(text, str) and text.strip() and occurrence >= 1:
-            parsed.mentions.append(Mention(_fold(label), text.strip(), occurrence))
+            parsed.mentions.append(Mention(fold(label), text.strip(), occurrence))
         else:
             parsed.malformed += 1
     if parsed.explicit_none:
@@ -192,109 +162,6 @@ ANSWER_FORMATS = {
 
 def parse_answer(output: str, answer_format: str) -> ParsedAnswer:
     return ANSWER_FORMATS[answer_format].parse(answer_body(output))
-
-
-# --- grounding mentions to character offsets -----------------------------------------------------------------------
-
-def token_boundaries(text: str, tokens: list[str] | None) -> tuple[frozenset[int], frozenset[int]] | None:
-    """Start and end offsets of each token, located left to right; None where the text is not tokenised."""
-    if not tokens:
-        return None
-    starts, ends, position = [], [], 0
-    for token in tokens:
-        position = text.index(token, position)
-        starts.append(position)
-        position += len(token)
-        ends.append(position)
-    return frozenset(starts), frozenset(ends)
-
-
-class TextIndex:
-    """The text folded (NFKC, runs of whitespace as one space) with a map back to original offsets, so that a
-    mention that differs only in full-width forms or spacing is still found, at its exact original span."""
-
-    def __init__(self, text: str, boundaries: tuple[frozenset[int], frozenset[int]] | None = None):
-        self.text, self.boundaries = text, boundaries
-        if text.isascii() and "  " not in text and "\t" not in text and "\n" not in text:
-            self.folded, self.origin = text, None  # the common case: nothing to fold
-            return
-        chars, origin = [], []
-        for position, char in enumerate(text):
-            for folded in unicodedata.normalize("NFKC", char):
-                if folded.isspace():
-                    if chars and chars[-1] == " ":
-                        continue
-                    folded = " "
-                chars.append(folded)
-                origin.append(position)
-        self.folded, self.origin = "".join(chars), origin
-
-    def _to_original(self, folded_start: int, folded_end: int) -> tuple[int, int]:
-        if self.origin is None:
-            return folded_start, folded_end
-        return self.origin[folded_start], self.origin[folded_end - 1] + 1
-
-    def _to_folded(self, original: int) -> int:
-        return original if self.origin is None else bisect.bisect_left(self.origin, original)
-
-    def matches(self, mention: str, cursor: int):
-        """Spans (original offsets) where the folded mention occurs at or after `cursor`, on token boundaries."""
-        needle = " ".join(_fold(mention).split())
-        if not needle:
-            return
-        position = self._to_folded(cursor)
-        while (found := self.folded.find(needle, position)) >= 0:
-            span = self._to_original(found, found + len(needle))
-            if self.boundaries is None or (span[0] in self.boundaries[0] and span[1] in self.boundaries[1]):
-                yield span
-            position = found + 1
-
-    def find(self, mention: str, cursor: int, occurrence: int = 1) -> tuple[int, int] | None:
-        for count, span in enumerate(self.matches(mention, cursor), start=1):
-            if count == occurrence:
-                return span
-        return None
-
-
-def ground(text: str, mentions: list[Mention], tokens: list[str] | None = None) -> Grounding:
-    """Place each mention in the text, left to right. Nothing is guessed: a mention that is not in the text is
-    counted as ungrounded; one found only before the previous mention takes its first occurrence and is counted."""
-    index = TextIndex(text, token_boundaries(text, tokens))
-    result, cursor = Grounding([]), 0
-    for mention in mentions:
-        span = index.find(mention.text, cursor, mention.occurrence)
-        if span is None:
-            span = index.find(mention.text, 0)
-            if span is None:
-                result.unplaced.append(mention)
-                continue
-            result.out_of_order += 1
-        else:
-            cursor = span[1]
-        result.entities.append(Entity(span[0], span[1], mention.label))
-    return result
-
-
-class RenderError(ValueError):
-    pass
-
-
-def mentions_for(text: str, entities: list[Entity], tokens: list[str] | None = None) -> list[Mention]:
-    """The mentions whose grounding gives back exactly `entities` (flat, non-overlapping spans)."""
-    index = TextIndex(text, token_boundaries(text, tokens))
-    mentions, cursor = [], 0
-    for entity in sorted(entities):
-        if entity.start < cursor:
-            raise RenderError(f"overlapping entities at {entity.start}: the answer formats are for flat NER")
-        surface = text[entity.start:entity.end]
-        for occurrence, span in enumerate(index.matches(surface, cursor), start=1):
-            if span == (entity.start, entity.end):
-                break
-        else:
-            raise RenderError(f"entity {surface!r} at {entity.start}-{entity.end} cannot be grounded back")
-        mentions.append(Mention(entity.label, surface, occurrence))
-        cursor = entity.end
-    return mentions
 
 
 def render_answer(text: str, entities: list[Entity], answer_format: str, tokens: list[str] | None = None) -> str:

@@ -6,7 +6,8 @@ import json
 import random
 from pathlib import Path
 
-from converters.answer_format import Entity, render_answer
+from converters.answer_format import render_answer
+from converters.spans import Entity
 from converters.tasks import NerPrompt
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converters.answer_format import Entity
+from converters.spans import Entity
 
 
 class TagError(ValueError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.answer_format import Entity
+from converters.spans import Entity
 from converters.examples import load_split, ner_example, seeded_split, split_of
 from converters.io import DataError, read_jsonl
 from converters.tasks import NerPrompt

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from converters.answer_format import TextIndex, token_boundaries
+from converters.spans import TextIndex, token_boundaries
 
 MENTION, LABEL = object(), object()
 # One entity line of each format, as segments; literal strings must match exactly.
@@ -105,7 +105,6 @@ class AnswerGrammar:
 
 def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: int, candidates: int = 64):
     """A transformers LogitsProcessor constraining each row of a greedy batch to its example's grammar."""
-    import torch
     from transformers import LogitsProcessor
 
     eos, specials = tokenizer.eos_token_id, set(tokenizer.all_special_ids)

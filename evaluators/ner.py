@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from converters.answer_format import Entity, token_boundaries
+from converters.spans import Entity, token_boundaries
 from converters.iob import tags_to_entities
 from evaluators.metrics import macro, prf
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from converters.answer_format import Entity, ground, parse_answer
+from converters.answer_format import parse_answer
+from converters.spans import Entity, ground
 from evaluators import classification, mcq, ner
 from evaluators.data import Gold, Prediction
 

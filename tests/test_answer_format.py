@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from converters.answer_format import (Entity, Mention, ground, parse_answer, render_answer)
+from converters.answer_format import parse_answer, render_answer
+from converters.spans import Entity, Mention, ground
 
 TEXT = "Only France and Britain backed France 's proposal"
 TOKENS = TEXT.split(" ")

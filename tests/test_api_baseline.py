@@ -140,7 +140,7 @@ def test_confidence_answers_are_parsed_strictly():
 
 def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path):
     from converters.examples import ner_example
-    from converters.answer_format import Entity
+    from converters.spans import Entity
     from converters.tasks import ner_prompt
 
     text = "Peter Blackburn visited Brussels"

@@ -106,7 +106,7 @@ def test_first_sub_token_labelling_and_decoding():
 def test_crf_viterbi_always_yields_valid_bio():
     import torch
 
-    from baselines.crf_tagger import bio_labels, build_crf
+    from baselines.crf_model import bio_labels, build_crf
 
     labels = bio_labels(["PER", "LOC"])
     crf = build_crf(labels)

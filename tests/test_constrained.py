@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from converters.answer_format import ground, parse_answer
+from converters.answer_format import parse_answer
+from converters.spans import ground
 from evaluators.constrained import COMPLETE, INVALID, OPEN, AnswerGrammar, complete_answer
 
 TEXT = "Only France and Britain backed Fischler 's proposal"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from converters.answer_format import Entity
+from converters.spans import Entity
 from converters.iob import entities_to_tags
 from evaluators import ner
 from evaluators.classification import INVALID, calibration, classification_scores, parse_label
