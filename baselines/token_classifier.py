@@ -41,6 +41,13 @@ def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[
     return labels
 
 
+def load_tokenizer(model: str):
+    """RoBERTa-family tokenizers (NuNER is one) read pre-split words only with add_prefix_space; others ignore it."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model, add_prefix_space=True)
+
+
 def encode(tokenizer, examples: list[dict], label_ids: dict[str, int] | None, max_length: int = 256):
     encoded = tokenizer([e["tokens"] for e in examples], is_split_into_words=True, truncation=True,
                         max_length=max_length)
@@ -84,13 +91,12 @@ def train(model, train_path, dev_path, out, epochs, batch_size, learning_rate, m
 
 def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
     from datasets import Dataset
-    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                              Trainer, TrainingArguments)
+    from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, Trainer, TrainingArguments
 
     train_examples, dev_examples = load_examples(train_path), load_examples(dev_path)
     labels = bio_labels(next(iter(train_examples))["labels"])
     label_ids = {label: i for i, label in enumerate(labels)}
-    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(
         model, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids)
     train_set = Dataset.from_dict(dict(encode(tokenizer, train_examples, label_ids)))
@@ -127,9 +133,9 @@ def predict(model, data, output, batch_size):
 def predict_spans(model, data, batch_size=64):
     import torch
     from tqdm import tqdm
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(model).eval()
     labels = network.config.id2label
     examples = load_examples(data)
