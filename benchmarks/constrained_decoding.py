@@ -25,28 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--chat-template", default=None)
 def main(model, data, limit, batch_size, max_new_tokens, chat_template):
-    import torch
-
     from converters.io import read_jsonl
-    from evaluators.constrained import complete_answer, grounded_factory
     from evaluators.data import Gold, Prediction
-    from evaluators.predict import generate_transformers, load_model, prompt_messages, training_prefix, use_chat_template
+    from evaluators.predict import generate_answers, load_model, training_prompts
     from evaluators.score import score_ner
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     examples = [record for _, record in read_jsonl(data)][:limit]
     loaded, tokenizer = load_model(model, None)
-    use_chat_template(tokenizer, chat_template)
-    prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
+    prompts = training_prompts(tokenizer, examples, chat_template)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
     rows = []
     for name in ("unconstrained", "constrained"):
-        factory = grounded_factory(tokenizer, examples) if name == "constrained" else None
         start = time.perf_counter()
-        outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens, factory)
+        outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens,
+                                   constrained=name == "constrained")
         seconds = time.perf_counter() - start
-        if factory:
-            outputs = [complete_answer(g, o) for g, o in zip(factory.grammars, outputs)]
         report, _ = score_ner(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": o})
                                      for i, (e, o) in enumerate(zip(examples, outputs))})
         rows.append((name, report["unparseable_outputs"], report["ungrounded_mentions"],

@@ -5,8 +5,8 @@
 The prompt is the exact prefix the model was trained on: the chat template saved with the model is applied to the
 example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
 prediction agree whatever the template does (a date line, a `<think>` opener, a default system prompt). A LoRA
-adapter folder loads on its base model; `--load-in-8bit/4bit` quantise through bitsandbytes; vLLM is used where it
-is installed (same outputs), plain transformers otherwise.
+adapter folder loads on its base model; `--quantization 8bit|4bit` loads through bitsandbytes; vLLM is used where it
+is installed (same outputs), plain transformers otherwise, and always for `--constrained`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ def training_prefix(tokenizer, messages: list[dict]) -> str:
     if SENTINEL not in rendered:
         raise ValueError("the chat template drops the assistant turn; cannot build the training prefix")
     return rendered[:rendered.index(SENTINEL)]
+
+
+def training_prompts(tokenizer, examples: list[dict], chat_template: str | None) -> list[str]:
+    use_chat_template(tokenizer, chat_template)
+    return [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
 
 
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
@@ -139,6 +144,18 @@ def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantizat
     return [result.outputs[0].text for result in results]
 
 
+def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
+                     max_new_tokens: int, constrained: bool = False) -> list[str]:
+    """Greedy batched answers; constrained ones keep only complete, grounded lines (see evaluators.constrained)."""
+    if not constrained:
+        return generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens)
+    from evaluators.constrained import complete_answer, grounded_factory
+
+    factory = grounded_factory(tokenizer, examples)
+    outputs = generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens, factory)
+    return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
+
+
 @click.command()
 @click.option("--model", required=True, help="Model folder, LoRA adapter folder or hub id.")
 @click.option("--data", required=True, help="Examples JSONL (a converter's output).")
@@ -166,25 +183,17 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
                                        calibration_data)
     if constrained and any(e["gold"]["task"] != "ner" for e in examples):
         raise DataError(data, None, "--constrained is for NER examples")
+    if constrained and backend == "vllm":
+        raise DataError(data, None, "--constrained generates with transformers; drop --backend vllm")
     if backend == "vllm" or (backend == "auto" and vllm_available() and not constrained):
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(model)
-        use_chat_template(tokenizer, chat_template)
-        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
+        prompts = training_prompts(AutoTokenizer.from_pretrained(model), examples, chat_template)
         outputs = generate_vllm(model, prompts, max_new_tokens, quantization)
     else:
         loaded, tokenizer = load_model(model, quantization)
-        use_chat_template(tokenizer, chat_template)
-        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
-        factory = None
-        if constrained:
-            from evaluators.constrained import complete_answer, grounded_factory
-
-            factory = grounded_factory(tokenizer, examples)
-        outputs = generate_transformers(loaded, tokenizer, prompts, batch_size, max_new_tokens, factory)
-        if constrained:
-            outputs = [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
+        prompts = training_prompts(tokenizer, examples, chat_template)
+        outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens, constrained)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 
@@ -195,11 +204,10 @@ def predict_by_label_scores(model, examples, data, output, batch_size, quantizat
     if any(e["gold"]["task"] != "classification" for e in examples):
         raise DataError(data, None, "--score-labels is for classification examples")
     loaded, tokenizer = load_model(model, quantization)
-    use_chat_template(tokenizer, chat_template)
     labels = examples[0]["gold"]["labels"]
 
     def scores_of(records):
-        prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in records]
+        prompts = training_prompts(tokenizer, records, chat_template)
         return label_scores.label_logprobs(loaded, tokenizer, prompts, labels, batch_size * 2)
 
     temperature = 1.0

@@ -66,24 +66,20 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     """Even an untrained model, whose free outputs are noise, writes only parseable, grounded answers."""
     import torch
 
-    from evaluators.constrained import grounded_factory
-    from evaluators.predict import generate_transformers, prompt_messages, training_prefix, use_chat_template
+    from transformers import AutoModelForCausalLM
+
+    from evaluators.predict import generate_answers, training_prompts
     from recipes.twin import build_model, build_tokenizer
 
     examples = [json.loads(line) for _, line in zip(range(40), open(converted / dataset / "test.jsonl"))]
     tokenizer = build_tokenizer([t["content"] for e in examples for t in e["messages"]], "qwen_25", tmp_path, 800)
     build_model("Qwen/Qwen2.5-1.5B-Instruct", tokenizer, tmp_path)
-    from transformers import AutoModelForCausalLM
-
     model = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
-    use_chat_template(tokenizer, "qwen_25")
     tokenizer.padding_side = "left"
     torch.manual_seed(0)
-    prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
-    free = generate_transformers(model, tokenizer, prompts, 8, 24)
-    factory = grounded_factory(tokenizer, examples)
-    constrained = [complete_answer(g, o) for g, o in
-                   zip(factory.grammars, generate_transformers(model, tokenizer, prompts, 8, 24, factory))]
+    prompts = training_prompts(tokenizer, examples, "qwen_25")
+    free = generate_answers(model, tokenizer, examples, prompts, 8, 24)
+    constrained = generate_answers(model, tokenizer, examples, prompts, 8, 24, constrained=True)
 
     def problems(outputs):
         unparseable = ungrounded = 0
@@ -95,3 +91,15 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
 
     assert problems(free)[0] > 0  # the free model's noise does not parse ...
     assert problems(constrained) == (0, 0)  # ... the constrained one always does, and always grounds
+
+
+def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
+    from click.testing import CliRunner
+
+    from evaluators.cli import main
+
+    data = tmp_path / "ner.jsonl"
+    data.write_text(json.dumps({"id": "x/0", "messages": [], "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+    result = CliRunner().invoke(main, ["predict", "--model", str(tmp_path), "--data", str(data), "--output",
+                                       str(tmp_path / "p.jsonl"), "--constrained", "--backend", "vllm"])
+    assert result.exit_code == 2 and "drop --backend vllm" in result.output
