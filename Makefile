@@ -45,7 +45,7 @@ merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's mer
 eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>
 	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>"; exit 2; }
 	mkdir -p $(EVAL_DIR)
-	$(PY) -m evaluators predict --model $(MODEL) --data $(DATA) --output $(EVAL_DIR)/predictions.jsonl $(PREDICT_ARGS)
+	$(PY) -m prediction --model $(MODEL) --data $(DATA) --output $(EVAL_DIR)/predictions.jsonl $(PREDICT_ARGS)
 	$(PY) -m evaluators score --gold $(DATA) --pred $(EVAL_DIR)/predictions.jsonl --json $(EVAL_DIR)/report.json \
 		--confusion-png $(EVAL_DIR)/confusion.png
 
@@ -59,11 +59,11 @@ OFFLINE     := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe -> predict -> strict report
 	$(PY) -m converters wnut17 --input samples/wnut17/train_sample.conll --output $(DEMO_DIR)/sample.jsonl --split train
-	$(OFFLINE) $(PY) -m recipes.twin $(DEMO_RECIPE) --out $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
+	$(OFFLINE) $(PY) -m training.twin $(DEMO_RECIPE) --out $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
 		--examples 300 --max-steps $(DEMO_STEPS) --hidden 256 --learning-rate 1e-3
 	$(OFFLINE) axolotl train $(DEMO_DIR)/twin.yml
 	$(PY) -m evaluators plot-loss $(DEMO_DIR)/output
-	$(OFFLINE) $(PY) -m evaluators predict --model $(DEMO_DIR)/output --data $(DEMO_DIR)/sample.jsonl \
+	$(OFFLINE) $(PY) -m prediction --model $(DEMO_DIR)/output --data $(DEMO_DIR)/sample.jsonl \
 		--output $(DEMO_DIR)/predictions.jsonl --max-new-tokens 64
 	$(PY) -m evaluators score --gold $(DEMO_DIR)/sample.jsonl --pred $(DEMO_DIR)/predictions.jsonl \
 		--json $(DEMO_DIR)/report.json --confusion-png $(DEMO_DIR)/confusion.png
@@ -73,7 +73,7 @@ baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), 
 	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines --datasets gmb --max-epochs 1
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
-	$(PY) benchmarks/cpu_speed.py --data-dir $(DATA_DIR)
+	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)
 
 test: setup ## Every test, slow ones included (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from converters.io import exits_on_data_error, read_jsonl, write_jsonl
+from core.io import exits_on_data_error, read_jsonl, write_jsonl
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '
                           'that the label is right, from 0 to 1>}.')

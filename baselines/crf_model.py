@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 
-from converters.iob import entities_to_tags
-from converters.spans import Entity, token_boundaries
+from core.iob import entities_to_tags
+from core.spans import Entity, token_boundaries
 
 FORBIDDEN = -10_000.0
 

@@ -1,7 +1,7 @@
 """A decoder LLM as encoder, a linear layer to BIO labels and a CRF on top (the seeds' Llama-3.2-1B + CRF tagger).
 
-    python -m baselines.crf_tagger train recipes/taggers/llama1b_lora_crf_conll.yml
-    python -m baselines.crf_tagger predict recipes/taggers/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
+    python -m baselines.crf_tagger train baselines/configs/llama1b_lora_crf_conll.yml
+    python -m baselines.crf_tagger predict baselines/configs/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
         --output preds.jsonl
 
 The backbone is frozen; LoRA adapters (peft) on its attention projections, the head and the CRF (pytorch-crf) train.
@@ -20,7 +20,7 @@ import click
 import yaml
 
 from baselines.crf_model import CrfTagger, batches, bio_labels
-from converters.io import DataError, exits_on_data_error, write_jsonl
+from core.io import DataError, exits_on_data_error, write_jsonl
 from evaluators.ner import entities_from_tags
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
@@ -38,7 +38,7 @@ def load_config(path: str | Path) -> dict:
 
 
 def load_examples(path, limit=None) -> list[dict]:
-    from converters.io import read_jsonl
+    from core.io import read_jsonl
 
     examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)][:limit]
     if not all(example.get("tokens") for example in examples):
@@ -139,7 +139,7 @@ def main():
 @click.argument("config_path", type=click.Path(exists=True, dir_okay=False))
 @exits_on_data_error
 def train(config_path):
-    """Train the tagger a config under recipes/taggers/ describes."""
+    """Train the tagger a config under baselines/configs/ describes."""
     losses = train_tagger(load_config(config_path))
     click.echo(f"loss: first step {losses[0]:.3f}, last step {losses[-1]:.3f} ({len(losses)} steps)")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -150,8 +150,8 @@ def predict_spans(model, data):
 @exits_on_data_error
 def bench(data_dir, out, datasets, max_epochs):
     """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
-    from evaluators.cli import score_report
     from evaluators.data import load_gold, load_predictions
+    from evaluators.score import build_report
 
     for dataset in datasets.split(","):
         folder, data = Path(out) / f"spacy_{dataset}", Path(data_dir) / dataset
@@ -162,7 +162,7 @@ def bench(data_dir, out, datasets, max_epochs):
         write_jsonl(folder / "predictions.jsonl", predict_spans(model, data / "test.jsonl"))
         predict_seconds = time.perf_counter() - start
         gold = load_gold(data / "test.jsonl")
-        report = score_report(gold, load_predictions(folder / "predictions.jsonl", gold))
+        report = build_report(gold, load_predictions(folder / "predictions.jsonl", gold))
         (folder / "report.json").write_text(json.dumps(report, indent=1))
         micro = report["entity"]["micro"]
         click.echo(f"{dataset}: strict entity F1 {micro['f1']:.4f} (P {micro['precision']:.4f}, R "

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
-from converters.spans import Entity
-from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
-from converters.iob import entities_to_tags
+from core.spans import Entity
+from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.iob import entities_to_tags
 from evaluators.ner import entities_from_tags
 
 

@@ -1,6 +1,6 @@
 """Unconstrained against grounded constrained decoding, on one model and one examples file, measured on this run.
 
-    python benchmarks/constrained_decoding.py --model outputs/ds15b_fft --data data/gmb/test.jsonl --limit 500
+    python -m benchmarks.constrained_decoding --model outputs/ds15b_fft --data data/gmb/test.jsonl --limit 500
 
 Prints, for both ways: unparseable outputs, ungrounded mentions, strict entity F1, and generation time (the slow-down
 of the constraint). Both use the same greedy, batched generation of `make eval`.
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 @click.command()
@@ -25,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--chat-template", default=None)
 def main(model, data, limit, batch_size, max_new_tokens, chat_template):
-    from converters.io import read_jsonl
+    from core.io import read_jsonl
     from evaluators.data import Gold, Prediction
-    from evaluators.predict import generate_answers, load_model, training_prompts
-    from evaluators.score import score_ner
+    from prediction.predict import generate_answers, load_model, training_prompts
+    from evaluators.score import build_report
 
     examples = [record for _, record in read_jsonl(data)][:limit]
     loaded, tokenizer = load_model(model, None)
@@ -40,7 +39,7 @@ def main(model, data, limit, batch_size, max_new_tokens, chat_template):
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens,
                                    constrained=name == "constrained")
         seconds = time.perf_counter() - start
-        report, _ = score_ner(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": o})
+        report = build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": o})
                                      for i, (e, o) in enumerate(zip(examples, outputs))})
         rows.append((name, report["unparseable_outputs"], report["ungrounded_mentions"],
                      report["entity"]["micro"]["f1"], seconds))

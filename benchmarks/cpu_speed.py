@@ -1,6 +1,6 @@
 """CPU figures, measured on this run: scoring the CoNLL-2003 test set from generations, and converting GMB.
 
-    python benchmarks/cpu_speed.py [--data-dir ../shared/data] [--repeats 5] [--json OUT]
+    python -m benchmarks.cpu_speed [--data-dir ../shared/data] [--repeats 5] [--json OUT]
 
 Scoring covers everything after the files are read: parsing each generation, grounding every mention, and the
 entity, token, sentence and error-analysis scores. The generations are the gold answers with one entity in five
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from converters import conll, gmb  # noqa: E402
-from converters.tasks import ner_prompt  # noqa: E402
-from evaluators.data import Gold, Prediction  # noqa: E402
-from evaluators.score import score_ner  # noqa: E402
+from converters import conll, gmb
+from core.tasks import ner_prompt
+from evaluators.data import Gold, Prediction
+from evaluators.score import build_report
 
 
 def imperfect_outputs(examples: list[dict], seed: int = 0) -> dict[str, Prediction]:
@@ -56,7 +55,7 @@ def main(data_dir, repeats, json_path):
     examples = list(conll.convert_file(data_dir / "conll2003" / "test.txt", prompt, "test"))
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, "conll2003/test")
     predictions = imperfect_outputs(examples)
-    scoring, (report, _) = timed(lambda: score_ner(gold, predictions), repeats)
+    scoring, report = timed(lambda: build_report(gold, predictions), repeats)
     conversion, count = timed(lambda: sum(1 for _ in gmb.convert_file(data_dir / "gmb" / "ner_dataset.csv",
                                                                        ner_prompt("gmb"), None)), max(1, repeats // 2))
     figures = {

@@ -1,7 +1,7 @@
 """Training and prediction throughput: the seeds' way against this project's settings, measured on this run.
 
-    python benchmarks/throughput.py --toy                     # CPU smoke test: 2-layer model, a few steps
-    python benchmarks/throughput.py --json results.json       # GPU: the real 1.5B architecture, random weights
+    python -m benchmarks.throughput --toy                     # CPU smoke test: 2-layer model, a few steps
+    python -m benchmarks.throughput --json results.json       # GPU: the real 1.5B architecture, random weights
 
 Training, per step of forward + backward + AdamW, counting real (non-padding) tokens only:
   (a) seeds' way: every example padded to 256 tokens, no packing, fp16 autocast with a grad scaler;
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CONFIGS = Path(__file__).parent / "configs"
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0}  # dense, without sparsity
@@ -33,7 +32,7 @@ def peak_tflops(device_name: str) -> float | None:
 
 
 def load_texts(path: Path, limit: int) -> list[list[dict]]:
-    from converters.io import read_jsonl
+    from core.io import read_jsonl
 
     return [example["messages"] for _, example in read_jsonl(path)][:limit]
 
@@ -41,8 +40,8 @@ def load_texts(path: Path, limit: int) -> list[list[dict]]:
 def make_tokenizer(conversations, tokenizer_path: str | None, out: Path):
     from transformers import AutoTokenizer
 
-    from evaluators.predict import use_chat_template
-    from recipes.twin import build_tokenizer
+    from prediction.predict import use_chat_template
+    from training.twin import build_tokenizer
 
     if tokenizer_path:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
@@ -134,7 +133,7 @@ def predict_rate(model, tokenizer, prompts: list[str], batch_size: int, new_toke
     """Examples per second generating exactly `new_tokens` greedily (so both ways do the same work)."""
     import torch
 
-    from evaluators.predict import length_sorted_batches
+    from prediction.predict import length_sorted_batches
 
     tokenizer.padding_side = "left"
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -166,7 +165,7 @@ def main(data, test_data, config_name, tokenizer_path, toy, examples, train_step
 
     import torch
 
-    from evaluators.predict import prompt_messages, training_prefix
+    from prediction.predict import prompt_messages, training_prefix
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     conversations = load_texts(Path(data), examples)

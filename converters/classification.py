@@ -14,9 +14,9 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.io import DataError
-from converters.tasks import classification_messages
-from converters.text_files import numbered_lines
+from core.io import DataError
+from core.tasks import classification_messages
+from core.text_files import numbered_lines
 
 
 def read_ag_news(path: str | Path, labels: tuple[str, ...]) -> Iterator[tuple[int, str, str]]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from converters import classification, conll, gmb, mcq, zh_ner
-from converters.answer_format import ANSWER_FORMATS
-from converters.io import DataError, exits_on_data_error, write_jsonl
-from converters.tasks import CLASSIFICATION_LABELS, ner_prompt
+from core.answer_format import ANSWER_FORMATS
+from core.io import DataError, exits_on_data_error, write_jsonl
+from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 SPLITS = click.Choice(["train", "validation", "test"])
 input_option = click.option("--input", "input_path", required=True, help="Source file (or folder, for mcq).")

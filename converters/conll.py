@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.examples import ner_example
-from converters.io import DataError
-from converters.iob import TagError, iob1_to_iob2, tags_to_entities
-from converters.tasks import NerPrompt
-from converters.text_files import numbered_lines
+from core.examples import ner_example
+from core.io import DataError
+from core.iob import TagError, iob1_to_iob2, tags_to_entities
+from core.tasks import NerPrompt
+from core.text_files import numbered_lines
 
 
 def read_conll(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:

@@ -19,11 +19,11 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.examples import load_split, ner_example, seeded_split, split_of
-from converters.io import DataError
-from converters.iob import TagError, tags_to_entities
-from converters.tasks import NerPrompt
-from converters.text_files import numbered_lines
+from core.examples import load_split, ner_example, seeded_split, split_of
+from core.io import DataError
+from core.iob import TagError, tags_to_entities
+from core.tasks import NerPrompt
+from core.text_files import numbered_lines
 
 LABEL_MAP = {"geo": "GEO", "gpe": "GPE", "per": "PER", "org": "ORG", "tim": "TIM", "art": "ART", "eve": "EVE",
              "nat": "NAT"}

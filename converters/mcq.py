@@ -14,9 +14,9 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.io import DataError
-from converters.tasks import MCQ_LETTERS, mcq_messages
-from converters.text_files import numbered_lines
+from core.io import DataError
+from core.tasks import MCQ_LETTERS, mcq_messages
+from core.text_files import numbered_lines
 
 LAYOUTS = ({letter: letter for letter in MCQ_LETTERS}, {letter: f"Option {letter}" for letter in MCQ_LETTERS})
 

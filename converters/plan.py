@@ -6,8 +6,8 @@ from functools import partial
 from pathlib import Path
 
 from converters import classification, conll, gmb, mcq, zh_ner
-from converters.examples import seeded_split
-from converters.tasks import CLASSIFICATION_LABELS, ner_prompt
+from core.examples import seeded_split
+from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the training pool
 

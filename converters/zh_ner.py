@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.spans import Entity
-from converters.examples import load_split, ner_example, seeded_split, split_of
-from converters.io import DataError, read_jsonl
-from converters.tasks import NerPrompt
+from core.spans import Entity
+from core.examples import load_split, ner_example, seeded_split, split_of
+from core.io import DataError, read_jsonl
+from core.tasks import NerPrompt
 
 SPLIT_FILE = Path(__file__).parent / "splits" / "zh_ner.json"
 

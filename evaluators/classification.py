@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from converters.answer_format import answer_body
+from core.answer_format import answer_body
 from evaluators.metrics import macro, prf
 
 INVALID = "(invalid)"

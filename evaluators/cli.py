@@ -1,4 +1,4 @@
-"""`python -m evaluators score --gold EXAMPLES --pred PREDICTIONS [--json REPORT]` (and `predict`, for `make eval`)."""
+"""`python -m evaluators score --gold EXAMPLES --pred PREDICTIONS [--json REPORT]`, and `plot-loss`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import click
 
-from converters.io import exits_on_data_error
+from core.io import exits_on_data_error
 
 
 @click.group()
@@ -26,41 +26,44 @@ def main():
 def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission):
     """Score predictions against gold examples; the task is read from the gold records."""
     from evaluators.data import load_gold, load_predictions
+    from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
 
     gold_set = load_gold(gold)
-    report = score_report(gold_set, load_predictions(pred, gold_set), worst, confusion_png, reliability_png,
-                          submission)
+    predictions = load_predictions(pred, gold_set)
+    report = build_report(gold_set, predictions, worst)
     click.echo(TABLES[gold_set.task](report))
     if json_path:
-        with open(json_path, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=1, ensure_ascii=False)
+        write_json(json_path, report)
+    if confusion_png:
+        draw_confusion(confusion_png, report)
+    if reliability_png and "calibration" in report:
+        from evaluators import plots
+
+        plots.reliability_png(reliability_png, report["calibration"]["bins"], report["ece"], "reliability")
+    if submission and gold_set.task == "mcq":
+        from evaluators import mcq
+
+        mcq.write_submission(submission, submission_rows(gold_set, predictions))
 
 
-def score_report(gold_set, predictions, worst=10, confusion_png=None, reliability_png=None, submission=None) -> dict:
-    from evaluators import mcq, plots, score as scoring
-    from evaluators.ner import NONE
+def write_json(path: str, report: dict) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=1, ensure_ascii=False)
 
-    if gold_set.task == "ner":
-        report, analysis = scoring.score_ner(gold_set, predictions, worst)
-        if confusion_png:
-            labels = sorted({label for pair in analysis.confusion for label in pair} - {NONE}) + [NONE]
-            plots.confusion_png(confusion_png, labels, labels,
-                                [[analysis.confusion[g, p] for p in labels] for g in labels], "entities (exact spans)")
-        return report
-    if gold_set.task == "classification":
-        report = scoring.score_classification(gold_set, predictions)
-        if confusion_png:
-            matrix = report["confusion"]
-            plots.confusion_png(confusion_png, list(report["per_label"]), matrix["labels"], matrix["matrix"],
-                                "classification")
-        if reliability_png and "calibration" in report:
-            plots.reliability_png(reliability_png, report["calibration"]["bins"], report["ece"], "reliability")
-        return report
-    report, rows = scoring.score_mcq(gold_set, predictions)
-    if submission:
-        mcq.write_submission(submission, rows)
-    return report
+
+def draw_confusion(path: str, report: dict) -> None:
+    from evaluators import plots
+
+    confusion = report.get("confusion")
+    if confusion is None:
+        return
+    if report["task"] == "ner":
+        plots.confusion_png(path, confusion["labels"], confusion["labels"], confusion["matrix"],
+                            "entities (exact spans)")
+    else:
+        plots.confusion_png(path, list(report["per_label"]), confusion["labels"], confusion["matrix"],
+                            "classification")
 
 
 @main.command("plot-loss")
@@ -71,7 +74,7 @@ def plot_loss(output_dir, png):
     """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
     from pathlib import Path
 
-    from converters.io import DataError
+    from core.io import DataError
     from evaluators import plots
 
     log = Path(output_dir) / "debug.log"
@@ -82,16 +85,3 @@ def plot_loss(output_dir, png):
     plots.loss_png(png, series, Path(output_dir).resolve().parent.name + "/" + Path(output_dir).name)
     click.echo(f"loss: {series['loss'][0][1]:.3f} -> {series['loss'][-1][1]:.3f} over {len(series['loss'])} logged "
                f"steps; drawn in {png}")
-
-
-def register_optional_commands() -> None:
-    """Prediction needs torch; it is registered lazily so that scoring works (and --help is instant) without it."""
-    from evaluators.predict import predict
-
-    main.add_command(predict)
-
-
-try:
-    register_optional_commands()
-except ImportError:  # pragma: no cover - only when prediction's module is absent
-    pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.io import DataError, read_jsonl
+from core.io import DataError, read_jsonl
 
 TASKS = ("ner", "classification", "mcq")
 

@@ -6,7 +6,7 @@ import csv
 import re
 from pathlib import Path
 
-from converters.answer_format import answer_body
+from core.answer_format import answer_body
 
 _LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
 

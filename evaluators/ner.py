@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from converters.spans import Entity, token_boundaries
-from converters.iob import tags_to_entities
+from core.spans import Entity, token_boundaries
+from core.iob import tags_to_entities
 from evaluators.metrics import macro, prf
 
 NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have

@@ -1,9 +1,12 @@
-"""Gold and predictions in, the contract's report out: parsing here, the arithmetic in ner/classification/mcq."""
+"""Gold and predictions in, the contract's report out: parsing here, the arithmetic in ner/classification/mcq.
+
+`build_report` is pure (no files written, no model library imported); the CLI draws and writes what it returns.
+"""
 
 from __future__ import annotations
 
-from converters.answer_format import parse_answer
-from converters.spans import Entity, ground
+from core.answer_format import parse_answer
+from core.spans import Entity, ground
 from evaluators import classification, mcq, ner
 from evaluators.data import Gold, Prediction
 
@@ -31,7 +34,7 @@ def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: 
     return ner.NerItem(example_id, text, gold_entities, frozenset(predicted), tokens, unplaced)
 
 
-def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> tuple[dict, ner.ErrorAnalysis]:
+def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> dict:
     stats = dict.fromkeys(("missing_predictions", "unparseable_outputs", "ungrounded_mentions", "malformed_lines",
                            "out_of_order_mentions", "unknown_label_predictions"), 0)
     items = [ner_item(example_id, example, predictions.get(example_id), stats)
@@ -40,8 +43,15 @@ def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -
     analysis = ner.analyse_errors(items)
     report = {"task": "ner", "examples": len(items), **stats, "entity": entity, "token": ner.token_scores(items),
               "sentence_accuracy": ner.sentence_accuracy(items),
-              "errors": analysis.as_dict(), "worst": ner.worst_examples(items, worst)}
-    return report, analysis
+              "errors": analysis.as_dict(), "worst": ner.worst_examples(items, worst),
+              "confusion": ner_confusion(analysis)}
+    return report
+
+
+def ner_confusion(analysis: ner.ErrorAnalysis) -> dict:
+    """Gold label (or none) x predicted label (or none) over exact spans, in the layout classification uses."""
+    labels = sorted({label for pair in analysis.confusion for label in pair} - {ner.NONE}) + [ner.NONE]
+    return {"labels": labels, "matrix": [[analysis.confusion[g, p] for p in labels] for g in labels]}
 
 
 def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[str, float | None]:
@@ -80,11 +90,28 @@ def predicted_letter(prediction: Prediction | None) -> str | None:
     return mcq.parse_letter(record["output"] if "output" in record else str(record["answer"]))
 
 
-def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, list[tuple[str, str | None]]]:
-    letters = {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
-    report = {"task": "mcq", "examples": len(letters),
-              "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
-              **mcq.mcq_scores([e["answer"] for e in gold.examples.values()], list(letters.values()))}
-    submission = [(example.get("source_id") or example_id, letters[example_id])
-                  for example_id, example in gold.examples.items()]
-    return report, submission
+def predicted_letters(gold: Gold, predictions: dict[str, Prediction]) -> dict[str, str | None]:
+    return {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
+
+
+def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> dict:
+    letters = predicted_letters(gold, predictions)
+    return {"task": "mcq", "examples": len(letters),
+            "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
+            **mcq.mcq_scores([e["answer"] for e in gold.examples.values()], list(letters.values()))}
+
+
+def submission_rows(gold: Gold, predictions: dict[str, Prediction]) -> list[tuple[str, str | None]]:
+    """(the source's own ID where it had one, the predicted letter) per example, for submission.csv."""
+    letters = predicted_letters(gold, predictions)
+    return [(example.get("source_id") or example_id, letters[example_id])
+            for example_id, example in gold.examples.items()]
+
+
+def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> dict:
+    """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written."""
+    if gold.task == "ner":
+        return score_ner(gold, predictions, worst)
+    if gold.task == "classification":
+        return score_classification(gold, predictions)
+    return score_mcq(gold, predictions)

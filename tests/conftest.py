@@ -14,23 +14,13 @@ os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def shared(*parts: str) -> Path:
-    """A path in ../shared/data; the test is skipped, saying why, where it is not there."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not found at {path} (tests on real data need ../shared/data)")
-    return path
+from tests.constants import SHARED_DATA, shared
 
 
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> Path:
     """Every dataset of ../shared/data converted once, as `make data` does."""
-    from converters.io import write_jsonl
+    from core.io import write_jsonl
     from converters.plan import conversion_plan
 
     shared()

@@ -139,9 +139,9 @@ def test_confidence_answers_are_parsed_strictly():
 
 
 def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path):
-    from converters.examples import ner_example
-    from converters.spans import Entity
-    from converters.tasks import ner_prompt
+    from core.examples import ner_example
+    from core.spans import Entity
+    from core.tasks import ner_prompt
 
     text = "Peter Blackburn visited Brussels"
     example = ner_example("conll2003/test/0", text, [Entity(0, 15, "PER"), Entity(24, 32, "LOC")],

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from baselines import spacy_ner
 from converters.cli import main as converters_main
 from evaluators.cli import main as evaluators_main
-from tests.conftest import ROOT
+from tests.constants import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +124,8 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     import torch
 
     from baselines.crf_tagger import DEFAULTS, predict_spans, train_tagger
-    from recipes.twin import build_model, build_tokenizer
-    from tests.conftest import SHARED_DATA
+    from training.twin import build_model, build_tokenizer
+    from tests.constants import SHARED_DATA
 
     source = SHARED_DATA / "conll2003" / "train.txt"
     if not source.exists():

@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA, shared
+from tests.constants import ROOT, SHARED_DATA, shared
 
 pytestmark = pytest.mark.slow
 
 
 def test_cpu_speed_prints_measured_figures(tmp_path):
     shared("conll2003")
-    result = subprocess.run([sys.executable, "benchmarks/cpu_speed.py", "--data-dir", str(SHARED_DATA), "--repeats",
+    result = subprocess.run([sys.executable, "-m", "benchmarks.cpu_speed", "--data-dir", str(SHARED_DATA), "--repeats",
                              "1", "--json", str(tmp_path / "f.json")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     figures = json.loads((tmp_path / "f.json").read_text())
@@ -24,7 +24,7 @@ def test_cpu_speed_prints_measured_figures(tmp_path):
 
 
 def test_throughput_runs_at_toy_size(converted, tmp_path):
-    result = subprocess.run([sys.executable, "benchmarks/throughput.py", "--toy", "--data",
+    result = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "--toy", "--data",
                              str(converted / "gmb" / "train.jsonl"), "--test-data", str(converted / "gmb" / "test.jsonl"),
                              "--examples", "200", "--train-steps", "3", "--predict-examples", "32", "--new-tokens", "4",
                              "--json", str(tmp_path / "t.json")], cwd=ROOT, capture_output=True, text=True)

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from converters.answer_format import parse_answer
-from converters.spans import ground
-from evaluators.constrained import COMPLETE, INVALID, OPEN, AnswerGrammar, complete_answer
+from core.answer_format import parse_answer
+from core.spans import ground
+from prediction.constrained import COMPLETE, INVALID, OPEN, AnswerGrammar, complete_answer
 
 TEXT = "Only France and Britain backed Fischler 's proposal"
 GRAMMAR = AnswerGrammar(TEXT, TEXT.split(), ["PER", "LOC", "ORG", "MISC"], "lines")
@@ -68,8 +68,8 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
 
     from transformers import AutoModelForCausalLM
 
-    from evaluators.predict import generate_answers, training_prompts
-    from recipes.twin import build_model, build_tokenizer
+    from prediction.predict import generate_answers, training_prompts
+    from training.twin import build_model, build_tokenizer
 
     examples = [json.loads(line) for _, line in zip(range(40), open(converted / dataset / "test.jsonl"))]
     tokenizer = build_tokenizer([t["content"] for e in examples for t in e["messages"]], "qwen_25", tmp_path, 800)
@@ -96,10 +96,10 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
 def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
     from click.testing import CliRunner
 
-    from evaluators.cli import main
+    from prediction.predict import predict
 
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps({"id": "x/0", "messages": [], "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
-    result = CliRunner().invoke(main, ["predict", "--model", str(tmp_path), "--data", str(data), "--output",
+    result = CliRunner().invoke(predict, ["--model", str(tmp_path), "--data", str(data), "--output",
                                        str(tmp_path / "p.jsonl"), "--constrained", "--backend", "vllm"])
     assert result.exit_code == 2 and "drop --backend vllm" in result.output

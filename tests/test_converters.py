@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from converters import gmb, zh_ner
 from converters.cli import main
-from converters.examples import seeded_split
-from tests.conftest import FIXTURES, ROOT, shared
+from core.examples import seeded_split
+from tests.constants import FIXTURES, ROOT, shared
 
 
 def run(*args: str):

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from converters.spans import Entity
-from converters.iob import entities_to_tags
+from core.spans import Entity
+from core.iob import entities_to_tags
 from evaluators import ner
 from evaluators.classification import INVALID, calibration, classification_scores, parse_label
 from evaluators.cli import main

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.classification import classification_example
-from evaluators import label_scores
+from prediction import label_scores
 
 LABELS = ["finance", "realty", "sports"]
 
@@ -36,8 +36,8 @@ def test_temperature_scaling_lowers_validation_nll():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from recipes.twin import build_model, build_tokenizer
-    from evaluators.predict import use_chat_template
+    from training.twin import build_model, build_tokenizer
+    from prediction.predict import use_chat_template
 
     folder = tmp_path_factory.mktemp("tiny")
     examples = [classification_example(f"zh_news/test/{i}", f"标题 {i} 新闻", LABELS[i % 3], tuple(LABELS))
@@ -55,7 +55,7 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from evaluators.predict import prompt_messages, training_prefix
+    from prediction.predict import prompt_messages, training_prefix
 
     folder, _, examples = tiny
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
@@ -74,10 +74,11 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
 
 def test_score_labels_through_predict_and_the_evaluator(tiny, tmp_path):
     from evaluators.cli import main
+    from prediction.predict import predict
 
     folder, path, _ = tiny
     runner = CliRunner()
-    result = runner.invoke(main, ["predict", "--model", str(folder), "--data", str(path), "--output",
+    result = runner.invoke(predict, ["--model", str(folder), "--data", str(path), "--output",
                                   str(tmp_path / "p.jsonl"), "--score-labels", "--calibration-data", str(path)])
     assert result.exit_code == 0, result.output
     predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]

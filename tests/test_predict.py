@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from converters.tasks import ner_prompt
-from evaluators.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
-from recipes.twin import TEMPLATE_TOKENS, build_tokenizer
+from core.tasks import ner_prompt
+from prediction.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
+from training.twin import TEMPLATE_TOKENS, build_tokenizer
 
 MESSAGES = ner_prompt("conll2003").messages("Peter Blackburn", "PER: Peter Blackburn")
 
@@ -39,7 +39,7 @@ def test_date_in_a_template_is_pinned(tokenizer):
 
 
 def test_a_model_without_template_is_refused(tokenizer):
-    from converters.io import DataError
+    from core.io import DataError
 
     tokenizer.chat_template = None
     with pytest.raises(DataError, match="no chat template"):

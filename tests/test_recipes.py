@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recipes.twin import TEMPLATE_TOKENS
-from tests.conftest import ROOT
+from training.twin import TEMPLATE_TOKENS
+from tests.constants import ROOT
 
-ALL_RECIPES = sorted((ROOT / "recipes").rglob("*.yml"))
-# Axolotl recipes; the taggers (recipes/taggers/) are configs of baselines/crf_tagger.py, tested with it
-RECIPES = [p for p in ALL_RECIPES if "tagger" not in yaml.safe_load(p.read_text())]
+RECIPES = sorted((ROOT / "recipes").rglob("*.yml"))  # recipes/ holds Axolotl YAML only
 DEEPSPEED = sorted((ROOT / "deepspeed_configs").glob("*.json"))
 H100 = ({"bf16": True, "fp8": True, "tf32": True, "n_gpu": 1, "compute_capability": "sm_90"},
         {"torch_version": "2.13.0"})
@@ -28,13 +26,14 @@ def load(path: Path) -> dict:
 
 
 def test_recipes_are_found_recursively_and_named_by_model_and_method():
-    assert len(RECIPES) >= 9 and len(ALL_RECIPES) > len(RECIPES)
-    for path in ALL_RECIPES:
+    assert len(RECIPES) >= 9
+    for path in RECIPES:
+        assert "tagger" not in load(path), f"{path.name}: recipes/ holds Axolotl recipes only"
         model, method, *_ = path.stem.split("_")
         assert method in {"fft", "lora", "qlora"}, path.name
 
 
-@pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_header_says_what_data_launch_and_gpus(path):
     header = path.read_text().split("\n\n")[0]
     assert all(line.startswith("#") for line in header.splitlines())
@@ -156,7 +155,7 @@ def test_eval_script_commands():
     result = run_script("eval.sbatch", "outputs/ds15b_fft", "data/gmb/test.jsonl", "--quantization", "8bit",
                         "--dry-run")
     assert result.stdout.splitlines() == [
-        "python -m evaluators predict --model outputs/ds15b_fft --data data/gmb/test.jsonl --output "
+        "python -m prediction --model outputs/ds15b_fft --data data/gmb/test.jsonl --output "
         "outputs/eval/ds15b_fft/predictions.jsonl --quantization 8bit",
         "python -m evaluators score --gold data/gmb/test.jsonl --pred outputs/eval/ds15b_fft/predictions.jsonl "
         "--json outputs/eval/ds15b_fft/report.json --confusion-png outputs/eval/ds15b_fft/confusion.png"]

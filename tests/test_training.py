@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recipes.twin import TEMPLATE_TOKENS, make_twin
-from tests.conftest import ROOT
+from training.twin import TEMPLATE_TOKENS, make_twin
+from tests.constants import ROOT
 
 RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in yaml.safe_load(p.read_text())]
 BIN = Path(sys.executable).parent
@@ -42,7 +42,7 @@ def recipe_data(converted: Path, recipe: Path) -> Path:
 def predict_and_score(model: Path, data: Path, out: Path, limit: int | None = None, max_new_tokens: int = 16,
                       extra: tuple[str, ...] = ()) -> dict:
     predictions, report = out / "predictions.jsonl", out / "report.json"
-    run([sys.executable, "-m", "evaluators", "predict", "--model", str(model), "--data", str(data), "--output",
+    run([sys.executable, "-m", "prediction", "--model", str(model), "--data", str(data), "--output",
          str(predictions), "--max-new-tokens", str(max_new_tokens), "--batch-size", "8", *extra]
         + (["--limit", str(limit)] if limit else []))
     gold = data

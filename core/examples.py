@@ -6,9 +6,9 @@ import json
 import random
 from pathlib import Path
 
-from converters.answer_format import render_answer
-from converters.spans import Entity
-from converters.tasks import NerPrompt
+from core.answer_format import render_answer
+from core.spans import Entity
+from core.tasks import NerPrompt
 
 
 def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerPrompt,

@@ -1,6 +1,6 @@
 """Generate an answer for every example: greedy, batched, deterministic; writes the contract's predictions JSONL.
 
-    python -m evaluators predict --model outputs/ds15b_fft --data data/gmb/test.jsonl --output preds.jsonl
+    python -m prediction --model outputs/ds15b_fft --data data/gmb/test.jsonl --output preds.jsonl
 
 The prompt is the exact prefix the model was trained on: the chat template saved with the model is applied to the
 example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from converters.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
 # Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible
@@ -146,10 +146,10 @@ def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantizat
 
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
                      max_new_tokens: int, constrained: bool = False) -> list[str]:
-    """Greedy batched answers; constrained ones keep only complete, grounded lines (see evaluators.constrained)."""
+    """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained)."""
     if not constrained:
         return generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens)
-    from evaluators.constrained import complete_answer, grounded_factory
+    from prediction.constrained import complete_answer, grounded_factory
 
     factory = grounded_factory(tokenizer, examples)
     outputs = generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens, factory)
@@ -199,7 +199,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
 
 
 def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data):
-    from evaluators import label_scores
+    from prediction import label_scores
 
     if any(e["gold"]["task"] != "classification" for e in examples):
         raise DataError(data, None, "--score-labels is for classification examples")

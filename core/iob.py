@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converters.spans import Entity
+from core.spans import Entity
 
 
 class TagError(ValueError):

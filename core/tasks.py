@@ -44,10 +44,10 @@ class NerPrompt:
 
     dataset: str
     labels: tuple[str, ...]
-    answer_format: str  # a name from converters.answer_format.ANSWER_FORMATS
+    answer_format: str  # a name from core.answer_format.ANSWER_FORMATS
 
     def system(self) -> str:
-        from converters.answer_format import ANSWER_FORMATS
+        from core.answer_format import ANSWER_FORMATS
 
         kinds = ", ".join(f"{label} ({LABEL_GLOSSES[label]})" if label in LABEL_GLOSSES else label
                           for label in self.labels)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from converters.spans import TextIndex, token_boundaries
+from core.spans import TextIndex, token_boundaries
 
 MENTION, LABEL = object(), object()
 # One entity line of each format, as segments; literal strings must match exactly.

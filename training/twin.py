@@ -1,7 +1,7 @@
 """Derive the CPU twin of a recipe: the same YAML with only the model swapped for a tiny random-initialised one
 (tokenizer trained on the fly on the recipe's own data, 2-layer Qwen2 or Llama), CPU settings and fewer steps.
 
-    python -m recipes.twin recipes/ds15b_fft.yml --out runs/twin_ds15b_fft [--data FILE] [--examples 200]
+    python -m training.twin recipes/ds15b_fft.yml --out runs/twin_ds15b_fft [--data FILE] [--examples 200]
     axolotl train runs/twin_ds15b_fft/twin.yml
 
 Everything else (template, masking, dataset type, LoRA/QLoRA settings, optimizer) stays as the recipe says, so a
@@ -114,7 +114,7 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     if learning_rate is not None:
         twin["learning_rate"] = learning_rate
     twin_path = out_dir / "twin.yml"
-    twin_path.write_text(f"# CPU twin of {recipe_path} (python -m recipes.twin)\n" + yaml.safe_dump(twin, sort_keys=False))
+    twin_path.write_text(f"# CPU twin of {recipe_path} (python -m training.twin)\n" + yaml.safe_dump(twin, sort_keys=False))
     return twin_path
 
 

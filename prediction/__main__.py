@@ -1,0 +1,3 @@
+from prediction.predict import predict
+
+predict()
