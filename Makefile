@@ -59,7 +59,7 @@ OFFLINE     := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe -> predict -> strict report
 	$(PY) -m converters wnut17 --input samples/wnut17/train_sample.conll --output $(DEMO_DIR)/sample.jsonl --split train
-	$(OFFLINE) $(PY) -m training.twin $(DEMO_RECIPE) --out $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
+	$(OFFLINE) $(PY) -m training.twin $(DEMO_RECIPE) --out-dir $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
 		--examples 300 --max-steps $(DEMO_STEPS) --hidden 256 --learning-rate 1e-3
 	$(OFFLINE) axolotl train $(DEMO_DIR)/twin.yml
 	$(PY) -m evaluators plot-loss $(DEMO_DIR)/output
@@ -69,8 +69,8 @@ demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe
 		--json $(DEMO_DIR)/report.json --confusion-png $(DEMO_DIR)/confusion.png
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
-	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines --datasets conll2003 --max-epochs 3
-	$(PY) -m baselines.spacy_ner bench --data-dir data --out outputs/baselines --datasets gmb --max-epochs 1
+	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets conll2003 --max-epochs 3
+	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets gmb --max-epochs 1
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)

@@ -7,7 +7,7 @@ from baselines import api, crf_tagger, spacy_ner, token_classifier
 
 @click.group()
 def main():
-    """Baselines scored by the same evaluator (each also runs as python -m baselines.<module>)."""
+    """Baselines scored by the same evaluator: python -m baselines <spacy|token-classifier|crf|api> ..."""
 
 
 main.add_command(spacy_ner.main, "spacy")

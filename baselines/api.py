@@ -1,6 +1,6 @@
 """Prompting a chat API (any OpenAI-compatible endpoint: OpenAI, DeepSeek, vLLM, ...) with the converters' prompts.
 
-    python -m baselines.api run --data data/zh_news/test_5shot.jsonl --output preds.jsonl \
+    python -m baselines api run --data data/zh_news/test_5shot.jsonl --output preds.jsonl \
         --base-url https://api.deepseek.com --model deepseek-chat --confidence
     python -m evaluators score --gold data/zh_news/test_5shot.jsonl --pred preds.jsonl --reliability-png rel.png
 

@@ -11,9 +11,6 @@ from core.spans import Entity, token_boundaries
 
 FORBIDDEN = -10_000.0
 
-def bio_labels(labels: list[str]) -> list[str]:
-    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
-
 
 def forbidden_transitions(labels: list[str]):
     """(start mask, transition mask): True where BIO forbids the move."""
@@ -110,6 +107,6 @@ def batches(tokenizer, examples, labels, max_length, batch_size, shuffle_seed=No
         # A sentence truncated to no word at all still needs one "on" step for the CRF: mark word 0.
         word_mask = torch.tensor([[True] * max(len(first), 1) + [False] * (words - max(len(first), 1))
                                   for _, first in encoded])
-        tags = torch.tensor([[label_ids[t] for t in entities_to_tags(e["tokens"], [Entity(**x) for x in e["entities"]])
+        tags = torch.tensor([[label_ids[t] for t in entities_to_tags(e["tokens"], [Entity.of(x) for x in e["entities"]])
                               [:len(first)]] + [0] * (words - len(first)) for e, (_, first) in zip(chosen, encoded)])
         yield chosen, input_ids, attention, positions, word_mask, tags

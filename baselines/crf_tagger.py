@@ -1,7 +1,7 @@
 """A decoder LLM as encoder, a linear layer to BIO labels and a CRF on top (the seeds' Llama-3.2-1B + CRF tagger).
 
-    python -m baselines.crf_tagger train baselines/configs/llama1b_lora_crf_conll.yml
-    python -m baselines.crf_tagger predict baselines/configs/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
+    python -m baselines crf train baselines/configs/llama1b_lora_crf_conll.yml
+    python -m baselines crf predict baselines/configs/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
         --output preds.jsonl
 
 The backbone is frozen; LoRA adapters (peft) on its attention projections, the head and the CRF (pytorch-crf) train.
@@ -19,9 +19,10 @@ from pathlib import Path
 import click
 import yaml
 
-from baselines.crf_model import CrfTagger, batches, bio_labels
+from baselines.crf_model import CrfTagger, batches
+from core.examples import tokenised_ner_gold
 from core.io import DataError, exits_on_data_error, write_jsonl
-from evaluators.ner import entities_from_tags
+from core.iob import bio_labels, entities_from_tagger
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
             "loss": {"cross_entropy": 0.5, "crf": 0.3, "label_smoothing": 0.2},
@@ -35,15 +36,6 @@ def load_config(path: str | Path) -> dict:
         raise DataError(path, None, "expected a `tagger:` block with backbone, train and output_dir")
     return {**DEFAULTS, **config, "lora": {**DEFAULTS["lora"], **config.get("lora", {})},
             "loss": {**DEFAULTS["loss"], **config.get("loss", {})}}
-
-
-def load_examples(path, limit=None) -> list[dict]:
-    from core.io import read_jsonl
-
-    examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)][:limit]
-    if not all(example.get("tokens") for example in examples):
-        raise DataError(path, None, "expected tokenised NER examples (gold.tokens)")
-    return examples
 
 
 def build_tagger(config: dict, labels: list[str], adapter: str | None = None):
@@ -72,7 +64,7 @@ def train_tagger(config: dict) -> list[float]:
     from tqdm import tqdm
 
     torch.manual_seed(config["seed"])
-    examples = load_examples(config["train"], config["max_examples"])
+    examples = tokenised_ner_gold(config["train"], config["max_examples"])
     labels = bio_labels(examples[0]["labels"])
     tagger, tokenizer = build_tagger(config, labels)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -119,7 +111,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
     tagger.crf.load_state_dict(state["crf"])
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tagger.to(device)
-    examples = load_examples(data)
+    examples = tokenised_ner_gold(data)
     with torch.inference_mode():
         for chosen, *tensors in tqdm(batches(tokenizer, examples, labels, config["max_length"], batch_size),
                                      total=-(-len(examples) // batch_size), desc="tagging"):
@@ -127,7 +119,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
             paths = tagger.decode(tagger.emissions(*tensors[:4]), tensors[3])
             for example, path in zip(chosen, paths):
                 tags = (path + ["O"] * len(example["tokens"]))[:len(example["tokens"])]
-                yield {"id": example["id"], "entities": [e._asdict() for e in entities_from_tags(example["tokens"], tags)]}
+                yield {"id": example["id"], "entities": [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]}
 
 
 @click.group()
@@ -156,6 +148,3 @@ def predict(config_path, data, output, model):
     count = write_jsonl(output, predict_spans(config, model or config["output_dir"], data))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """spaCy NER baseline: examples -> DocBins -> `spacy train` from spaCy's own generated config -> span predictions.
 
-    python -m baselines.spacy_ner train --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl \
-        --out outputs/spacy_conll --variant sm
-    python -m baselines.spacy_ner predict --model outputs/spacy_conll/model-best --data data/conll2003/test.jsonl \
+    python -m baselines spacy train --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl \
+        --out-dir outputs/spacy_conll --variant sm
+    python -m baselines spacy predict --model outputs/spacy_conll/model-best --data data/conll2003/test.jsonl \
         --output preds.jsonl
     python -m evaluators score --gold data/conll2003/test.jsonl --pred preds.jsonl
 
@@ -79,16 +79,16 @@ def main():
 @main.command()
 @click.option("--train", "train_path", required=True, help="Training examples JSONL.")
 @click.option("--dev", "dev_path", required=True, help="Validation examples JSONL.")
-@click.option("--out", required=True, help="Output folder (config, DocBins, model-best, model-last).")
+@click.option("--out-dir", required=True, help="Output folder (config, DocBins, model-best, model-last).")
 @click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True)
 @click.option("--vectors", default=None, help="Static vectors package or path (md/lg variants).")
 @click.option("--max-epochs", default=10, show_default=True)
 @click.option("--eval-frequency", default=1000, show_default=True, help="Steps between dev evaluations.")
 @click.option("--seed", default=42, show_default=True)
 @exits_on_data_error
-def train(train_path, dev_path, out, variant, vectors, max_epochs, eval_frequency, seed):
+def train(train_path, dev_path, out_dir, variant, vectors, max_epochs, eval_frequency, seed):
     """Train spaCy's NER on converter examples."""
-    click.echo(json.dumps(train_model(train_path, dev_path, out, variant, vectors, max_epochs, seed, eval_frequency)))
+    click.echo(json.dumps(train_model(train_path, dev_path, out_dir, variant, vectors, max_epochs, seed, eval_frequency)))
 
 
 def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epochs=10, seed=42,
@@ -144,17 +144,17 @@ def predict_spans(model, data):
 
 @main.command()
 @click.option("--data-dir", default="data", show_default=True, help="`make data` output.")
-@click.option("--out", default="outputs/baselines", show_default=True)
+@click.option("--out-dir", default="outputs/baselines", show_default=True)
 @click.option("--datasets", default="conll2003,gmb", show_default=True)
 @click.option("--max-epochs", default=10, show_default=True)
 @exits_on_data_error
-def bench(data_dir, out, datasets, max_epochs):
+def bench(data_dir, out_dir, datasets, max_epochs):
     """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report
 
     for dataset in datasets.split(","):
-        folder, data = Path(out) / f"spacy_{dataset}", Path(data_dir) / dataset
+        folder, data = Path(out_dir) / f"spacy_{dataset}", Path(data_dir) / dataset
         trained = train_model(data / "train.jsonl", data / "validation.jsonl", folder, max_epochs=max_epochs)
         # model-best exists once an evaluation was due; the last model otherwise
         model = folder / ("model-best" if (folder / "model-best").exists() else "model-last")
@@ -169,6 +169,3 @@ def bench(data_dir, out, datasets, max_epochs):
                    f"{micro['recall']:.4f}) on {report['examples']} test sentences; training {trained['seconds']} s "
                    f"({max_epochs} epochs), prediction {predict_seconds:.1f} s")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """Encoder token classification (BERT, ELECTRA, NuNER or any encoder id) with transformers' Trainer.
 
-    python -m baselines.token_classifier train --model google/electra-base-discriminator \
-        --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl --out outputs/electra_conll
-    python -m baselines.token_classifier predict --model outputs/electra_conll --data data/conll2003/test.jsonl \
+    python -m baselines token-classifier train --model google/electra-base-discriminator \
+        --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl --out-dir outputs/electra_conll
+    python -m baselines token-classifier predict --model outputs/electra_conll --data data/conll2003/test.jsonl \
         --output preds.jsonl
 
 Labels are IOB2 over the gold tokens; only each word's first sub-token carries a label (the rest are -100), and
@@ -11,25 +11,13 @@ predictions are read from first sub-tokens, decoded strictly (a stray I- starts 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
+from core.examples import tokenised_ner_gold
+from core.io import exits_on_data_error, write_jsonl
+from core.iob import bio_labels, entities_from_tagger, entities_to_tags
 from core.spans import Entity
-from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
-from core.iob import entities_to_tags
-from evaluators.ner import entities_from_tags
-
-
-def bio_labels(labels: list[str]) -> list[str]:
-    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
-
-
-def load_examples(path: str | Path) -> list[dict]:
-    examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)]
-    if not all(example.get("tokens") for example in examples):
-        raise DataError(path, None, "expected tokenised NER examples (gold.tokens)")
-    return examples
 
 
 def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int]) -> list[int]:
@@ -53,7 +41,7 @@ def encode(tokenizer, examples: list[dict], label_ids: dict[str, int] | None, ma
                         max_length=max_length)
     if label_ids is not None:
         encoded["labels"] = [
-            aligned_labels(encoded.word_ids(i), entities_to_tags(e["tokens"], [Entity(**x) for x in e["entities"]]),
+            aligned_labels(encoded.word_ids(i), entities_to_tags(e["tokens"], [Entity.of(x) for x in e["entities"]]),
                            label_ids) for i, e in enumerate(examples)]
     return encoded
 
@@ -65,8 +53,8 @@ def spans_from_predictions(example: dict, word_ids: list[int | None], predicted:
         if word is not None and word != previous:
             tags[word] = predicted[position]
         previous = word
-    # Tokenised sources' text is the tokens joined by single spaces, the offsets entities_from_tags counts in.
-    return [e._asdict() for e in entities_from_tags(example["tokens"], tags)]
+    # Tokenised sources' text is the tokens joined by single spaces, the offsets entities_from_tagger counts in.
+    return [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]
 
 
 @click.group()
@@ -78,22 +66,22 @@ def main():
 @click.option("--model", required=True, help="Encoder id or folder (bert-base-cased, numind/NuNER-v2.0, ...).")
 @click.option("--train", "train_path", required=True)
 @click.option("--dev", "dev_path", required=True)
-@click.option("--out", required=True)
+@click.option("--out-dir", required=True, help="Folder for the trained model.")
 @click.option("--epochs", default=3.0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--learning-rate", default=5e-5, show_default=True)
 @click.option("--max-steps", default=-1, show_default=True)
 @exits_on_data_error
-def train(model, train_path, dev_path, out, epochs, batch_size, learning_rate, max_steps):
+def train(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps):
     """Fine-tune an encoder for token classification."""
-    train_model(model, train_path, dev_path, out, epochs, batch_size, learning_rate, max_steps)
+    train_model(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps)
 
 
 def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
     from datasets import Dataset
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, Trainer, TrainingArguments
 
-    train_examples, dev_examples = load_examples(train_path), load_examples(dev_path)
+    train_examples, dev_examples = tokenised_ner_gold(train_path), tokenised_ner_gold(dev_path)
     labels = bio_labels(next(iter(train_examples))["labels"])
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = load_tokenizer(model)
@@ -138,7 +126,7 @@ def predict_spans(model, data, batch_size=64):
     tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(model).eval()
     labels = network.config.id2label
-    examples = load_examples(data)
+    examples = tokenised_ner_gold(data)
     for start in tqdm(range(0, len(examples), batch_size), desc="tagging", unit="batch"):
         batch = examples[start:start + batch_size]
         encoded = encode(tokenizer, batch, None)
@@ -150,6 +138,3 @@ def predict_spans(model, data, batch_size=64):
             predicted = [labels[label] for label in best[i]]
             yield {"id": example["id"], "entities": spans_from_predictions(example, encoded.word_ids(i), predicted)}
 
-
-if __name__ == "__main__":
-    main()

@@ -8,9 +8,7 @@ of the constraint). Both use the same greedy, batched generation of `make eval`.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import click
 

@@ -16,7 +16,6 @@ or by a byte-level BPE trained here on the data (its lengths are close to, not e
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 

@@ -161,8 +161,20 @@ ANSWER_FORMATS = {
 
 
 def parse_answer(output: str, answer_format: str) -> ParsedAnswer:
+    """A raw generation read in the task's answer format; a reasoning block and code fences are ignored.
+
+    >>> parse_answer("<think>hmm</think>LOC: Japan\\nPER#2: China", "lines").mentions
+    [Mention(label='LOC', text='Japan', occurrence=1), Mention(label='PER', text='China', occurrence=2)]
+    >>> parse_answer("no idea", "lines").unparseable
+    True
+    """
     return ANSWER_FORMATS[answer_format].parse(answer_body(output))
 
 
 def render_answer(text: str, entities: list[Entity], answer_format: str, tokens: list[str] | None = None) -> str:
+    """What the assistant is trained to say for these gold spans.
+
+    >>> render_answer("Paris and Paris", [Entity(10, 15, "LOC")], "lines")
+    'LOC#2: Paris'
+    """
     return ANSWER_FORMATS[answer_format].render(mentions_for(text, entities, tokens))

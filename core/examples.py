@@ -21,6 +21,16 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
     return {"id": example_id, "messages": prompt.messages(text, answer), "gold": gold}
 
 
+def tokenised_ner_gold(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on."""
+    from core.io import DataError, read_jsonl
+
+    examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)][:limit]
+    if not all(example.get("tokens") for example in examples):
+        raise DataError(path, None, "expected tokenised NER examples (gold.tokens)")
+    return examples
+
+
 def seeded_split(keys: list, seed: int = 42, fractions: tuple[float, float] = (0.1, 0.1)) -> dict[str, list]:
     """A fixed validation/test draw of `keys` (sorted first, so input order does not matter); train is the rest."""
     shuffled = sorted(keys)

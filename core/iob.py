@@ -9,6 +9,28 @@ class TagError(ValueError):
     pass
 
 
+def bio_labels(labels: list[str]) -> list[str]:
+    """The tag set of a tagger over `labels`: O, then B- and I- of each label.
+
+    >>> bio_labels(["PER", "LOC"])
+    ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']
+    """
+    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
+
+
+def token_offsets(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each token in ``" ".join(tokens)``, the text of every tokenised source here.
+
+    >>> token_offsets(["New", "York", "."])
+    [(0, 3), (4, 8), (9, 10)]
+    """
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return offsets
+
+
 def iob1_to_iob2(tags: list[str]) -> list[str]:
     """IOB1 starts an entity with I- and uses B- only between two adjacent entities of one type."""
     converted, previous = [], "O"
@@ -24,10 +46,13 @@ def tags_to_entities(tokens: list[str], tags: list[str], labels: tuple[str, ...]
                      label_map: dict[str, str] | None = None, stray: str = "raise") -> list[Entity]:
     """Entities as character spans of ``" ".join(tokens)``; raises TagError on an unknown tag. An I- tag that does
     not continue an entity of its own type raises too (stray="raise": data must be valid IOB2, convert IOB1 first),
-    or starts nothing (stray="ignore": a tagger's output read as seqeval's strict mode reads it)."""
-    entities, open_entity, position = [], None, 0
-    for token, tag in zip(tokens, tags, strict=True):
-        start, position = position, position + len(token) + 1
+    or starts nothing (stray="ignore": a tagger's output read as seqeval's strict mode reads it).
+
+    >>> tags_to_entities(["John", "lives", "in", "New", "York"], ["B-PER", "O", "O", "B-LOC", "I-LOC"])
+    [Entity(start=0, end=4, label='PER'), Entity(start=14, end=22, label='LOC')]
+    """
+    entities, open_entity = [], None
+    for (start, end), tag in zip(token_offsets(tokens), tags, strict=True):
         if tag == "O":
             prefix, label = "O", None
         elif len(tag) > 2 and tag[1] == "-" and tag[0] in "BI":
@@ -38,27 +63,38 @@ def tags_to_entities(tokens: list[str], tags: list[str], labels: tuple[str, ...]
             raise TagError(f"unknown tag {tag!r}; expected O, B-TYPE or I-TYPE")
         if prefix == "I":
             if open_entity is not None and open_entity[2] == label:
-                open_entity[1] = start + len(token)
+                open_entity[1] = end
                 continue
             if stray == "raise":
                 raise TagError(f"tag {tag!r} continues no entity of type {label} (IOB2 expected)")
         if open_entity:
             entities.append(Entity(*open_entity))
-        open_entity = [start, start + len(token), label] if prefix == "B" else None
+        open_entity = [start, end, label] if prefix == "B" else None
     if open_entity:
         entities.append(Entity(*open_entity))
     return entities
 
 
+def entities_from_tagger(tokens: list[str], tags: list[str]) -> list[Entity]:
+    """Spans of a tagger's IOB2 output read strictly: an entity is B-X followed by I-X; a stray I- tag starts
+    nothing (seqeval's mode="strict", where `I-ORG I-ORG` is no entity at all).
+
+    >>> entities_from_tagger(["EU", "rejects", "German", "call"], ["I-ORG", "O", "B-MISC", "O"])
+    [Entity(start=11, end=17, label='MISC')]
+    """
+    return tags_to_entities(tokens, tags, stray="ignore")
+
+
 def entities_to_tags(tokens: list[str], entities: list[Entity]) -> list[str]:
-    """IOB2 tags for token-aligned spans of the space-joined tokens (what seqeval reads)."""
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
+    """IOB2 tags for token-aligned spans of the space-joined tokens (what seqeval reads).
+
+    >>> entities_to_tags(["New", "York", "rocks"], [Entity(0, 8, "LOC")])
+    ['B-LOC', 'I-LOC', 'O']
+    """
+    offsets = token_offsets(tokens)
     tags = ["O"] * len(tokens)
     for entity in entities:
-        inside = [i for i, start in enumerate(starts) if entity.start <= start and start + len(tokens[i]) <= entity.end]
+        inside = [i for i, (start, end) in enumerate(offsets) if entity.start <= start and end <= entity.end]
         for n, i in enumerate(inside):
             tags[i] = ("B-" if n == 0 else "I-") + entity.label
     return tags

@@ -20,6 +20,15 @@ class Entity(NamedTuple):
     end: int
     label: str
 
+    @classmethod
+    def of(cls, record: dict) -> "Entity":
+        """From the contract's ``{"start", "end", "label"}`` object.
+
+        >>> Entity.of({"start": 0, "end": 5, "label": "LOC"})
+        Entity(start=0, end=5, label='LOC')
+        """
+        return cls(record["start"], record["end"], record["label"])
+
 
 class Mention(NamedTuple):
     label: str
@@ -105,7 +114,12 @@ class TextIndex:
 
 def ground(text: str, mentions: list[Mention], tokens: list[str] | None = None) -> Grounding:
     """Place each mention in the text, left to right. Nothing is guessed: a mention that is not in the text is
-    counted as ungrounded; one found only before the previous mention takes its first occurrence and is counted."""
+    counted as ungrounded; one found only before the previous mention takes its first occurrence and is counted.
+
+    >>> grounding = ground("Paris and Paris , Texas", [Mention("LOC", "Paris", 2), Mention("LOC", "Lyon")])
+    >>> grounding.entities, grounding.ungrounded
+    ([Entity(start=10, end=15, label='LOC')], 1)
+    """
     index = TextIndex(text, token_boundaries(text, tokens))
     result, cursor = Grounding([]), 0
     for mention in mentions:

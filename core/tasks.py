@@ -38,6 +38,23 @@ CLASSIFICATION_LABELS: dict[str, tuple[str, ...]] = {
 MCQ_LETTERS = ("A", "B", "C", "D")
 
 
+def chat(system: str, user: str, answer: str | None = None) -> list[dict[str, str]]:
+    """One exchange in the contract's message layout; the assistant turn only when the answer is known.
+
+    >>> [turn["role"] for turn in chat("Be brief.", "Hi", answer="Hello")]
+    ['system', 'user', 'assistant']
+    """
+    turns = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    if answer is not None:
+        turns.append({"role": "assistant", "content": answer})
+    return turns
+
+
+def prompt_turns(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The conversation a model is asked to continue: every turn but the (training) answer."""
+    return [turn for turn in messages if turn["role"] != "assistant"]
+
+
 @dataclass(frozen=True)
 class NerPrompt:
     """Everything that decides what the model sees and must answer for one NER dataset."""
@@ -55,10 +72,7 @@ class NerPrompt:
                 + ANSWER_FORMATS[self.answer_format].instruction)
 
     def messages(self, text: str, answer: str | None = None) -> list[dict[str, str]]:
-        turns = [{"role": "system", "content": self.system()}, {"role": "user", "content": text}]
-        if answer is not None:
-            turns.append({"role": "assistant", "content": answer})
-        return turns
+        return chat(self.system(), text, answer)
 
 
 DEFAULT_NER_FORMAT = {"zh_ner": "json"}  # the Chinese seed recipe answered one JSON object per entity
@@ -77,11 +91,7 @@ def classification_messages(text: str, labels: tuple[str, ...], shots: list[tupl
                             answer: str | None = None) -> list[dict[str, str]]:
     """Zero-shot when `shots` is empty; one- or few-shot puts solved examples before the text, as the seeds did."""
     shot_block = "".join(f"Text: {shot_text}\nTopic: {shot_label}\n\n" for shot_text, shot_label in shots)
-    turns = [{"role": "system", "content": classification_system(labels)},
-             {"role": "user", "content": f"{shot_block}Text: {text}\nTopic:" if shots else text}]
-    if answer is not None:
-        turns.append({"role": "assistant", "content": answer})
-    return turns
+    return chat(classification_system(labels), f"{shot_block}Text: {text}\nTopic:" if shots else text, answer)
 
 
 MCQ_SYSTEM = "以下是单项选择题。请只回答正确选项的字母（A、B、C 或 D）。"
@@ -89,7 +99,4 @@ MCQ_SYSTEM = "以下是单项选择题。请只回答正确选项的字母（A�
 
 def mcq_messages(question: str, options: dict[str, str], answer: str | None = None) -> list[dict[str, str]]:
     body = question.strip() + "\n" + "\n".join(f"{letter}. {options[letter]}" for letter in MCQ_LETTERS)
-    turns = [{"role": "system", "content": MCQ_SYSTEM}, {"role": "user", "content": body}]
-    if answer is not None:
-        turns.append({"role": "assistant", "content": answer})
-    return turns
+    return chat(MCQ_SYSTEM, body, answer)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    """Precision, recall and F1; a ratio with a zero denominator is 0 (as seqeval and sklearn report it)."""
+    """Precision, recall and F1; a ratio with a zero denominator is 0 (as seqeval and sklearn report it).
+
+    >>> prf(tp=3, fp=1, fn=2)
+    {'precision': 0.75, 'recall': 0.6, 'f1': 0.6666666666666665}
+    >>> prf(0, 0, 0)
+    {'precision': 0.0, 'recall': 0.0, 'f1': 0.0}
+    """
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

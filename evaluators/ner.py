@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from core.spans import Entity, token_boundaries
-from core.iob import tags_to_entities
 from evaluators.metrics import macro, prf
 
 NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have
@@ -43,6 +42,13 @@ def entity_counts(items: list[NerItem]) -> dict[str, Counter]:
 
 
 def entity_scores(items: list[NerItem]) -> dict:
+    """Strict entity scores: a prediction counts only with the exact start, end and label of a gold entity.
+
+    >>> gold = frozenset({Entity(0, 5, "LOC"), Entity(10, 14, "PER")})
+    >>> item = NerItem("x/0", "Japan and Mary", gold, frozenset({Entity(0, 5, "LOC"), Entity(10, 14, "ORG")}))
+    >>> entity_scores([item])["micro"]
+    {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'tp': 1, 'fp': 1, 'fn': 1}
+    """
     counts = entity_counts(items)
     tp, fp, fn = (sum(counts[k].values()) for k in ("tp", "fp", "fn"))
     # Like seqeval: the labels averaged are those seen in gold or predictions.
@@ -152,9 +158,3 @@ def worst_examples(items: list[NerItem], count: int) -> list[dict]:
              + [f"{mention} [{label}] (not in the text)" for label, mention in sorted(item.ungrounded)]}
             for item in ranked]
 
-
-
-def entities_from_tags(tokens: list[str], tags: list[str]) -> list[Entity]:
-    """Spans of a tagger's IOB2 output read strictly: an entity is B-X followed by I-X; a stray I- tag starts
-    nothing (seqeval's mode="strict", where `I-ORG I-ORG` is no entity at all)."""
-    return tags_to_entities(tokens, tags, stray="ignore")

@@ -18,7 +18,7 @@ def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: 
     if prediction is None:
         stats["missing_predictions"] += 1
     elif "entities" in prediction.record:
-        predicted = [Entity(e["start"], e["end"], e["label"]) for e in prediction.record["entities"]]
+        predicted = [Entity.of(e) for e in prediction.record["entities"]]
     else:
         parsed = parse_answer(prediction.record["output"], gold.get("answer_format", "lines"))
         stats["unparseable_outputs"] += parsed.unparseable
@@ -30,7 +30,7 @@ def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: 
         unplaced = frozenset((m.label, m.text) for m in grounding.unplaced)
     labels = set(gold.get("labels") or ())
     stats["unknown_label_predictions"] += sum(bool(labels) and e.label not in labels for e in set(predicted))
-    gold_entities = frozenset(Entity(e["start"], e["end"], e["label"]) for e in gold["entities"])
+    gold_entities = frozenset(Entity.of(e) for e in gold["entities"])
     return ner.NerItem(example_id, text, gold_entities, frozenset(predicted), tokens, unplaced)
 
 

@@ -54,7 +54,7 @@ def test_misaligned_spans_are_counted_not_dropped_silently(tmp_path):
 
 def test_vectors_variant_says_what_it_needs(sample, tmp_path):
     result = CliRunner().invoke(spacy_ner.main, ["train", "--train", str(sample / "train.jsonl"), "--dev",
-                                                 str(sample / "dev.jsonl"), "--out", str(tmp_path), "--variant", "lg"])
+                                                 str(sample / "dev.jsonl"), "--out-dir", str(tmp_path), "--variant", "lg"])
     assert result.exit_code == 2 and "needs --vectors" in result.output
 
 
@@ -75,6 +75,7 @@ def tiny_encoder(folder, texts):
     return folder
 
 
+@pytest.mark.slow  # trains an encoder
 def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
     from baselines import token_classifier
 
@@ -106,7 +107,8 @@ def test_first_sub_token_labelling_and_decoding():
 def test_crf_viterbi_always_yields_valid_bio():
     import torch
 
-    from baselines.crf_model import bio_labels, build_crf
+    from baselines.crf_model import build_crf
+    from core.iob import bio_labels
 
     labels = bio_labels(["PER", "LOC"])
     crf = build_crf(labels)

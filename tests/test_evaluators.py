@@ -12,7 +12,7 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.scheme import IOB2
 
 from core.spans import Entity
-from core.iob import entities_to_tags
+from core.iob import entities_from_tagger, entities_to_tags
 from evaluators import ner
 from evaluators.classification import INVALID, calibration, classification_scores, parse_label
 from evaluators.cli import main
@@ -103,8 +103,8 @@ def test_lenient_versus_strict_pair():
     assert f1_score(gold_tags, predicted_tags) == 1.0  # conlleval's lenient reading
     assert f1_score(gold_tags, predicted_tags, mode="strict", scheme=IOB2) == 0.0
     tokens = ["European", "Commission"]
-    gold = ner.NerItem("x", "European Commission", frozenset(ner.entities_from_tags(tokens, gold_tags[0])),
-                       frozenset(ner.entities_from_tags(tokens, predicted_tags[0])), tokens)
+    gold = ner.NerItem("x", "European Commission", frozenset(entities_from_tagger(tokens, gold_tags[0])),
+                       frozenset(entities_from_tagger(tokens, predicted_tags[0])), tokens)
     assert micro([gold]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 0, "fn": 1}
 
 
@@ -225,8 +225,8 @@ def test_random_tag_sequences_agree_with_seqeval():
         gold, predicted = [rng.choice(tags) for _ in range(n)], [rng.choice(tags) for _ in range(n)]
         gold_tags.append(gold)
         predicted_tags.append(predicted)
-        items.append(ner.NerItem("x", " ".join(tokens), frozenset(ner.entities_from_tags(tokens, gold)),
-                                 frozenset(ner.entities_from_tags(tokens, predicted)), tokens))
+        items.append(ner.NerItem("x", " ".join(tokens), frozenset(entities_from_tagger(tokens, gold)),
+                                 frozenset(entities_from_tagger(tokens, predicted)), tokens))
     assert ner.entity_scores(items)["micro"]["f1"] == f1_score(gold_tags, predicted_tags, mode="strict", scheme=IOB2)
 
 

@@ -1,7 +1,7 @@
 """Derive the CPU twin of a recipe: the same YAML with only the model swapped for a tiny random-initialised one
 (tokenizer trained on the fly on the recipe's own data, 2-layer Qwen2 or Llama), CPU settings and fewer steps.
 
-    python -m training.twin recipes/ds15b_fft.yml --out runs/twin_ds15b_fft [--data FILE] [--examples 200]
+    python -m training.twin recipes/ds15b_fft.yml --out-dir runs/twin_ds15b_fft [--data FILE] [--examples 200]
     axolotl train runs/twin_ds15b_fft/twin.yml
 
 Everything else (template, masking, dataset type, LoRA/QLoRA settings, optimizer) stays as the recipe says, so a
@@ -120,16 +120,13 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
 
 @click.command()
 @click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", required=True, help="Folder for the tiny model, the data subset and twin.yml.")
+@click.option("--out-dir", required=True, help="Folder for the tiny model, the data subset and twin.yml.")
 @click.option("--data", default=None, help="Examples to train on (default: the recipe's first dataset).")
 @click.option("--examples", default=64, show_default=True)
 @click.option("--max-steps", default=4, show_default=True)
 @click.option("--hidden", default=128, show_default=True, help="Hidden size of the tiny model.")
 @click.option("--layers", default=2, show_default=True)
 @click.option("--learning-rate", type=float, default=None, help="Override the recipe's (a tiny model wants more).")
-def main(recipe, out, data, examples, max_steps, hidden, layers, learning_rate):
-    click.echo(make_twin(recipe, out, data, examples, max_steps, hidden, layers, learning_rate))
+def main(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate):
+    click.echo(make_twin(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate))
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,3 @@
+from training.twin import main
+
+main()
