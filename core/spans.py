@@ -105,6 +105,25 @@ class TextIndex:
                 yield span
             position = found + 1
 
+    def starts_a_match(self, partial: str, cursor: int) -> bool:
+        """Whether some text at or after `cursor`, starting on a token start, begins with the (folded) `partial`:
+        what a decoder that has written only part of a mention needs to know.
+
+        >>> TextIndex("New York", (frozenset({0, 4}), frozenset({3, 8}))).starts_a_match("Yo", 0)
+        True
+        >>> TextIndex("New York", (frozenset({0, 4}), frozenset({3, 8}))).starts_a_match("ew", 0)
+        False
+        """
+        if not partial or partial[0].isspace():
+            return False
+        needle = " ".join(fold(partial).split()) + (" " if partial[-1].isspace() else "")
+        position = self._to_folded(cursor)
+        while (found := self.folded.find(needle, position)) >= 0:
+            if self.boundaries is None or self._to_original(found, found + 1)[0] in self.boundaries[0]:
+                return True
+            position = found + 1
+        return False
+
     def find(self, mention: str, cursor: int, occurrence: int = 1) -> tuple[int, int] | None:
         for count, span in enumerate(self.matches(mention, cursor), start=1):
             if count == occurrence:

@@ -11,7 +11,6 @@ the first match after the previous entity (the rare `#k` marker is not generated
 
 from __future__ import annotations
 
-import unicodedata
 
 from core.spans import TextIndex, token_boundaries
 
@@ -26,7 +25,6 @@ INVALID, OPEN, COMPLETE = None, "open", "complete"
 class AnswerGrammar:
     def __init__(self, text: str, tokens: list[str] | None, labels: list[str], answer_format: str):
         self.index = TextIndex(text, token_boundaries(text, tokens))
-        self.starts = self.index.boundaries[0] if self.index.boundaries else None
         self.labels, self.segments, self.none = labels, LINE_SEGMENTS[answer_format], NONE_ANSWER[answer_format]
 
     def state(self, answer: str):
@@ -90,17 +88,8 @@ class AnswerGrammar:
         return new_cursor if position == len(line) and new_cursor is not None else INVALID
 
     def _prefix_grounds(self, partial: str, cursor: int) -> bool:
-        """Whether some match of the text at or after `cursor`, starting on a token start, begins with `partial`."""
-        if not partial or partial[0].isspace() or '"' in partial:
-            return False
-        needle = " ".join(unicodedata.normalize("NFKC", partial).split()) + (" " if partial[-1].isspace() else "")
-        folded, position = self.index.folded, self.index._to_folded(cursor)
-        while (found := folded.find(needle, position)) >= 0:
-            start = self.index._to_original(found, found + 1)[0]
-            if self.starts is None or start in self.starts:
-                return True
-            position = found + 1
-        return False
+        # A quote would close the JSON string early; the text index answers the rest.
+        return '"' not in partial and self.index.starts_a_match(partial, cursor)
 
 
 def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: int, candidates: int = 64):
