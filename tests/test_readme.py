@@ -35,6 +35,17 @@ def test_every_module_exists():
         assert importlib.util.find_spec(module) is not None, module
 
 
+def test_every_module_runs(tmp_path):
+    """`python -m X --help` answers for every module the README names (a module that imports fine but never calls
+    its command would print nothing and do nothing)."""
+    import subprocess
+    import sys
+
+    for module in sorted(set(re.findall(r"python -m ([\w.]+)", README))):
+        result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0 and "Usage:" in result.stdout, (module, result.stderr[-500:])
+
+
 def test_ci_runs_the_readme_test_command():
     assert "make test" in README and "make test" in (ROOT / ".ci" / "run").read_text()
     for path in TOP_LEVEL:

@@ -130,3 +130,7 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
 def main(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate):
     click.echo(make_twin(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate))
 
+
+
+if __name__ == "__main__":
+    main()

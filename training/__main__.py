@@ -1,3 +1,0 @@
-from training.twin import main
-
-main()
