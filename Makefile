@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
-DATA_DIR ?= ../shared/data
+DATA_DIR ?= $(if $(wildcard ../shared/data),../shared/data,data/raw)
 RECIPE   ?= recipes/ds15b_fft.yml
 MODEL    ?=
 DATA     ?=
@@ -30,8 +30,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-data: setup ## Convert every dataset in DATA_DIR (../shared/data) into data/
-	$(PY) -m converters all --data-dir $(DATA_DIR) --out data
+data: setup ## Fetch every dataset from its pinned public source into DATA_DIR, verify, convert into data/
+	$(PY) -m converters fetch all --data-dir $(DATA_DIR) --out-dir data
 
 train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on the GPUs of this machine
 	accelerate launch -m axolotl.cli.train $(RECIPE)

@@ -233,7 +233,7 @@ def test_gmb_truncated_last_sentence_is_reported(tmp_path):
 
 @pytest.mark.slow
 def test_make_data_converts_everything(tmp_path):
-    result = run("all", "--data-dir", str(shared()), "--out", str(tmp_path))
+    result = run("all", "--data-dir", str(shared()), "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     counts = json.loads((tmp_path / "counts.json").read_text())
     assert counts["conll2003/test.jsonl"] == 3453 and len(counts) == 19
