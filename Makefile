@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
-DATA_DIR ?= ../shared/data
+DATA_DIR ?= $(if $(wildcard ../shared/data),../shared/data,data/raw)
 RECIPE   ?= recipes/ds15b_fft.yml
 MODEL    ?=
 DATA     ?=
@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data train merge eval demo baselines bench test test-fast lint clean
+.PHONY: help setup data train merge eval push demo baselines bench test test-fast lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,11 +30,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-data: setup ## Convert every dataset in DATA_DIR (../shared/data) into data/
-	$(PY) -m converters all --data-dir $(DATA_DIR) --out data
+data: setup ## Fetch every dataset from its pinned public source into DATA_DIR, verify, convert into data/
+	$(PY) -m converters fetch all --data-dir $(DATA_DIR) --out-dir data
 
-train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on the GPUs of this machine
-	accelerate launch -m axolotl.cli.train $(RECIPE)
+train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on this machine's GPUs; TRACK=wandb|swanlab tracks it
+	$(PY) -m training.tracking --recipe $(RECIPE)
 
 merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's merge): make merge RECIPE=...
 	axolotl merge-lora $(RECIPE)
@@ -48,6 +48,11 @@ eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<ex
 	$(PY) -m prediction --model $(MODEL) --data $(DATA) --output $(EVAL_DIR)/predictions.jsonl $(PREDICT_ARGS)
 	$(PY) -m evaluators score --gold $(DATA) --pred $(EVAL_DIR)/predictions.jsonl --json $(EVAL_DIR)/report.json \
 		--confusion-png $(EVAL_DIR)/confusion.png
+	$(PY) -m evaluators card --report $(EVAL_DIR)/report.json --data $(DATA) --model $(MODEL) --output $(EVAL_DIR)/README.md $(if $(filter command line,$(origin RECIPE)),--recipe $(RECIPE))
+
+push: setup ## Upload a model and the card `make eval` wrote: make push MODEL=<model dir> REPO=<user/name>
+	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "usage: make push MODEL=<model dir> REPO=<user/name>"; exit 2; }
+	$(PY) -m evaluators.model_card push --model $(MODEL) --repo $(REPO) $(if $(wildcard $(EVAL_DIR)/README.md),--card $(EVAL_DIR)/README.md) $(PUSH_ARGS)
 
 # The demo: a tiny model (2 layers, trained from scratch) memorises the 300 shipped WNUT-17 sentences through the
 # real recipe path (its CPU twin), then predicts them back. Memorisation is the point: it shows that masking,

@@ -1,4 +1,5 @@
-"""`python -m converters <dataset> --input PATH --output OUT.jsonl [--split ...]`, and `all` for `make data`."""
+"""`python -m converters <dataset> --input PATH --output OUT.jsonl [--split ...]`; `fetch NAME|all` and `all`
+(`--data-dir RAW --out-dir data`) for `make data`. Every dataset command and both loops come from converters/registry.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from converters import classification, conll, gmb, mcq, zh_ner
+from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
+from converters.registry import REGISTRY, conversion_plan
 from core.answer_format import ANSWER_FORMATS
 from core.io import DataError, exits_on_data_error, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
@@ -41,19 +43,22 @@ def column_command(dataset: str):
     @exits_on_data_error
     def command(input_path, output, split, scheme, from_hub, answer_format):
         prompt = ner_prompt(dataset, answer_format)
-        examples = (conll.convert_hub(input_path, prompt, split) if from_hub
-                    else conll.convert_file(input_path, prompt, split, scheme))
+        if from_hub:
+            examples = conll.convert_hub(input_path, prompt, split)
+        elif input_path.endswith(".parquet"):
+            examples = hub_parquet.convert_file(input_path, prompt, split)
+        else:
+            examples = conll.convert_file(input_path, prompt, split, scheme)
         report(output, write_jsonl(output, examples))
 
     return command
 
 
-for _dataset in ("conll2003", "wnut17"):
-    column_command(_dataset)
+def seeded_command(name: str):
+    module = {"gmb": gmb, "zh_ner": zh_ner}[name]
 
-
-def seeded_split_command(name: str, module, source_help: str):
-    @main.command(name, help=f"{source_help} -> examples of one split of the fixed seed-42 80/10/10 split.")
+    @main.command(name, help=f"{name} {'/'.join(f for fs in REGISTRY[name].files.values() for f in fs)} -> examples "
+                             "of one split of the fixed seed-42 80/10/10 split.")
     @input_option
     @output_option
     @click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="train",
@@ -70,8 +75,22 @@ def seeded_split_command(name: str, module, source_help: str):
     return command
 
 
-seeded_split_command("gmb", gmb, "GMB ner_dataset.csv")
-seeded_split_command("zh_ner", zh_ner, "CCFBDCI jsonl")
+def fudan_command(name: str):
+    @main.command(name, help="zh_cls_fudan-news train.jsonl / test.jsonl (text, category, output) -> examples.")
+    @input_option
+    @output_option
+    @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
+    @exits_on_data_error
+    def command(input_path, output, split):
+        report(output, write_jsonl(output, fudan_news.convert_file(input_path, split)))
+
+    return command
+
+
+COMMANDS = {"column": column_command, "seeded": seeded_command, "fudan": fudan_command}
+for _entry in REGISTRY.values():
+    if _entry.command:
+        COMMANDS[_entry.command](_entry.name)
 
 
 def guess_source(path: str) -> str:
@@ -127,21 +146,69 @@ def mcq_command(input_path, output, split, name):
     report(output, write_jsonl(output, mcq.convert_path(input_path, name, split)))
 
 
-@main.command("all", help="Convert every dataset found in DATA_DIR into OUT (what `make data` runs).")
-@click.option("--data-dir", default="../shared/data", show_default=True)
-@click.option("--out", default="data", show_default=True)
-@exits_on_data_error
-def all_command(data_dir, out):
-    from converters.plan import conversion_plan
+def chosen(names: tuple[str, ...]) -> list[str]:
+    unknown = sorted(set(names) - set(REGISTRY) - {"all"})
+    if unknown or not names:
+        raise click.BadParameter(f"expected dataset names ({', '.join(REGISTRY)}) or all; got {' '.join(unknown)}")
+    return list(REGISTRY) if "all" in names else list(dict.fromkeys(names))
+
+
+def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, int]:
+    """Every target of the named datasets whose raw files are in data_dir, plus out_dir/counts.json."""
     from tqdm import tqdm
 
-    steps = conversion_plan(Path(data_dir))
+    steps = conversion_plan(data_dir, names)
     if not steps:
-        raise DataError(data_dir, None, "expected dataset folders (conll2003, gmb, zh_ner, ...); found none")
+        raise DataError(data_dir, None, f"expected dataset folders ({', '.join(names)}); found none "
+                                        "(`python -m converters fetch all` fetches them)")
     counts = {}
     for target, make_examples in tqdm(steps, desc="make data", unit="file", file=sys.stderr):
-        counts[target] = write_jsonl(Path(out) / target, make_examples())
-    summary = Path(out) / "counts.json"
-    summary.write_text(json.dumps(counts, indent=1) + "\n")
+        counts[target] = write_jsonl(out_dir / target, make_examples())
+    (out_dir / "counts.json").write_text(json.dumps(counts, indent=1) + "\n")
     for target, count in counts.items():
-        click.echo(f"{count:>7}  {Path(out) / target}")
+        click.echo(f"{count:>7}  {out_dir / target}")
+    return counts
+
+
+data_dir_option = click.option("--data-dir", default="../shared/data", show_default=True, type=click.Path(),
+                               help="Raw files, one folder per dataset.")
+out_dir_option = click.option("--out-dir", default="data", show_default=True, type=click.Path(file_okay=False),
+                              help="Where data/<dataset>/<split>.jsonl go.")
+
+
+@main.command("all", help="Convert every registered dataset found in --data-dir into --out-dir.")
+@data_dir_option
+@out_dir_option
+@exits_on_data_error
+def all_command(data_dir, out_dir):
+    convert_all(Path(data_dir), Path(out_dir), list(REGISTRY))
+
+
+@main.command("fetch", help="Fetch datasets (names, or all) from their pinned public sources into --data-dir, "
+                            "verify their checksums, then convert them into --out-dir (what `make data` runs).")
+@click.argument("names", nargs=-1)
+@data_dir_option
+@out_dir_option
+@click.option("--record-checksums", is_flag=True, help="Print the sha256 of every fetched file the registry has no "
+                                                        "checksum for yet, to paste into converters/registry.py.")
+@click.option("--no-convert", is_flag=True, help="Fetch only.")
+@exits_on_data_error
+def fetch_command(names, data_dir, out_dir, record_checksums, no_convert):
+    from converters.fetch import FetchError, fetch_dataset
+
+    names, failed = chosen(names), []
+    for name in names:
+        try:
+            fetched = fetch_dataset(REGISTRY[name], Path(data_dir))
+        except FetchError as error:
+            failed.append(name)
+            click.echo(f"error: {error}", err=True)
+            continue
+        for item in fetched:
+            if record_checksums and not item.recorded:
+                click.echo(f"sha256 {item.sha256}  {item.path}  # recorded on first fetch", err=True)
+    if not no_convert and set(names) - set(failed):
+        convert_all(Path(data_dir), Path(out_dir), [name for name in names if name not in failed])
+    if failed:
+        click.echo(f"not fetched: {', '.join(failed)} (see above)", err=True)
+        sys.exit(1)

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from converters import gmb, zh_ner
+from converters.registry import REGISTRY
 
 if __name__ == "__main__":
     data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
-    for module, source in ((gmb, data_dir / "gmb" / "ner_dataset.csv"), (zh_ner, data_dir / "zh_ner" / "ccfbdci.jsonl")):
+    for module, name in ((gmb, "gmb"), (zh_ner, "zh_ner")):
+        source = REGISTRY[name].present(data_dir / name, "all") or data_dir / name / REGISTRY[name].files["all"][0]
         module.SPLIT_FILE.write_text(json.dumps(module.make_split_file(source), separators=(",", ":")) + "\n")
         print(f"wrote {module.SPLIT_FILE}")

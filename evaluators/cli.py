@@ -85,3 +85,18 @@ def plot_loss(output_dir, png):
     plots.loss_png(png, series, Path(output_dir).resolve().parent.name + "/" + Path(output_dir).name)
     click.echo(f"loss: {series['loss'][0][1]:.3f} -> {series['loss'][-1][1]:.3f} over {len(series['loss'])} logged "
                f"steps; drawn in {png}")
+
+
+@main.command()
+@click.option("--report", required=True, type=click.Path(exists=True, dir_okay=False), help="report.json of `score`.")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="The scored examples.")
+@click.option("--model", required=True, help="The model folder or hub id that was scored.")
+@click.option("--recipe", default=None, help="The recipe it was trained with.")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Where the card (README.md) goes.")
+@exits_on_data_error
+def card(report, data, model, recipe, output):
+    """Write a Hugging Face model card (README.md with model-index metadata) for a scored model."""
+    from evaluators.model_card import build_card
+
+    build_card(json.loads(open(report, encoding="utf-8").read()), report, data, model, recipe).save(output)
+    click.echo(f"wrote {output}", err=True)

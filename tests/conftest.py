@@ -21,7 +21,7 @@ from tests.constants import SHARED_DATA, shared
 def converted(tmp_path_factory) -> Path:
     """Every dataset of ../shared/data converted once, as `make data` does."""
     from core.io import write_jsonl
-    from converters.plan import conversion_plan
+    from converters.registry import conversion_plan
 
     shared()
     out = tmp_path_factory.mktemp("data")

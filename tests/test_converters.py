@@ -233,7 +233,28 @@ def test_gmb_truncated_last_sentence_is_reported(tmp_path):
 
 @pytest.mark.slow
 def test_make_data_converts_everything(tmp_path):
-    result = run("all", "--data-dir", str(shared()), "--out", str(tmp_path))
+    result = run("all", "--data-dir", str(shared()), "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     counts = json.loads((tmp_path / "counts.json").read_text())
     assert counts["conll2003/test.jsonl"] == 3453 and len(counts) == 19
+
+
+def test_fudan_news_records_become_examples_over_their_own_candidates(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"text": "文章一", "category": ["Space", "History"], "output": "History"},
+                               ensure_ascii=False) + "\n"
+                    + json.dumps({"text": "文章二", "category": "Art, Sports", "output": "Sports"}, ensure_ascii=False)
+                    + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert run("fudan_news", "--input", str(path), "--output", str(out), "--split", "train").exit_code == 0
+    first, second = lines(out)
+    assert first["id"] == "fudan_news/train/0" and first["messages"][-1]["content"] == "History"
+    assert first["gold"] == {"task": "classification", "label": "History", "labels": ["Space", "History"]}
+    assert second["gold"]["labels"] == ["Art", "Sports"]
+
+
+def test_fudan_news_output_outside_its_categories_is_refused(tmp_path):
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({"text": "文", "category": ["Art"], "output": "Space"}) + "\n")
+    result = run("fudan_news", "--input", str(path), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 2 and "test.jsonl:1: expected 'output' to be one of" in result.output

@@ -1,0 +1,47 @@
+"""Fudan news classification as the Qwen seed used it: ModelScope `swift/zh_cls_fudan-news` (`train.jsonl` 4,000,
+`test.jsonl` 959 records; the card says Apache-2.0; the texts are the Fudan University Chinese text corpus).
+
+Each line holds the text, the candidate categories offered for it and the answer (the layout every public reader of it
+uses: ``data["text"]``, ``data["category"]``, ``data["output"]``)::
+
+    {"text": "<a news article>", "category": ["Space", "Politics", "History"], "output": "History"}
+
+becomes ``{"id": "fudan_news/train/0", "messages": [system, user, {"assistant": "History"}], "gold": {"task":
+"classification", "label": "History", "labels": ["Space", "Politics", "History"]}}``: the label set is the record's own
+candidate list, in its order. `category` is accepted as a JSON list or as one string of comma-separated names (public
+readers only format it into the prompt, so both forms are read); `output` must be one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from converters.classification import classification_example
+from core.io import DataError, read_jsonl
+
+
+def candidates(category) -> tuple[str, ...]:
+    names = category.split(",") if isinstance(category, str) else category
+    if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+        raise ValueError("expected 'category' as a list of names (or one comma-separated string)")
+    return tuple(name.strip() for name in names)
+
+
+def record_example(example_id: str, record: dict) -> dict:
+    """Raises ValueError naming what is wrong with the record."""
+    text, output = record.get("text"), record.get("output")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("expected a 'text' string")
+    labels = candidates(record.get("category"))
+    if not isinstance(output, str) or output.strip() not in labels:
+        raise ValueError(f"expected 'output' to be one of the record's categories {', '.join(labels)}; got {output!r}")
+    return classification_example(example_id, text, output.strip(), labels)
+
+
+def convert_file(path: str | Path, split: str) -> Iterator[dict]:
+    for index, (line, record) in enumerate(read_jsonl(path)):
+        try:
+            yield record_example(f"fudan_news/{split}/{index}", record)
+        except ValueError as error:
+            raise DataError(path, line, str(error)) from None

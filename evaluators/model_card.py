@@ -1,0 +1,110 @@
+"""A Hugging Face model card with the score: README.md with `model-index` metadata, written beside report.json.
+
+    python -m evaluators card --report R/report.json --data data/conll2003/test.jsonl --model M --output R/README.md
+    python -m evaluators.model_card push --model M --repo user/name --card R/README.md [--dry-run]
+
+Built with huggingface_hub's ModelCard / ModelCardData / EvalResult only (no model library): the task, the dataset and
+split (from the example ids, `<dataset>/<split>/<index>`), the headline figure (NER: strict entity micro F1, equal to
+seqeval strict IOB2; classification and multiple choice: accuracy), the scorer and its version, and the recipe.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import click
+
+from core.io import DataError, exits_on_data_error, read_jsonl
+
+TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
+              "classification": ("text-classification", "Text classification"),
+              "mcq": ("multiple-choice", "Multiple choice")}
+SCORER = "llm-ner-recipes evaluators"
+
+
+def scorer_version() -> str:
+    try:
+        return version("llm-ner-recipes")
+    except PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"
+
+
+def dataset_and_split(data: str | Path) -> tuple[str, str]:
+    for line, example in read_jsonl(data):
+        parts = str(example.get("id", "")).split("/")
+        if len(parts) != 3:
+            raise DataError(data, line, "expected ids '<dataset>/<split>/<index>'")
+        return parts[0], parts[1]
+    raise DataError(data, None, "expected at least one example")
+
+
+def headline(report: dict, path: str | Path) -> tuple[str, str, float]:
+    """(metric type, metric name, value) of the report's headline figure."""
+    try:
+        if report["task"] == "ner":
+            return "f1", "strict entity micro F1", float(report["entity"]["micro"]["f1"])
+        return "accuracy", "accuracy", float(report["accuracy"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
+
+
+def build_card(report: dict, report_path: str | Path, data: str | Path, model: str, recipe: str | None = None):
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    if report.get("task") not in TASK_TYPES:
+        raise DataError(report_path, None, f"expected a task among {', '.join(TASK_TYPES)}")
+    task_type, task_name = TASK_TYPES[report["task"]]
+    dataset, split = dataset_and_split(data)
+    metric_type, metric_name, value = headline(report, report_path)
+    name = Path(model.rstrip("/")).name
+    result = EvalResult(task_type=task_type, task_name=task_name, dataset_type=dataset, dataset_name=dataset,
+                        dataset_split=split, metric_type=metric_type, metric_name=metric_name, metric_value=value,
+                        metric_config="strict" if report["task"] == "ner" else None,
+                        metric_args={"scorer": SCORER, "scorer_version": scorer_version(),
+                                     "examples": report.get("examples")})
+    data_card = ModelCardData(model_name=name, eval_results=[result], datasets=[dataset], tags=[report["task"]],
+                              recipe=recipe)
+    body = "\n".join([
+        f"# {name}", "",
+        f"{task_name} on **{dataset}** ({split} split, {report.get('examples', '?')} examples): "
+        f"**{metric_name} {value:.4f}**, scored by {SCORER} {scorer_version()}"
+        + (" (strict: start, end and label all equal, as seqeval mode=strict, IOB2)." if report["task"] == "ner"
+           else "."), "",
+        f"Trained with the recipe `{recipe}`." if recipe else "The recipe was not recorded.", "",
+        "The full report (per label, confidence intervals) is report.json beside this card."])
+    return ModelCard(f"---\n{data_card.to_yaml()}\n---\n\n{body}\n")
+
+
+@click.group()
+def main():
+    """Model cards: push a model with its card."""
+
+
+@main.command()
+@click.option("--model", required=True, type=click.Path(exists=True, file_okay=False), help="Model folder.")
+@click.option("--repo", required=True, help="Hub repository id, e.g. user/name.")
+@click.option("--card", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The card `make eval` wrote (default: the model folder's own README.md).")
+@click.option("--private", is_flag=True)
+@click.option("--dry-run", is_flag=True, help="Say what would be uploaded; contact nothing.")
+@exits_on_data_error
+def push(model, repo, card, private, dry_run):
+    """Upload the model folder and its card (as README.md) with huggingface_hub (HF_ENDPOINT selects the Hub)."""
+    files = sorted(p.relative_to(model).as_posix() for p in Path(model).rglob("*") if p.is_file())
+    click.echo(f"{'would upload' if dry_run else 'uploading'} {len(files)} files of {model} to {repo}"
+               + (f", with {card} as README.md" if card else ""), err=True)
+    if dry_run:
+        return
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT"))
+    api.create_repo(repo, private=private, exist_ok=True)
+    api.upload_folder(repo_id=repo, folder_path=model, commit_message="Upload model")
+    if card:
+        api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo, commit_message="Model card")
+
+
+if __name__ == "__main__":
+    main()
