@@ -80,8 +80,13 @@ PART ?= training
 bench-gpu: ## GPU figures through axolotl train (run on the GPU machine): make bench-gpu PART=training|prediction
 	bash benchmarks/bench_gpu.sh $(PART)
 
-bench-bundle: setup ## Gather .whl/, the wheels bench-gpu installs there (checks it fits 64 MiB)
+bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb_bench/ (a GMB slice) for the GPU machine
 	$(PY) -m benchmarks.gpu_bundle
+	@# the GPU machine gets no ../shared/data: a slice of the converted GMB travels with the wheels (~8 MB)
+	test -f data/gmb/train.jsonl || $(MAKE) data
+	mkdir -p data/gmb_bench
+	head -n 5000 data/gmb/train.jsonl > data/gmb_bench/train.jsonl
+	head -n 1000 data/gmb/test.jsonl > data/gmb_bench/test.jsonl
 
 test: setup ## Every test, slow ones included (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)

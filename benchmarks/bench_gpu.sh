@@ -11,4 +11,7 @@ if [ -d .whl ]; then
     export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export PYTHONUNBUFFERED=1 AXOLOTL_DO_NOT_TRACK=1 DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-exec "$PY" -m benchmarks.gpu_suite --part "$PART" ${OUT:+--copy-to "$OUT"} ${BENCH_ARGS:-}
+DATA=data/gmb_bench  # the slice make bench-bundle cut; else the suite finds data/gmb or ../shared/data
+[ -f $DATA/train.jsonl ] || DATA=data/gmb
+exec "$PY" -m benchmarks.gpu_suite --part "$PART" --train-data $DATA/train.jsonl --test-data $DATA/test.jsonl \
+    ${OUT:+--copy-to "$OUT"} ${BENCH_ARGS:-}
