@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data train merge eval push demo baselines bench test test-fast lint clean
+.PHONY: help setup data train merge eval push demo baselines bench bench-gpu bench-bundle test test-fast test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,11 +80,27 @@ baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)
 
+# The GPU suite runs on a GPU machine with its own Python (no .venv there): see benchmarks/RESULTS.md.
+PART ?= training
+bench-gpu: ## GPU figures through axolotl train (run on the GPU machine): make bench-gpu PART=training|prediction
+	bash benchmarks/bench_gpu.sh $(PART)
+
+bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb_bench/ (a GMB slice) for the GPU machine
+	$(PY) -m benchmarks.gpu_bundle
+	@# the GPU machine gets no ../shared/data: a slice of the converted GMB travels with the wheels (~8 MB)
+	test -f data/gmb/train.jsonl || $(MAKE) data
+	mkdir -p data/gmb_bench
+	head -n 5000 data/gmb/train.jsonl > data/gmb_bench/train.jsonl
+	head -n 1000 data/gmb/test.jsonl > data/gmb_bench/test.jsonl
+
 test: setup ## Every test, slow ones included (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## The fast tests only
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment, suite at toy size (downloads ~3 GB once)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/test_gpu_bench.py $(PYTEST_ARGS)
 
 lint: setup ## shellcheck the Slurm scripts and .ci/run
 	shellcheck slurm/*.sbatch .ci/run

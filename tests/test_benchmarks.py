@@ -23,12 +23,21 @@ def test_cpu_speed_prints_measured_figures(tmp_path):
     assert "scoring CoNLL-2003 test from generations" in result.stdout
 
 
-def test_throughput_runs_at_toy_size(converted, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "--toy", "--data",
-                             str(converted / "gmb" / "train.jsonl"), "--test-data", str(converted / "gmb" / "test.jsonl"),
-                             "--examples", "200", "--train-steps", "3", "--predict-examples", "32", "--new-tokens", "4",
-                             "--json", str(tmp_path / "t.json")], cwd=ROOT, capture_output=True, text=True)
+def test_gpu_suite_runs_at_toy_size(converted, tmp_path):
+    """The GPU suite's path at toy size on CPU: axolotl train (with the step timer plugin), the seeds' Trainer and
+    prediction one at a time, batched and constrained; one JSON and one Markdown table."""
+    result = subprocess.run([sys.executable, "-m", "benchmarks.gpu_suite", "--toy", "--out", str(tmp_path),
+                             "--train-data", str(converted / "gmb" / "train.jsonl"),
+                             "--test-data", str(converted / "gmb" / "test.jsonl"),
+                             "--only", "ds15b_fft", "--only", "seeds", "--only", "prediction"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads((tmp_path / "t.json").read_text())
-    for key in ("seeds_tokens_per_s", "ours_tokens_per_s", "one_at_a_time_examples_per_s", "batched_examples_per_s"):
-        assert figures[key] > 0
+    figures = json.loads((tmp_path / "results.json").read_text())
+    for run in ("ds15b_fft", "seeds"):
+        assert figures["runs"][run]["tokens_per_s"] > 0, figures["runs"][run]
+    predict = figures["runs"]["prediction"]
+    for key in ("one_at_a_time_examples_per_s", "batched_examples_per_s", "constrained_examples_per_s"):
+        assert predict[key] > 0
+    assert figures["summary"]["training_speedup"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| ds15b_fft |" in table and "≥ 3.00×" in table and "≥ 20.0×" in table
