@@ -25,14 +25,15 @@ from pathlib import Path
 
 import click
 
-from core.io import exits_on_data_error, read_jsonl, write_jsonl
+from core.io import exits_on_data_error, read_records, write_jsonl
+from core.tasks import prompt_turns
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '
                           'that the label is right, from 0 to 1>}.')
 
 
 def request_messages(example: dict, confidence: bool) -> list[dict]:
-    turns = [dict(turn) for turn in example["messages"] if turn["role"] != "assistant"]
+    turns = [dict(turn) for turn in prompt_turns(example["messages"])]
     if confidence:
         turns[0]["content"] += CONFIDENCE_INSTRUCTION
     return turns
@@ -161,7 +162,7 @@ def run(data, output, model, base_url, api_key_env, confidence, concurrency, max
     """Send every example's prompt to the endpoint and write predictions."""
     import openai
 
-    examples = [example for _, example in read_jsonl(data)][:limit]
+    examples = read_records(data, limit)
     client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env, "not-needed"),
                            max_retries=max_retries, timeout=timeout)
     cache = AnswerCache(Path(cache_path or f"{output}.cache.jsonl"))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.io import DataError, exits_on_data_error, read_jsonl, read_records, write_jsonl
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -135,7 +135,7 @@ def predict_spans(model, data):
     from tqdm import tqdm
 
     nlp = spacy.load(model)
-    examples = [example for _, example in read_jsonl(data)]
+    examples = read_records(data)
     docs = (make_doc(nlp, example["gold"]) for example in examples)
     for example, doc in zip(examples, tqdm(nlp.pipe(docs, batch_size=256), total=len(examples), desc="spaCy")):
         yield {"id": example["id"], "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}

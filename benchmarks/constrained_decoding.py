@@ -22,12 +22,12 @@ import click
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--chat-template", default=None)
 def main(model, data, limit, batch_size, max_new_tokens, chat_template):
-    from core.io import read_jsonl
+    from core.io import read_records
     from evaluators.data import Gold, Prediction
     from prediction.predict import generate_answers, load_model, training_prompts
     from evaluators.score import build_report
 
-    examples = [record for _, record in read_jsonl(data)][:limit]
+    examples = read_records(data, limit)
     loaded, tokenizer = load_model(model, None)
     prompts = training_prompts(tokenizer, examples, chat_template)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)

@@ -51,6 +51,12 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         raise DataError(path, None, "no such file") from None
 
 
+def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The records of a JSONL file in order, the first `limit` of them when given."""
+    records = [record for _, record in read_jsonl(path)]
+    return records if limit is None else records[:limit]
+
+
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
     """Write all records or nothing: bad input found half-way must not leave a truncated file that looks done."""
     path = Path(path)

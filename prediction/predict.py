@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.io import DataError, exits_on_data_error, read_records, write_jsonl
+from core.tasks import prompt_turns
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
 # Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible
@@ -41,7 +42,7 @@ def use_chat_template(tokenizer, chat_template: str | None) -> None:
 
 
 def prompt_messages(example: dict) -> list[dict]:
-    return [turn for turn in example["messages"] if turn["role"] != "assistant"]
+    return prompt_turns(example["messages"])
 
 
 def training_prefix(tokenizer, messages: list[dict]) -> str:
@@ -177,7 +178,7 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
             score_labels, calibration_data, limit):
     """Generate answers for every example of DATA with MODEL."""
-    examples = [record for _, record in read_jsonl(data)][:limit]
+    examples = read_records(data, limit)
     if score_labels:
         return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
                                        calibration_data)
@@ -212,7 +213,7 @@ def predict_by_label_scores(model, examples, data, output, batch_size, quantizat
 
     temperature = 1.0
     if calibration_data:
-        validation = [record for _, record in read_jsonl(calibration_data)]
+        validation = read_records(calibration_data)
         temperature = label_scores.fit_temperature(scores_of(validation),
                                                    [labels.index(e["gold"]["label"]) for e in validation])
     count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples), labels, temperature))
