@@ -32,20 +32,17 @@ def main():
 
 
 def column_command(dataset: str):
-    @main.command(dataset, help=f"{dataset} CoNLL column file (or --from-hub) -> examples.")
+    @main.command(dataset, help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
     @input_option
     @output_option
     @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
     @click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
                   help="Tag scheme of the file; IOB1 is converted to IOB2.")
-    @click.option("--from-hub", is_flag=True, help="Treat --input as a Hugging Face dataset id (needs internet).")
     @format_option
     @exits_on_data_error
-    def command(input_path, output, split, scheme, from_hub, answer_format):
+    def command(input_path, output, split, scheme, answer_format):
         prompt = ner_prompt(dataset, answer_format)
-        if from_hub:
-            examples = conll.convert_hub(input_path, prompt, split)
-        elif input_path.endswith(".parquet"):
+        if input_path.endswith(".parquet"):
             examples = hub_parquet.convert_file(input_path, prompt, split)
         else:
             examples = conll.convert_file(input_path, prompt, split, scheme)

@@ -59,15 +59,3 @@ def convert_file(path: str | Path, prompt: NerPrompt, split: str, scheme: str = 
             yield convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt, scheme)
         except TagError as error:
             raise DataError(path, line, f"in the sentence starting here: {error}") from None
-
-
-def convert_hub(dataset_id: str, prompt: NerPrompt, split: str) -> Iterator[dict]:
-    """For users online: the hub copy (tokens + integer tags, names in the dataset's features)."""
-    import datasets
-
-    hub_split = {"validation": "validation", "test": "test", "train": "train"}[split]
-    data = datasets.load_dataset(dataset_id, split=hub_split)
-    names = data.features["ner_tags"].feature.names
-    for index, row in enumerate(data):
-        yield convert_sentence(f"{prompt.dataset}/{split}/{index}", row["tokens"],
-                               [names[t] for t in row["ner_tags"]], prompt)

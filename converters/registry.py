@@ -198,6 +198,25 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
 )}
 
 
+def source_text(source: Source) -> str:
+    """Where one raw file comes from, as the README's data table says it."""
+    if isinstance(source, HubFile):
+        return f"Hub `{source.repo_id}` ({source.revision})"
+    if isinstance(source, UrlFile):
+        return f"[{source.save_as}]({source.url})"
+    return "Kaggle, behind a login (fetch prints the command)"
+
+
+def markdown_table() -> str:
+    """The README's data table, generated here so that the two cannot disagree."""
+    rows = ["| dataset | task | pinned source | split | licence | size |", "|---|---|---|---|---|---|"]
+    for entry in REGISTRY.values():
+        sources = "<br>".join(dict.fromkeys(source_text(source) for source in entry.sources))
+        rows.append(f"| `{entry.name}` | {entry.task} | {sources} | {entry.split_policy} | {entry.licence} | "
+                    f"{entry.size} |")
+    return "\n".join(rows)
+
+
 def conversion_plan(data_dir: Path, names: list[str] | None = None) -> Targets:
     """What `make data` converts: every registered dataset whose raw files are in `data_dir`."""
     return [step for name in names or REGISTRY for step in REGISTRY[name].build(REGISTRY[name], data_dir / name)]

@@ -57,20 +57,6 @@ def test_iob1_adjacent_entities_of_one_type(tmp_path):
         {"start": 0, "end": 5, "label": "LOC"}, {"start": 6, "end": 17, "label": "LOC"}]
 
 
-def test_hub_rows_convert_like_files(monkeypatch, tmp_path):
-    import datasets
-
-    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
-                                  "ner_tags": datasets.Sequence(datasets.ClassLabel(
-                                      names=["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC",
-                                             "I-MISC"]))})
-    rows = datasets.Dataset.from_dict({"tokens": [["Peter", "Blackburn"]], "ner_tags": [[1, 2]]}, features=features)
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: rows)
-    out = tmp_path / "hub.jsonl"
-    assert run("conll2003", "--input", "eriktks/conll2003", "--from-hub", "--output", str(out)).exit_code == 0
-    assert lines(out)[0]["gold"]["entities"] == [{"start": 0, "end": 15, "label": "PER"}]
-
-
 # --- bad input: one line naming file and line, exit status 2 ----------------------------------------------------
 
 @pytest.mark.parametrize("content, dataset, expected", [

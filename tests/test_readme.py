@@ -50,3 +50,9 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in README and "make test" in (ROOT / ".ci" / "run").read_text()
     for path in TOP_LEVEL:
         assert (ROOT / path).exists(), path
+
+
+def test_data_table_is_the_registry():
+    from converters.registry import markdown_table
+
+    assert markdown_table() in README
