@@ -215,3 +215,68 @@ def test_a_one_point_f1_difference_on_conll2003_is_found(conll_gold_counts):
         found += result["p_value"] < 0.05 and result["difference_ci"][0] > 0
     assert 0.008 < numpy.mean(differences) < 0.012  # the simulated difference is the one point we claim
     assert found / 30 >= 0.9, found  # all 30 here; an unpaired test finds about two in three
+
+
+# --- the commands ------------------------------------------------------------------------------------------------
+
+def run(*args):
+    from click.testing import CliRunner
+
+    from evaluators.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_compare_generations_with_a_mix_of_spans_and_generations(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    examples = [json.loads(line) for line in open(gold_path, encoding="utf-8")]
+    rng = random.Random(5)
+    # A generates answers and forgets one entity in ten; B is the perturbed span system, some of it as generations
+    a = [{"id": e["id"], "output": "\n".join(line for line in e["messages"][-1]["content"].splitlines()
+                                             if line != "none" and rng.random() > 0.1) or "none"} for e in examples]
+    gold, spans = conll
+    b = []
+    for n, (example_id, prediction) in enumerate(spans.items()):
+        entities, text = prediction.record["entities"], gold.examples[example_id]["text"]
+        b.append({"id": example_id, "entities": entities} if n % 2 else
+                 {"id": example_id, "output": "\n".join(f"{x['label']}: {text[x['start']:x['end']]}"
+                                                        for x in entities) or "none"})
+    write_jsonl(tmp_path / "a.jsonl", a)
+    write_jsonl(tmp_path / "b.jsonl", b)
+    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+                 "--json", tmp_path / "compare.json", "--resamples", 300)
+    assert result.exit_code == 0, result.output
+    compared = json.loads((tmp_path / "compare.json").read_text())
+    # each side's figures are exactly what `score` reports for it
+    for side, name in (("a", "a.jsonl"), ("b", "b.jsonl")):
+        run("score", "--gold", gold_path, "--pred", tmp_path / name, "--json", tmp_path / f"{side}.json",
+            "--resamples", 0)
+        report = json.loads((tmp_path / f"{side}.json").read_text())
+        assert compared["figures"]["entity.micro.f1"][side] == report["entity"]["micro"]["f1"]
+        assert compared["figures"]["sentence_accuracy"][side] == report["sentence_accuracy"]
+    f1 = compared["figures"]["entity.micro.f1"]
+    assert set(f1) >= {"difference", "difference_ci", "p_value"} and f1["difference"] == f1["b"] - f1["a"]
+    assert f1["difference"] < -0.05 and f1["difference_ci"][1] < 0 and f1["p_value"] < 0.01  # B is far worse
+    assert "entity.micro.f1" in result.output and "B - A" in result.output
+
+
+@pytest.mark.parametrize("dataset", ["ag_news", "cmmlu"])
+def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
+    gold_path = real / dataset / "test.jsonl"
+    gold = load_gold(gold_path)
+    for name, seed in (("a", 1), ("b", 2)):
+        write_jsonl(tmp_path / f"{name}.jsonl", (p.record for p in noisy_labels(gold, seed, 0.3).values()))
+    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+                 "--json", tmp_path / "c.json", "--resamples", 300)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "c.json").read_text())["figures"]
+    assert set(figures) == ({"accuracy", "macro.f1"} if dataset == "ag_news" else {"accuracy"})
+    same = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "a.jsonl",
+               "--json", tmp_path / "same.json", "--resamples", 300)
+    for row in json.loads((tmp_path / "same.json").read_text())["figures"].values():
+        assert row["difference"] == 0 and row["difference_ci"] == [0, 0] and row["p_value"] == 1, same.output
+
+
+def test_compare_needs_two_prediction_files(real):
+    result = run("compare", "--gold", real / "cmmlu" / "test.jsonl", "--pred", real / "cmmlu" / "test.jsonl")
+    assert result.exit_code == 2 and "error: --pred: expected exactly two prediction files" in result.output
