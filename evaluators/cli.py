@@ -87,6 +87,29 @@ def compare(gold, preds, json_path, resamples, seed):
         write_json(json_path, result)
 
 
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", default=None, type=click.Path(dir_okay=False), help="Also write the Markdown table here.")
+@click.option("--png", default=None, type=click.Path(dir_okay=False), help="Draw the bar chart with error bars here.")
+@exits_on_data_error
+def leaderboard(reports, output, png):
+    """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals."""
+    from pathlib import Path
+
+    from evaluators import leaderboard as board
+
+    rows = board.load_rows(list(reports))
+    table = board.markdown(rows)
+    click.echo(table, nl=False)
+    if output:
+        Path(output).write_text(table, encoding="utf-8")
+    if png:
+        from evaluators import plots
+
+        plots.leaderboard_png(png, [f"{r.system} ({r.data})" for r in rows], [r.score for r in rows],
+                              [r.interval for r in rows], [r.metric for r in rows])
+
+
 def write_json(path: str, report: dict) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, ensure_ascii=False)

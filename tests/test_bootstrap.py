@@ -280,3 +280,43 @@ def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
 def test_compare_needs_two_prediction_files(real):
     result = run("compare", "--gold", real / "cmmlu" / "test.jsonl", "--pred", real / "cmmlu" / "test.jsonl")
     assert result.exit_code == 2 and "error: --pred: expected exactly two prediction files" in result.output
+
+
+def test_leaderboard_of_real_reports(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    runs = {"spans": [p.record for p in conll[1].values()],
+            "perfect": [{"id": e["id"], "output": e["messages"][-1]["content"]}
+                        for e in map(json.loads, open(gold_path, encoding="utf-8"))]}
+    reports = []
+    for name, predictions in runs.items():
+        (tmp_path / name).mkdir()
+        write_jsonl(tmp_path / name / "predictions.jsonl", predictions)
+        reports.append(tmp_path / name / "report.json")
+        assert run("score", "--gold", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
+                   reports[-1], "--resamples", 200).exit_code == 0
+    news = load_gold(real / "ag_news" / "test.jsonl")
+    write_jsonl(tmp_path / "news.jsonl", (p.record for p in noisy_labels(news, 3, 0.2).values()))
+    reports.append(tmp_path / "news_report.json")
+    run("score", "--gold", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "news.jsonl", "--json", reports[-1],
+        "--system", "noisy labeller", "--resamples", 200)
+    board, png = tmp_path / "board.md", tmp_path / "board.png"
+    result = run("leaderboard", *reports, "--output", board, "--png", png)
+    assert result.exit_code == 0, result.output
+    lines = board.read_text().splitlines()
+    assert lines[0].startswith("| system | data | headline | score | 95% interval | P | R | examples |")
+    spans = json.loads(reports[0].read_text())
+    micro = spans["entity"]["micro"]
+    # grouped by data, best first; the figures are the reports' own
+    assert [line.split(" | ")[0:2] for line in lines[2:]] == [["| noisy labeller", "ag_news/test"],
+                                                              ["| perfect", "conll2003/test"],
+                                                              ["| spans", "conll2003/test"]]
+    assert (f"| spans | conll2003/test | strict entity micro F1 | {micro['f1']:.4f} | [{micro['f1_ci'][0]:.4f}, "
+            f"{micro['f1_ci'][1]:.4f}] | {micro['precision']:.4f} | {micro['recall']:.4f} | 3453 | 0 | 0 |") in lines
+    assert png.stat().st_size > 5000 and result.output == board.read_text()
+
+
+def test_leaderboard_refuses_what_is_not_a_report(tmp_path):
+    (tmp_path / "other.json").write_text('{"loss": 1.0}')
+    result = run("leaderboard", tmp_path / "other.json")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("other.json: expected a report written by `python -m evaluators score`")
