@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data train merge eval push demo baselines bench bench-gpu bench-bundle test test-fast test-bundle lint clean
+.PHONY: help setup data train merge eval push demo baselines leaderboard bench bench-gpu bench-bundle test test-fast test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,6 +76,13 @@ demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
 	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets conll2003 --max-epochs 3
 	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets gmb --max-epochs 1
+
+# Every report `make eval`, `make baselines` and `make demo` wrote (or REPORTS=...): one table and one chart.
+REPORTS ?= $(shell find outputs runs -name report.json 2>/dev/null | sort)
+leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/leaderboard.md and .png
+	@test -n "$(REPORTS)" || { echo "error: no report.json under outputs/ or runs/ (make demo, eval or baselines first)"; exit 2; }
+	mkdir -p outputs
+	$(PY) -m evaluators leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)

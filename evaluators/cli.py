@@ -1,4 +1,5 @@
-"""`python -m evaluators score --gold EXAMPLES --pred PREDICTIONS [--json REPORT]`, and `plot-loss`."""
+"""`python -m evaluators score --gold EXAMPLES --pred PREDICTIONS [--json REPORT]`, `compare`, `leaderboard`,
+`card` and `plot-loss`."""
 
 from __future__ import annotations
 
@@ -22,16 +23,23 @@ def main():
 @click.option("--reliability-png", default=None, help="Classification with confidences: reliability diagram.")
 @click.option("--worst", default=10, show_default=True, help="NER: how many worst examples the report lists.")
 @click.option("--submission", default=None, help="Multiple choice: write submission.csv (ID, Answer) here.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=0),
+              help="Bootstrap resamples of the examples for the 95% intervals (0: no intervals).")
+@click.option("--seed", default=42, show_default=True, help="Seed of the bootstrap resamples.")
+@click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
 @exits_on_data_error
-def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission):
+def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, system):
     """Score predictions against gold examples; the task is read from the gold records."""
+    from pathlib import Path
+
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
 
     gold_set = load_gold(gold)
     predictions = load_predictions(pred, gold_set)
-    report = build_report(gold_set, predictions, worst)
+    report = build_report(gold_set, predictions, worst, resamples=resamples, seed=seed,
+                          system=system or Path(pred).resolve().parent.name)
     click.echo(TABLES[gold_set.task](report))
     if json_path:
         write_json(json_path, report)
@@ -45,6 +53,61 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
         from evaluators import mcq
 
         mcq.write_submission(submission, submission_rows(gold_set, predictions))
+
+
+@main.command()
+@click.option("--gold", required=True, help="Examples JSONL written by a converter.")
+@click.option("--pred", "preds", required=True, multiple=True,
+              help="Predictions of system A, then of system B (give --pred twice).")
+@click.option("--json", "json_path", default=None, help="Write each figure's difference, interval and p-value here.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Paired bootstrap resamples of the examples.")
+@click.option("--seed", default=42, show_default=True, help="Seed of the resamples.")
+@exits_on_data_error
+def compare(gold, preds, json_path, resamples, seed):
+    """Do two systems differ on the same examples? B − A per headline figure, by paired bootstrap: both systems are
+    scored on the same resamples of the examples; the 95% interval of B − A, and a two-sided p-value (below 0.05
+    exactly when that interval excludes 0)."""
+    from core.io import DataError
+    from evaluators import bootstrap
+    from evaluators.data import load_gold, load_predictions
+    from evaluators.score import scored
+    from evaluators.tables import comparison_table
+
+    if len(preds) != 2:
+        raise DataError("--pred", None, f"expected exactly two prediction files (system A, then B), got {len(preds)}")
+    gold_set = load_gold(gold)
+    (report_a, stats_a), (report_b, stats_b) = (scored(gold_set, load_predictions(p, gold_set)) for p in preds)
+    figures = bootstrap.paired_bootstrap(stats_a, stats_b, resamples, seed)
+    result = {"task": gold_set.task, "examples": report_a["examples"], "data": gold, "a": preds[0], "b": preds[1],
+              "method": "paired bootstrap over examples", "difference": "b - a",
+              "bootstrap": {"resamples": resamples, "seed": seed}, "figures": figures}
+    click.echo(comparison_table(result))
+    if json_path:
+        write_json(json_path, result)
+
+
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", default=None, type=click.Path(dir_okay=False), help="Also write the Markdown table here.")
+@click.option("--png", default=None, type=click.Path(dir_okay=False), help="Draw the bar chart with error bars here.")
+@exits_on_data_error
+def leaderboard(reports, output, png):
+    """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals."""
+    from pathlib import Path
+
+    from evaluators import leaderboard as board
+
+    rows = board.load_rows(list(reports))
+    table = board.markdown(rows)
+    click.echo(table, nl=False)
+    if output:
+        Path(output).write_text(table, encoding="utf-8")
+    if png:
+        from evaluators import plots
+
+        plots.leaderboard_png(png, [f"{r.system} ({r.data})" for r in rows], [r.score for r in rows],
+                              [r.interval for r in rows], [r.metric for r in rows])
 
 
 def write_json(path: str, report: dict) -> None:

@@ -77,17 +77,30 @@ def token_labels(spans: list[tuple[int, int]], entities: frozenset[Entity]) -> l
     return labels
 
 
-def token_scores(items: list[NerItem]) -> dict:
+def token_counts(item: NerItem) -> tuple[int, int, int, int, int]:
+    """(tp, fp, fn, correct, total) over the example's tokens, each token read as its entity type or O."""
     tp = fp = fn = correct = total = 0
-    for item in items:
-        spans = token_spans(item)
-        for gold, predicted in zip(token_labels(spans, item.gold), token_labels(spans, item.predicted)):
-            total += 1
-            correct += gold == predicted
-            tp += gold == predicted != "O"
-            fp += predicted != "O" and predicted != gold
-            fn += gold != "O" and predicted != gold
+    spans = token_spans(item)
+    for gold, predicted in zip(token_labels(spans, item.gold), token_labels(spans, item.predicted)):
+        total += 1
+        correct += gold == predicted
+        tp += gold == predicted != "O"
+        fp += predicted != "O" and predicted != gold
+        fn += gold != "O" and predicted != gold
+    return tp, fp, fn, correct, total
+
+
+def token_scores(items: list[NerItem], counts: list[tuple[int, ...]] | None = None) -> dict:
+    """Token micro P/R/F1 and accuracy; `counts` are the items' `token_counts` where the caller has them already."""
+    counts = [token_counts(item) for item in items] if counts is None else counts
+    tp, fp, fn, correct, total = (sum(row[k] for row in counts) for k in range(5))
     return {"micro": prf(tp, fp, fn), "accuracy": correct / total if total else 0.0}
+
+
+def entity_row(item: NerItem) -> tuple[int, int, int]:
+    """The example's strict (tp, fp, fn), as `entity_counts` counts them: its share of the micro figures."""
+    return (len(item.gold & item.predicted), len(item.predicted - item.gold) + len(item.ungrounded),
+            len(item.gold - item.predicted))
 
 
 def sentence_accuracy(items: list[NerItem]) -> float:

@@ -87,3 +87,25 @@ def loss_png(path: str | Path, series: dict[str, list[tuple[int, float]]], title
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def leaderboard_png(path: str | Path, labels: list[str], scores: list[float],
+                    intervals: list[list[float] | None], metrics: list[str]) -> None:
+    """Horizontal bars, best at the top, with the 95% interval as an error bar where the report has one."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.45 * len(labels)))
+    below = [s - i[0] if i else 0.0 for s, i in zip(scores, intervals)]
+    above = [i[1] - s if i else 0.0 for s, i in zip(scores, intervals)]
+    positions = range(len(labels))[::-1]
+    axes.barh(list(positions), scores, xerr=[below, above], capsize=4, color="tab:blue", alpha=0.8,
+              error_kw={"elinewidth": 1.2})
+    axes.set_yticks(list(positions), [f"{label}\n{metric}" for label, metric in zip(labels, metrics)], fontsize=8)
+    # every figure is a share in [0, 1]; zoom on where the bars end, so that one-point differences show
+    ends = [end for s, i in zip(scores, intervals) for end in (i or [s, s])]
+    axes.set_xlim(max(0.0, min(ends) - 0.05), min(1.0, max(ends) + 0.06))
+    axes.set_xlabel("score (error bars: 95% bootstrap interval over examples)")
+    for y, score, end in zip(positions, scores, above):
+        axes.text(score + end, y, f"  {score:.3f}", va="center", ha="left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

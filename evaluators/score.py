@@ -1,13 +1,17 @@
 """Gold and predictions in, the contract's report out: parsing here, the arithmetic in ner/classification/mcq.
 
 `build_report` is pure (no files written, no model library imported); the CLI draws and writes what it returns.
+Each task's scorer also reduces every example to a row of counts (`bootstrap.Stats`): the bootstrap intervals of the
+report and `compare` between two systems are computed from those rows.
 """
 
 from __future__ import annotations
 
+import numpy
+
 from core.answer_format import parse_answer
 from core.spans import Entity, ground
-from evaluators import classification, mcq, ner
+from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction
 
 
@@ -34,18 +38,22 @@ def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: 
     return ner.NerItem(example_id, text, gold_entities, frozenset(predicted), tokens, unplaced)
 
 
-def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> dict:
+def score_ner(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> tuple[dict, bootstrap.Stats]:
     stats = dict.fromkeys(("missing_predictions", "unparseable_outputs", "ungrounded_mentions", "malformed_lines",
                            "out_of_order_mentions", "unknown_label_predictions"), 0)
     items = [ner_item(example_id, example, predictions.get(example_id), stats)
              for example_id, example in gold.examples.items()]
     entity = ner.entity_scores(items)
     analysis = ner.analyse_errors(items)
-    report = {"task": "ner", "examples": len(items), **stats, "entity": entity, "token": ner.token_scores(items),
-              "sentence_accuracy": ner.sentence_accuracy(items),
+    token_counts = [ner.token_counts(item) for item in items]
+    report = {"task": "ner", "examples": len(items), **stats, "entity": entity,
+              "token": ner.token_scores(items, token_counts), "sentence_accuracy": ner.sentence_accuracy(items),
               "errors": analysis.as_dict(), "worst": ner.worst_examples(items, worst),
               "confusion": ner_confusion(analysis)}
-    return report
+    rows = bootstrap.ner_stats(numpy.array([ner.entity_row(item) for item in items]).reshape(-1, 3),
+                               numpy.array(token_counts).reshape(-1, 5)[:, :3],
+                               numpy.array([item.gold == item.predicted for item in items], dtype=bool))
+    return report, rows
 
 
 def ner_confusion(analysis: ner.ErrorAnalysis) -> dict:
@@ -64,7 +72,7 @@ def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[s
     return label, float(confidence) if isinstance(confidence, (int, float)) else None
 
 
-def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> dict:
+def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, bootstrap.Stats]:
     labels = next(iter(gold.examples.values()))["labels"]
     gold_labels, predicted, correct, confidences = [], [], [], []
     for example_id, example in gold.examples.items():
@@ -80,7 +88,11 @@ def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> dict
     if confidences:
         calibrated = classification.calibration(correct, confidences)
         report |= {"ece": calibrated["ece"], "calibration": calibrated}
-    return report
+    index = {label: i for i, label in enumerate(labels)}
+    rows = bootstrap.classification_stats(numpy.array([index[label] for label in gold_labels], dtype=int),
+                                          numpy.array([index.get(label, -1) for label in predicted], dtype=int),
+                                          len(labels))
+    return report, rows
 
 
 def predicted_letter(prediction: Prediction | None) -> str | None:
@@ -94,11 +106,15 @@ def predicted_letters(gold: Gold, predictions: dict[str, Prediction]) -> dict[st
     return {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
 
 
-def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> dict:
+def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, bootstrap.Stats]:
     letters = predicted_letters(gold, predictions)
-    return {"task": "mcq", "examples": len(letters),
-            "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
-            **mcq.mcq_scores([e["answer"] for e in gold.examples.values()], list(letters.values()))}
+    answers = [e["answer"] for e in gold.examples.values()]
+    report = {"task": "mcq", "examples": len(letters),
+              "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
+              **mcq.mcq_scores(answers, list(letters.values()))}
+    rows = bootstrap.mcq_stats(numpy.array([a is not None and a == p for a, p in zip(answers, letters.values())]),
+                               numpy.array([a is not None for a in answers]))
+    return report, rows
 
 
 def submission_rows(gold: Gold, predictions: dict[str, Prediction]) -> list[tuple[str, str | None]]:
@@ -108,10 +124,52 @@ def submission_rows(gold: Gold, predictions: dict[str, Prediction]) -> list[tupl
             for example_id, example in gold.examples.items()]
 
 
-def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> dict:
-    """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written."""
+def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> tuple[dict, bootstrap.Stats]:
+    """The report without intervals, and the per-example counts its headline figures are sums of."""
     if gold.task == "ner":
         return score_ner(gold, predictions, worst)
     if gold.task == "classification":
         return score_classification(gold, predictions)
     return score_mcq(gold, predictions)
+
+
+def dataset_and_split(gold: Gold) -> dict[str, str]:
+    """{"dataset", "split"} from the converters' ids `<dataset>/<split>/<index>`; {} for ids of another form."""
+    parts = next(iter(gold.examples)).split("/")
+    return {"dataset": parts[0], "split": parts[1]} if len(parts) == 3 else {}
+
+
+def add_intervals(report: dict, found: dict[str, list[float]]) -> None:
+    """Each interval beside its figure: "entity.micro.f1" -> report["entity"]["micro"]["f1_ci"]."""
+    for name, interval in found.items():
+        *path, key = name.split(".")
+        section = report
+        for part in path:
+            section = section[part]
+        section[f"{key}_ci"] = interval
+
+
+def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10, *, resamples: int = 1000,
+                 seed: int = 42, system: str | None = None) -> dict:
+    """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written.
+
+    With `resamples` > 0 each headline figure gets a 95% bootstrap interval over examples (`<figure>_ci`) and the
+    report says how it was drawn (`bootstrap`). `system` (a name for the leaderboard), the gold file (`data`) and,
+    where the ids tell, `dataset` and `split` are recorded too.
+
+    >>> from evaluators.data import Gold, Prediction
+    >>> gold = Gold("mcq", {f"quiz/test/{i}": {"task": "mcq", "answer": "A"} for i in range(4)}, "quiz.jsonl")
+    >>> guesses = {f"quiz/test/{i}": Prediction(i, {"output": "AB"[i % 2]}) for i in range(4)}
+    >>> report = build_report(gold, guesses, resamples=200, system="coin")
+    >>> report["accuracy"], report["bootstrap"], report["system"], report["dataset"], report["split"]
+    (0.5, {'resamples': 200, 'seed': 42}, 'coin', 'quiz', 'test')
+    >>> low, high = report["accuracy_ci"]
+    >>> 0.0 <= low <= 0.5 <= high <= 1.0
+    True
+    """
+    report, stats = scored(gold, predictions, worst)
+    if resamples > 0:
+        add_intervals(report, bootstrap.intervals(stats, resamples, seed))
+        report["bootstrap"] = {"resamples": resamples, "seed": seed}
+    report |= {"data": gold.path, **dataset_and_split(gold)} | ({"system": system} if system else {})
+    return report

@@ -11,6 +11,30 @@ def _header(first: str = "") -> list[str]:
     return [f"{first:<18}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
 
 
+def figures_with_intervals(report: dict, prefix: str = "") -> list[tuple[str, float, list[float]]]:
+    """(figure name, value, [low, high]) for every `<figure>_ci` in the report, in report order.
+
+    >>> figures_with_intervals({"accuracy": 0.5, "accuracy_ci": [0.4, 0.6], "macro": {"f1": 0.3, "f1_ci": [0.2, 0.4]}})
+    [('accuracy', 0.5, [0.4, 0.6]), ('macro.f1', 0.3, [0.2, 0.4])]
+    """
+    found = []
+    for key, value in report.items():
+        if isinstance(value, dict) and key != "bootstrap":
+            found += figures_with_intervals(value, f"{prefix}{key}.")
+        elif key.endswith("_ci") and key[:-3] in report:
+            found.append((prefix + key[:-3], report[key[:-3]], value))
+    return found
+
+
+def interval_lines(report: dict) -> list[str]:
+    found = figures_with_intervals(report)
+    if not found:
+        return []
+    drawn = report["bootstrap"]
+    return ["", f"95% intervals (bootstrap over examples, {drawn['resamples']} resamples, seed {drawn['seed']})"] + [
+        f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
+
+
 def ner_table(report: dict) -> str:
     entity = report["entity"]
     lines = _header("entity (strict)")
@@ -27,7 +51,7 @@ def ner_table(report: dict) -> str:
     errors = report["errors"]
     if any(errors.values()):
         lines.append("errors: " + "; ".join(f"{kind} {value}" for kind, value in errors.items() if value))
-    return "\n".join(lines)
+    return "\n".join(lines + interval_lines(report))
 
 
 def classification_table(report: dict) -> str:
@@ -38,13 +62,27 @@ def classification_table(report: dict) -> str:
     if "ece" in report:
         lines.append(f"{'ECE (15 bins)':<18}{report['ece']:>30.4f}")
     lines.append(f"examples {report['examples']}  invalid {report['invalid']}  missing {report['missing_predictions']}")
-    return "\n".join(lines)
+    return "\n".join(lines + interval_lines(report))
 
 
 def mcq_table(report: dict) -> str:
-    return (f"accuracy {report['accuracy']:.4f} ({report['correct']}/{report['scored']})  "
-            f"unparseable {report['unparseable']}  missing {report['missing_predictions']}  "
-            f"examples {report['examples']}")
+    summary = (f"accuracy {report['accuracy']:.4f} ({report['correct']}/{report['scored']})  "
+               f"unparseable {report['unparseable']}  missing {report['missing_predictions']}  "
+               f"examples {report['examples']}")
+    return "\n".join([summary] + interval_lines(report))
+
+
+def comparison_table(result: dict) -> str:
+    """`compare`'s result: each figure for A and B, B − A with its 95% interval, and the p-value."""
+    lines = [f"A: {result['a']}", f"B: {result['b']}",
+             f"{result['examples']} examples; paired bootstrap, {result['bootstrap']['resamples']} resamples, "
+             f"seed {result['bootstrap']['seed']}", "",
+             f"{'figure':<24}{'A':>8}{'B':>8}{'B - A':>9}  {'95% interval':<20}{'p':>7}"]
+    for name, row in result["figures"].items():
+        low, high = row["difference_ci"]
+        lines.append(f"{name:<24}{row['a']:>8.4f}{row['b']:>8.4f}{row['difference']:>+9.4f}  "
+                     f"[{low:+.4f}, {high:+.4f}]  {row['p_value']:>6.3f}")
+    return "\n".join(lines)
 
 
 TABLES = {"ner": ner_table, "classification": classification_table, "mcq": mcq_table}

@@ -1,0 +1,87 @@
+"""Every scored run in one table: `python -m evaluators leaderboard REPORT.json ... [--output board.md] [--png P]`.
+
+One row per report: the system and the data it was scored on (from the report's `system`, `dataset` and `split`; for
+older reports the report's folder and the gold file's name), the headline figure with its 95% interval, precision and
+recall (NER: strict entity micro; classification: macro), examples, missing predictions and unparseable outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.io import DataError
+from evaluators.model_card import headline
+
+
+@dataclass
+class Row:
+    system: str
+    data: str
+    metric: str
+    score: float
+    interval: list[float] | None
+    precision: float | None
+    recall: float | None
+    examples: int
+    missing: int
+    unparseable: int
+
+
+def row(report: dict, path: str | Path) -> Row:
+    """The leaderboard's row of one report.
+
+    >>> report = {"task": "mcq", "examples": 4, "missing_predictions": 1, "accuracy": 0.5, "accuracy_ci": [0.1, 0.9],
+    ...           "unparseable": 1, "system": "coin", "dataset": "quiz", "split": "test"}
+    >>> coin = row(report, "runs/coin/report.json")
+    >>> coin.system, coin.data, coin.metric, coin.score, coin.interval, coin.unparseable
+    ('coin', 'quiz/test', 'accuracy', 0.5, [0.1, 0.9], 1)
+    """
+    _, metric, score = headline(report, path)
+    try:
+        task = report["task"]
+        if task == "ner":
+            section, key, scores = report["entity"]["micro"], "f1", report["entity"]["micro"]
+        elif task == "classification":
+            section, key, scores = report, "accuracy", report["macro"]
+        else:
+            section, key, scores = report, "accuracy", {}
+        unparseable = {"ner": "unparseable_outputs", "classification": "invalid", "mcq": "unparseable"}[task]
+        data = (f"{report['dataset']}/{report['split']}" if "dataset" in report
+                else Path(report.get("data", "?")).stem)
+        return Row(system=report.get("system") or Path(path).resolve().parent.name, data=data, metric=metric,
+                   score=score, interval=section.get(f"{key}_ci"), precision=scores.get("precision"),
+                   recall=scores.get("recall"), examples=int(report["examples"]),
+                   missing=int(report["missing_predictions"]), unparseable=int(report[unparseable]))
+    except (KeyError, TypeError, ValueError):
+        raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
+
+
+def load_rows(paths: list[str | Path]) -> list[Row]:
+    """The rows of the given report files, grouped by data and best first."""
+    rows = []
+    for path in paths:
+        try:
+            report = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
+        if not isinstance(report, dict):
+            raise DataError(path, None, "expected a report written by `python -m evaluators score`")
+        rows.append(row(report, path))
+    return sorted(rows, key=lambda r: (r.data, r.metric, -r.score, r.system))
+
+
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def markdown(rows: list[Row]) -> str:
+    """A Markdown table; the interval is the 95% bootstrap interval over examples (empty where not computed)."""
+    lines = ["| system | data | headline | score | 95% interval | P | R | examples | missing | unparseable |",
+             "|---|---|---|---:|:---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        interval = f"[{r.interval[0]:.4f}, {r.interval[1]:.4f}]" if r.interval else ""
+        lines.append(f"| {r.system} | {r.data} | {r.metric} | {r.score:.4f} | {interval} | {_figure(r.precision)} | "
+                     f"{_figure(r.recall)} | {r.examples} | {r.missing} | {r.unparseable} |")
+    return "\n".join(lines) + "\n"

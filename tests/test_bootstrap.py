@@ -1,0 +1,349 @@
+"""Error bars, shown right on the real test sets: the bootstrap intervals of `score` equal a direct loop over the
+original scorer on the same resamples and agree with scipy's bootstrap within Monte-Carlo error; they cost well under
+a second on CoNLL-2003; `compare` keeps its false-positive rate near 5% on equally good systems and finds a one-point
+F1 difference on CoNLL-2003-sized data."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import numpy
+import pytest
+from scipy import stats as scipy_stats
+
+from core.io import write_jsonl
+from core.spans import Entity
+from evaluators import bootstrap, ner
+from evaluators.data import Gold, Prediction, load_gold
+from evaluators.score import build_report, scored
+from tests.constants import SHARED_DATA, shared
+from tests.test_evaluators import perturb
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    """The test splits of CoNLL-2003, AG News and CMMLU, converted as `make data` does."""
+    from converters.registry import conversion_plan
+
+    shared("conll2003")
+    out = tmp_path_factory.mktemp("real")
+    for target, make_examples in conversion_plan(SHARED_DATA, ["conll2003", "ag_news", "cmmlu"]):
+        if target.endswith("test.jsonl"):
+            write_jsonl(out / target, make_examples())
+    return out
+
+
+def imperfect_ner(gold: Gold, seed: int) -> dict[str, Prediction]:
+    """Span predictions with a real system's kinds of error: dropped, added, relabelled, shifted, split, merged."""
+    rng = random.Random(seed)
+    predictions = {}
+    for line, (example_id, example) in enumerate(gold.examples.items(), start=1):
+        entities = perturb([Entity(**e) for e in example["entities"]], example["tokens"], example["labels"], rng)
+        predictions[example_id] = Prediction(line, {"id": example_id, "entities": [e._asdict() for e in entities]})
+    return predictions
+
+
+def noisy_labels(gold: Gold, seed: int, wrong: float) -> dict[str, Prediction]:
+    rng = random.Random(seed)
+    predictions = {}
+    for line, (example_id, example) in enumerate(gold.examples.items(), start=1):
+        if gold.task == "mcq":
+            letter = example["answer"] if rng.random() > wrong else rng.choice("ABCD")
+            predictions[example_id] = Prediction(line, {"id": example_id, "output": letter})
+        else:
+            label = example["label"] if rng.random() > wrong else rng.choice(example["labels"])
+            predictions[example_id] = Prediction(line, {"id": example_id, "label": label})
+    return predictions
+
+
+@pytest.fixture(scope="module")
+def conll(real):
+    gold = load_gold(real / "conll2003" / "test.jsonl")
+    return gold, imperfect_ner(gold, seed=0)
+
+
+# --- intervals: equal to a direct loop on the same resamples, and to scipy within Monte-Carlo error -----------
+
+def test_intervals_equal_a_loop_over_the_original_scorer_on_the_same_resamples(conll):
+    gold, predictions = conll
+    report, stats = scored(gold, predictions)
+    items = [ner.NerItem(i, e["text"], frozenset(Entity(**x) for x in e["entities"]),
+                         frozenset(Entity(**x) for x in predictions[i].record["entities"]), e["tokens"])
+             for i, e in gold.examples.items()]
+    token_counts = [ner.token_counts(item) for item in items]
+    values = {name: [] for name in stats.figures}
+    resamples = 50
+    for indices in bootstrap.index_chunks(len(items), resamples, seed=3):
+        for row in indices:  # the original, set-based scorer on the resampled list of examples
+            drawn = [items[i] for i in row]
+            entity = ner.entity_scores(drawn)["micro"]
+            values["entity.micro.precision"].append(entity["precision"])
+            values["entity.micro.recall"].append(entity["recall"])
+            values["entity.micro.f1"].append(entity["f1"])
+            values["token.micro.f1"].append(ner.token_scores(drawn, [token_counts[i] for i in row])["micro"]["f1"])
+            values["sentence_accuracy"].append(ner.sentence_accuracy(drawn))
+    ours = bootstrap.intervals(stats, resamples, seed=3)
+    for name, reference in values.items():
+        assert ours[name] == pytest.approx(numpy.percentile(reference, [2.5, 97.5]), abs=1e-12), name
+    # and the full sample through the same arithmetic is the report's own figure
+    full = stats.values(stats.rows.sum(axis=0))
+    assert full["entity.micro.f1"] == pytest.approx(report["entity"]["micro"]["f1"], abs=1e-15)
+    assert full["token.micro.f1"] == pytest.approx(report["token"]["micro"]["f1"], abs=1e-15)
+
+
+def scipy_intervals(stats: bootstrap.Stats, resamples: int) -> dict[str, tuple[float, float]]:
+    """scipy's percentile bootstrap, resampling example indices, the figures recomputed from plain sums each time."""
+    rows, names = stats.rows, list(stats.figures)
+
+    def statistic(indices, axis):
+        sums = rows[indices].sum(axis=-2)
+        return numpy.stack([stats.figures[name](sums) for name in names])
+
+    result = scipy_stats.bootstrap((numpy.arange(len(rows)),), statistic, n_resamples=resamples, batch=50,
+                                   method="percentile", vectorized=True, random_state=numpy.random.default_rng(1))
+    return dict(zip(names, zip(result.confidence_interval.low, result.confidence_interval.high)))
+
+
+@pytest.mark.parametrize("dataset, resamples, tolerance", [("conll2003", 5000, 0.05), ("ag_news", 1000, 0.1),
+                                                          ("cmmlu", 1000, 0.1)])
+def test_intervals_agree_with_scipy_bootstrap_on_real_test_sets(real, conll, dataset, resamples, tolerance):
+    if dataset == "conll2003":
+        gold, predictions = conll
+    else:
+        gold = load_gold(real / dataset / "test.jsonl")
+        predictions = noisy_labels(gold, seed=1, wrong=0.3)
+    _, stats = scored(gold, predictions)
+    ours = bootstrap.intervals(stats, resamples, seed=42)
+    for name, (low, high) in scipy_intervals(stats, resamples).items():
+        # A percentile endpoint of R resamples has a Monte-Carlo sd of ~1.9 / sqrt(R) sd of the figure, so the
+        # endpoints of two independent runs differ by ~0.69 / sqrt(R) of the width (sd): at R = 5,000 a tolerance
+        # of 0.05 of the width is ~5 sd, and a 90% interval (endpoints 0.08 of the width further in) fails; at
+        # R = 1,000 0.1 of the width is ~4.6 sd.
+        width = high - low
+        assert width > 0, name
+        assert abs(ours[name][0] - low) < tolerance * width and abs(ours[name][1] - high) < tolerance * width, (
+            name, ours, low, high)
+
+
+def test_classification_and_mcq_intervals_equal_a_loop_over_the_original_scorer(real):
+    from evaluators.classification import classification_scores
+    from evaluators.mcq import mcq_scores
+
+    for dataset in ("ag_news", "cmmlu"):
+        gold = load_gold(real / dataset / "test.jsonl")
+        predictions = noisy_labels(gold, seed=4, wrong=0.4)
+        _, stats = scored(gold, predictions)
+        examples = list(gold.examples.values())
+        answers = [p.record.get("label", p.record.get("output")) for p in predictions.values()]
+        values = {name: [] for name in stats.figures}
+        for indices in bootstrap.index_chunks(len(examples), 50, seed=5):
+            for row in indices:
+                if dataset == "ag_news":
+                    scores = classification_scores([examples[i]["label"] for i in row], [answers[i] for i in row],
+                                                   examples[0]["labels"])
+                    values["macro.f1"].append(scores["macro"]["f1"])
+                else:
+                    scores = mcq_scores([examples[i]["answer"] for i in row], [answers[i] for i in row])
+                values["accuracy"].append(scores["accuracy"])
+        ours = bootstrap.intervals(stats, 50, seed=5)
+        for name, reference in values.items():
+            assert ours[name] == pytest.approx(numpy.percentile(reference, [2.5, 97.5]), abs=1e-12), (dataset, name)
+
+
+def test_intervals_cover_the_figure_and_are_seeded(conll):
+    gold, predictions = conll
+    report = build_report(gold, predictions, resamples=300, seed=7)
+    again = build_report(gold, predictions, resamples=300, seed=7)
+    other = build_report(gold, predictions, resamples=300, seed=8)
+    for section, key in ((report["entity"]["micro"], "f1"), (report["entity"]["micro"], "precision"),
+                         (report["entity"]["micro"], "recall"), (report["token"]["micro"], "f1"),
+                         (report, "sentence_accuracy")):
+        low, high = section[f"{key}_ci"]
+        assert low < section[key] < high, key
+    assert again["entity"]["micro"]["f1_ci"] == report["entity"]["micro"]["f1_ci"]
+    assert other["entity"]["micro"]["f1_ci"] != report["entity"]["micro"]["f1_ci"]
+    assert report["bootstrap"] == {"resamples": 300, "seed": 7}
+    plain = build_report(gold, predictions, resamples=0)
+    assert "bootstrap" not in plain and "f1_ci" not in plain["entity"]["micro"]
+
+
+def test_intervals_cost_well_under_a_second_on_conll2003(conll):
+    gold, predictions = conll
+
+    def seconds(resamples):
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            build_report(gold, predictions, resamples=resamples)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    extra = seconds(1000) - seconds(0)
+    print(f"1,000 bootstrap resamples on CoNLL-2003 test ({len(gold.examples)} sentences): +{extra * 1000:.0f} ms")
+    assert extra < 0.5
+
+
+# --- compare: the paired bootstrap's false-positive rate and power -------------------------------------------------
+
+def simulated_pair(gold_counts: numpy.ndarray, rng, recall_a: float, recall_b: float, shared: float = 0.7,
+                   spurious: float = 0.12) -> tuple[bootstrap.Stats, bootstrap.Stats]:
+    """Two systems on real gold (entities per sentence): each gold entity is found with the system's recall; with
+    probability `shared` both systems decide it by the same draw (systems trained alike fail alike), otherwise
+    independently. Spurious entities per sentence are Poisson, a `shared` part of them common to both."""
+    sentence = numpy.repeat(numpy.arange(len(gold_counts)), gold_counts)
+    common, draw = rng.random(len(sentence)) < shared, rng.random(len(sentence))
+    both_fp = rng.poisson(spurious * shared, len(gold_counts))
+    systems = []
+    for recall in (recall_a, recall_b):
+        found = numpy.where(common, draw, rng.random(len(sentence))) < recall
+        tp = numpy.bincount(sentence, weights=found, minlength=len(gold_counts))
+        fp = both_fp + rng.poisson(spurious * (1 - shared), len(gold_counts))
+        entity = numpy.column_stack([tp, fp, gold_counts - tp])
+        systems.append(bootstrap.ner_stats(entity, entity, (fp == 0) & (tp == gold_counts)))
+    return systems[0], systems[1]
+
+
+@pytest.fixture(scope="module")
+def conll_gold_counts(conll):
+    return numpy.array([len(e["entities"]) for e in conll[0].examples.values()])
+
+
+def false_positive_rate(gold_counts, pairs: int, resamples: int) -> float:
+    rng = numpy.random.default_rng(2024)
+    significant = 0
+    for pair in range(pairs):
+        a, b = simulated_pair(gold_counts, rng, 0.87, 0.87)
+        significant += bootstrap.paired_bootstrap(a, b, resamples, seed=pair)["entity.micro.f1"]["p_value"] < 0.05
+    return significant / pairs
+
+
+def test_equally_good_systems_differ_significantly_about_one_time_in_twenty(conll_gold_counts):
+    # 150 pairs, so the rate's sd is 1.8 points: this catches an unpaired test (0% here); the slow test below is
+    # tight enough to catch a one-sided p-value (~10%)
+    rate = false_positive_rate(conll_gold_counts, pairs=150, resamples=300)
+    assert 0.01 <= rate <= 0.10, rate
+
+
+@pytest.mark.slow
+def test_false_positive_rate_near_five_percent_over_many_pairs(conll_gold_counts):
+    rate = false_positive_rate(conll_gold_counts, pairs=600, resamples=1000)  # sd 0.9 points
+    assert 0.03 <= rate <= 0.08, rate  # 7.0% with these seeds; approximate randomisation: 7.2% on the same pairs
+
+
+def test_a_one_point_f1_difference_on_conll2003_is_found(conll_gold_counts):
+    rng = numpy.random.default_rng(7)
+    found, differences = 0, []
+    for pair in range(30):
+        a, b = simulated_pair(conll_gold_counts, rng, 0.860, 0.877)  # ~ +1 point of F1
+        result = bootstrap.paired_bootstrap(a, b, 1000, seed=pair)["entity.micro.f1"]
+        differences.append(result["difference"])
+        found += result["p_value"] < 0.05 and result["difference_ci"][0] > 0
+    assert 0.008 < numpy.mean(differences) < 0.012  # the simulated difference is the one point we claim
+    assert found / 30 >= 0.9, found  # all 30 here; an unpaired test finds about two in three
+
+
+# --- the commands ------------------------------------------------------------------------------------------------
+
+def run(*args):
+    from click.testing import CliRunner
+
+    from evaluators.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_compare_generations_with_a_mix_of_spans_and_generations(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    examples = [json.loads(line) for line in open(gold_path, encoding="utf-8")]
+    rng = random.Random(5)
+    # A generates answers and forgets one entity in ten; B is the perturbed span system, some of it as generations
+    a = [{"id": e["id"], "output": "\n".join(line for line in e["messages"][-1]["content"].splitlines()
+                                             if line != "none" and rng.random() > 0.1) or "none"} for e in examples]
+    gold, spans = conll
+    b = []
+    for n, (example_id, prediction) in enumerate(spans.items()):
+        entities, text = prediction.record["entities"], gold.examples[example_id]["text"]
+        b.append({"id": example_id, "entities": entities} if n % 2 else
+                 {"id": example_id, "output": "\n".join(f"{x['label']}: {text[x['start']:x['end']]}"
+                                                        for x in entities) or "none"})
+    write_jsonl(tmp_path / "a.jsonl", a)
+    write_jsonl(tmp_path / "b.jsonl", b)
+    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+                 "--json", tmp_path / "compare.json", "--resamples", 300)
+    assert result.exit_code == 0, result.output
+    compared = json.loads((tmp_path / "compare.json").read_text())
+    # each side's figures are exactly what `score` reports for it
+    for side, name in (("a", "a.jsonl"), ("b", "b.jsonl")):
+        run("score", "--gold", gold_path, "--pred", tmp_path / name, "--json", tmp_path / f"{side}.json",
+            "--resamples", 0)
+        report = json.loads((tmp_path / f"{side}.json").read_text())
+        assert compared["figures"]["entity.micro.f1"][side] == report["entity"]["micro"]["f1"]
+        assert compared["figures"]["sentence_accuracy"][side] == report["sentence_accuracy"]
+    f1 = compared["figures"]["entity.micro.f1"]
+    assert set(f1) >= {"difference", "difference_ci", "p_value"} and f1["difference"] == f1["b"] - f1["a"]
+    assert f1["difference"] < -0.05 and f1["difference_ci"][1] < 0 and f1["p_value"] < 0.01  # B is far worse
+    assert "entity.micro.f1" in result.output and "B - A" in result.output
+
+
+@pytest.mark.parametrize("dataset", ["ag_news", "cmmlu"])
+def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
+    gold_path = real / dataset / "test.jsonl"
+    gold = load_gold(gold_path)
+    for name, seed in (("a", 1), ("b", 2)):
+        write_jsonl(tmp_path / f"{name}.jsonl", (p.record for p in noisy_labels(gold, seed, 0.3).values()))
+    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+                 "--json", tmp_path / "c.json", "--resamples", 300)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "c.json").read_text())["figures"]
+    assert set(figures) == ({"accuracy", "macro.f1"} if dataset == "ag_news" else {"accuracy"})
+    same = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "a.jsonl",
+               "--json", tmp_path / "same.json", "--resamples", 300)
+    for row in json.loads((tmp_path / "same.json").read_text())["figures"].values():
+        assert row["difference"] == 0 and row["difference_ci"] == [0, 0] and row["p_value"] == 1, same.output
+
+
+def test_compare_needs_two_prediction_files(real):
+    result = run("compare", "--gold", real / "cmmlu" / "test.jsonl", "--pred", real / "cmmlu" / "test.jsonl")
+    assert result.exit_code == 2 and "error: --pred: expected exactly two prediction files" in result.output
+
+
+def test_leaderboard_of_real_reports(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    runs = {"spans": [p.record for p in conll[1].values()],
+            "perfect": [{"id": e["id"], "output": e["messages"][-1]["content"]}
+                        for e in map(json.loads, open(gold_path, encoding="utf-8"))]}
+    reports = []
+    for name, predictions in runs.items():
+        (tmp_path / name).mkdir()
+        write_jsonl(tmp_path / name / "predictions.jsonl", predictions)
+        reports.append(tmp_path / name / "report.json")
+        assert run("score", "--gold", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
+                   reports[-1], "--resamples", 200).exit_code == 0
+    news = load_gold(real / "ag_news" / "test.jsonl")
+    write_jsonl(tmp_path / "news.jsonl", (p.record for p in noisy_labels(news, 3, 0.2).values()))
+    reports.append(tmp_path / "news_report.json")
+    run("score", "--gold", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "news.jsonl", "--json", reports[-1],
+        "--system", "noisy labeller", "--resamples", 200)
+    board, png = tmp_path / "board.md", tmp_path / "board.png"
+    result = run("leaderboard", *reports, "--output", board, "--png", png)
+    assert result.exit_code == 0, result.output
+    lines = board.read_text().splitlines()
+    assert lines[0].startswith("| system | data | headline | score | 95% interval | P | R | examples |")
+    spans = json.loads(reports[0].read_text())
+    micro = spans["entity"]["micro"]
+    # grouped by data, best first; the figures are the reports' own
+    assert [line.split(" | ")[0:2] for line in lines[2:]] == [["| noisy labeller", "ag_news/test"],
+                                                              ["| perfect", "conll2003/test"],
+                                                              ["| spans", "conll2003/test"]]
+    assert (f"| spans | conll2003/test | strict entity micro F1 | {micro['f1']:.4f} | [{micro['f1_ci'][0]:.4f}, "
+            f"{micro['f1_ci'][1]:.4f}] | {micro['precision']:.4f} | {micro['recall']:.4f} | 3453 | 0 | 0 |") in lines
+    assert png.stat().st_size > 5000 and result.output == board.read_text()
+
+
+def test_leaderboard_refuses_what_is_not_a_report(tmp_path):
+    (tmp_path / "other.json").write_text('{"loss": 1.0}')
+    result = run("leaderboard", tmp_path / "other.json")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("other.json: expected a report written by `python -m evaluators score`")
