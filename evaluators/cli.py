@@ -6,7 +6,7 @@ import json
 
 import click
 
-from core.io import exits_on_data_error
+from core.io import atomic_output, check_writable, exits_on_data_error
 
 
 @click.group()
@@ -29,6 +29,9 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
     from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
 
+    for path in (json_path, confusion_png, reliability_png, submission):
+        if path:
+            check_writable(path)  # before any scoring: an unwritable report must not cost a whole run
     gold_set = load_gold(gold)
     predictions = load_predictions(pred, gold_set)
     report = build_report(gold_set, predictions, worst)
@@ -48,7 +51,7 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
 
 
 def write_json(path: str, report: dict) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_output(path, encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, ensure_ascii=False)
 
 
@@ -88,15 +91,19 @@ def plot_loss(output_dir, png):
 
 
 @main.command()
-@click.option("--report", required=True, type=click.Path(exists=True, dir_okay=False), help="report.json of `score`.")
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="The scored examples.")
+@click.option("--report", required=True, help="report.json of `score`.")
+@click.option("--data", required=True, help="The scored examples.")
 @click.option("--model", required=True, help="The model folder or hub id that was scored.")
 @click.option("--recipe", default=None, help="The recipe it was trained with.")
-@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Where the card (README.md) goes.")
+@click.option("--output", required=True, help="Where the card (README.md) goes.")
 @exits_on_data_error
 def card(report, data, model, recipe, output):
     """Write a Hugging Face model card (README.md with model-index metadata) for a scored model."""
+    from core.io import read_json
     from evaluators.model_card import build_card
 
-    build_card(json.loads(open(report, encoding="utf-8").read()), report, data, model, recipe).save(output)
+    check_writable(output)
+    card = build_card(read_json(report), report, data, model, recipe)
+    with atomic_output(output, newline="", encoding="utf-8") as handle:
+        handle.write(str(card))
     click.echo(f"wrote {output}", err=True)

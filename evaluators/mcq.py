@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from core.answer_format import answer_body
+from core.io import atomic_output
 
 _LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
 
@@ -24,7 +25,7 @@ def mcq_scores(gold: list[str | None], predicted: list[str | None]) -> dict:
 
 
 def write_submission(path: str | Path, rows: list[tuple[str, str | None]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_output(path, newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ID", "Answer"])
         writer.writerows((example_id, letter or "") for example_id, letter in rows)
