@@ -6,6 +6,7 @@ import json
 
 import click
 
+from core.answer_format import MCQ_RULES
 from core.io import atomic_output, check_writable, exits_on_data_error
 
 
@@ -22,8 +23,10 @@ def main():
 @click.option("--reliability-png", default=None, help="Classification with confidences: reliability diagram.")
 @click.option("--worst", default=10, show_default=True, help="NER: how many worst examples the report lists.")
 @click.option("--submission", default=None, help="Multiple choice: write submission.csv (ID, Answer) here.")
+@click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
+              help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
 @exits_on_data_error
-def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission):
+def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report, submission_rows
@@ -34,7 +37,7 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
             check_writable(path)  # before any scoring: an unwritable report must not cost a whole run
     gold_set = load_gold(gold)
     predictions = load_predictions(pred, gold_set)
-    report = build_report(gold_set, predictions, worst)
+    report = build_report(gold_set, predictions, worst, mcq_rule)
     click.echo(TABLES[gold_set.task](report))
     if json_path:
         write_json(json_path, report)
@@ -47,7 +50,7 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
     if submission and gold_set.task == "mcq":
         from evaluators import mcq
 
-        mcq.write_submission(submission, submission_rows(gold_set, predictions))
+        mcq.write_submission(submission, submission_rows(gold_set, predictions, mcq_rule))
 
 
 def write_json(path: str, report: dict) -> None:

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from core.answer_format import parse_answer
+from core.answer_format import parse_answer, parse_choice, parse_label
 from core.spans import Entity, ground
 from evaluators import classification, mcq, ner
 from evaluators.data import Gold, Prediction
+from evaluators.metrics import MISSING
 
 
 def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: dict) -> ner.NerItem:
@@ -55,25 +56,26 @@ def ner_confusion(analysis: ner.ErrorAnalysis) -> dict:
 
 
 def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[str, float | None]:
+    """A `label` is read exactly like an `output`, against the example's own label set."""
     if prediction is None:
-        return classification.INVALID, None
+        return MISSING, None
     record = prediction.record
-    label = record["label"] if "label" in record else classification.parse_label(record["output"], labels)
-    label = label if label in labels else classification.INVALID
-    confidence = record.get("confidence")
-    return label, float(confidence) if isinstance(confidence, (int, float)) else None
+    label = parse_label(record["label"] if "label" in record else record["output"], labels)
+    return label or classification.INVALID, record.get("confidence")  # confidence: checked in [0, 1] on loading
 
 
 def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> dict:
-    labels = next(iter(gold.examples.values()))["labels"]
+    # Each example is read against its own label set (fudan_news offers each text its own candidates); per-label
+    # figures cover every label of the file, in order of first appearance, so no example drops out of them.
+    labels = list(dict.fromkeys(label for example in gold.examples.values() for label in example["labels"]))
     gold_labels, predicted, correct, confidences = [], [], [], []
     for example_id, example in gold.examples.items():
-        label, confidence = predicted_label(predictions.get(example_id), labels)
+        label, confidence = predicted_label(predictions.get(example_id), example["labels"])
         gold_labels.append(example["label"])
         predicted.append(label)
         if confidence is not None:
             correct.append(label == example["label"])
-            confidences.append(min(max(confidence, 0.0), 1.0))
+            confidences.append(confidence)
     report = {"task": "classification", "examples": len(gold_labels),
               "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
               **classification.classification_scores(gold_labels, predicted, labels)}
@@ -83,35 +85,38 @@ def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> dict
     return report
 
 
-def predicted_letter(prediction: Prediction | None) -> str | None:
+def predicted_letter(prediction: Prediction | None, rule: str = "strict") -> str | None:
+    """The letter, None when unparseable, MISSING when there is no prediction; `answer` is read like `output`."""
     if prediction is None:
-        return None
+        return MISSING
     record = prediction.record
-    return mcq.parse_letter(record["output"] if "output" in record else str(record["answer"]))
+    return parse_choice(record["output"] if "output" in record else record["answer"], rule)
 
 
-def predicted_letters(gold: Gold, predictions: dict[str, Prediction]) -> dict[str, str | None]:
-    return {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
+def predicted_letters(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> dict[str, str | None]:
+    return {example_id: predicted_letter(predictions.get(example_id), rule) for example_id in gold.examples}
 
 
-def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> dict:
-    letters = predicted_letters(gold, predictions)
-    return {"task": "mcq", "examples": len(letters),
+def score_mcq(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> dict:
+    letters = predicted_letters(gold, predictions, rule)
+    return {"task": "mcq", "examples": len(letters), "mcq_rule": rule,
             "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
             **mcq.mcq_scores([e["answer"] for e in gold.examples.values()], list(letters.values()))}
 
 
-def submission_rows(gold: Gold, predictions: dict[str, Prediction]) -> list[tuple[str, str | None]]:
+def submission_rows(gold: Gold, predictions: dict[str, Prediction],
+                    rule: str = "strict") -> list[tuple[str, str | None]]:
     """(the source's own ID where it had one, the predicted letter) per example, for submission.csv."""
-    letters = predicted_letters(gold, predictions)
+    letters = predicted_letters(gold, predictions, rule)
     return [(example.get("source_id") or example_id, letters[example_id])
             for example_id, example in gold.examples.items()]
 
 
-def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> dict:
+def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10,
+                 mcq_rule: str = "strict") -> dict:
     """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written."""
     if gold.task == "ner":
         return score_ner(gold, predictions, worst)
     if gold.task == "classification":
         return score_classification(gold, predictions)
-    return score_mcq(gold, predictions)
+    return score_mcq(gold, predictions, mcq_rule)
