@@ -53,6 +53,7 @@ def utf16(text: str) -> bytes:
 CONVERT = "converters"
 SCORE = "evaluators"
 PREDICT = "prediction"
+BASELINE = "baselines"
 NER_SCORE = ["score", "--gold", "{d}/gold.jsonl", "--pred", "{d}/pred.jsonl"]
 GOOD_NER = {"gold.jsonl": jl(NER_GOLD), "pred.jsonl": jl({"id": "d/test/0", "output": "PER: Peter Blackburn"})}
 
@@ -269,6 +270,18 @@ CASES = [
     ("predict-data-no-user-turn", PREDICT, {"data.jsonl": jl(NER_GOLD | {"messages": []})}, predict(), "data.jsonl",
      1),
     ("predict-data-id-a-list", PREDICT, {"data.jsonl": jl(NER_GOLD | {"id": [1]})}, predict(), "data.jsonl", 1),
+    ("tagger-data-not-tokenised", BASELINE, {"data.jsonl": jl(gold(NER_GOLD, tokens=None))},
+     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+      "{d}/out/p.jsonl"], "data.jsonl", 1),
+    ("tagger-data-no-gold", BASELINE, {"data.jsonl": jl({"id": "d/0", "messages": []})},
+     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+      "{d}/out/p.jsonl"], "data.jsonl", 1),
+    ("tagger-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
+     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+      "{d}/afile/p.jsonl"], "p.jsonl", None),
+    ("spacy-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
+     ["spacy", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+      "{d}/afile/p.jsonl"], "p.jsonl", None),
     ("card-report-not-json", SCORE, {"r.json": "{oops", "gold.jsonl": jl(NER_GOLD)},
      ["card", "--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
      "r.json", 1),
@@ -280,7 +293,18 @@ def commands():
     from evaluators.cli import main as evaluators
     from prediction.predict import predict
 
-    return {CONVERT: converters, SCORE: evaluators, PREDICT: predict}
+    return {CONVERT: converters, SCORE: evaluators, PREDICT: predict, BASELINE: baselines()}
+
+
+def baselines():
+    import click
+
+    from baselines import spacy_ner, token_classifier
+
+    group = click.Group()  # baselines/__main__.py runs its group on import; the same commands, gathered here
+    group.add_command(spacy_ner.main, "spacy")
+    group.add_command(token_classifier.main, "token-classifier")
+    return group
 
 
 def make_files(folder, files: dict) -> None:
