@@ -102,6 +102,8 @@ CASES = [
      None),
     ("class-list-folder", CONVERT, {"in.txt": THUC, "dir/x": ""}, classify("{d}/in.txt", "--classes", "{d}/dir"),
      "dir", None),
+    ("parquet-missing", CONVERT, {}, conll("{d}/missing.parquet"), "missing.parquet", None),
+    ("parquet-not-parquet", CONVERT, {"in.parquet": "junk"}, conll("{d}/in.parquet"), "in.parquet", None),
     ("mcq-missing", CONVERT, {}, mcq("{d}/missing.csv"), "missing.csv", None),
     ("fudan-folder", CONVERT, {"dir/x": ""}, fudan("{d}/dir"), "dir", None),
     ("shot-pool-missing", CONVERT, {"in.txt": THUC, "class.txt": CLASSES},
