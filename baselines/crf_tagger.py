@@ -21,7 +21,7 @@ import yaml
 
 from baselines.crf_model import CrfTagger, batches
 from core.examples import tokenised_ner_gold
-from core.io import DataError, exits_on_data_error, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, write_jsonl
 from core.iob import bio_labels, entities_from_tagger
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
@@ -103,6 +103,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
     import torch
     from tqdm import tqdm
 
+    examples = tokenised_ner_gold(data)  # bad data is found before a model is loaded
     model_dir = Path(model_dir)
     labels = json.loads((model_dir / "labels.json").read_text())
     tagger, tokenizer = build_tagger(config, labels, adapter=str(model_dir))
@@ -111,7 +112,6 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
     tagger.crf.load_state_dict(state["crf"])
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tagger.to(device)
-    examples = tokenised_ner_gold(data)
     with torch.inference_mode():
         for chosen, *tensors in tqdm(batches(tokenizer, examples, labels, config["max_length"], batch_size),
                                      total=-(-len(examples) // batch_size), desc="tagging"):
@@ -144,6 +144,7 @@ def train(config_path):
 @exits_on_data_error
 def predict(config_path, data, output, model):
     """Predict entity spans with a trained tagger."""
+    check_writable(output)
     config = load_config(config_path)
     count = write_jsonl(output, predict_spans(config, model or config["output_dir"], data))
     click.echo(f"wrote {count} predictions to {output}", err=True)

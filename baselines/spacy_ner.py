@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_jsonl, read_records, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, read_jsonl, read_records, write_jsonl
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -126,6 +126,7 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
 @exits_on_data_error
 def predict(model, data, output):
     """Predict entity spans for every example."""
+    check_writable(output)
     count = write_jsonl(output, predict_spans(model, data))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import click
 
 from core.examples import tokenised_ner_gold
-from core.io import exits_on_data_error, write_jsonl
+from core.io import check_writable, exits_on_data_error, write_jsonl
 from core.iob import bio_labels, entities_from_tagger, entities_to_tags
 from core.spans import Entity
 
@@ -114,6 +114,7 @@ def _bf16() -> bool:
 @exits_on_data_error
 def predict(model, data, output, batch_size):
     """Predict entity spans for every example."""
+    check_writable(output)
     count = write_jsonl(output, predict_spans(model, data, batch_size))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 
@@ -123,10 +124,10 @@ def predict_spans(model, data, batch_size=64):
     from tqdm import tqdm
     from transformers import AutoModelForTokenClassification
 
+    examples = tokenised_ner_gold(data)  # bad data is found before a model is loaded
     tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(model).eval()
     labels = network.config.id2label
-    examples = tokenised_ner_gold(data)
     for start in tqdm(range(0, len(examples), batch_size), desc="tagging", unit="batch"):
         batch = examples[start:start + batch_size]
         encoded = encode(tokenizer, batch, None)

@@ -9,36 +9,33 @@ AG News (Zhang et al. 2015; research, non-commercial): ``"3","Fears for T N pens
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.io import DataError
 from core.tasks import classification_messages
-from core.text_files import numbered_lines
+from core.text_files import at_least_one, csv_rows, numbered_lines
 
 
 def read_ag_news(path: str | Path, labels: tuple[str, ...]) -> Iterator[tuple[int, str, str]]:
-    rows = csv.reader(line for _, line in numbered_lines(path))
-    for row in rows:
+    for number, row in at_least_one(csv_rows(path), path, "row"):
         if len(row) != 3:
-            raise DataError(path, rows.line_num, f"expected 3 columns (class index, title, description), "
-                                                 f"got {len(row)}")
+            raise DataError(path, number, f"expected 3 columns (class index, title, description), got {len(row)}")
         if row[0] not in {str(i) for i in range(1, len(labels) + 1)}:
-            raise DataError(path, rows.line_num, f"expected a class index 1-{len(labels)}, got {row[0]!r}")
+            raise DataError(path, number, f"expected a class index 1-{len(labels)}, got {row[0]!r}")
         # The CSV writes line breaks inside fields as a backslash.
-        yield rows.line_num, f"{row[1]}\n{row[2]}".replace("\\", " "), labels[int(row[0]) - 1]
+        yield number, f"{row[1]}\n{row[2]}".replace("\\", " "), labels[int(row[0]) - 1]
 
 
 def read_class_names(path: str | Path) -> tuple[str, ...]:
-    return tuple(line.strip() for _, line in numbered_lines(path) if line.strip())
+    lines = (line.strip() for _, line in numbered_lines(path))
+    return tuple(at_least_one((line for line in lines if line), path, "label name"))
 
 
 def read_thucnews(path: str | Path, labels: tuple[str, ...]) -> Iterator[tuple[int, str, str]]:
-    for number, line in numbered_lines(path):
-        if not line.strip():
-            continue
+    lines = ((number, line) for number, line in numbered_lines(path) if line.strip())
+    for number, line in at_least_one(lines, path, "headline"):
         fields = line.split("\t")
         if len(fields) != 2 or not fields[1].strip().isdigit() or int(fields[1]) >= len(labels):
             raise DataError(path, number, f"expected 'headline<TAB>label id' with an id 0-{len(labels) - 1}")

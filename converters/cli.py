@@ -12,12 +12,12 @@ import click
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
 from converters.registry import REGISTRY, conversion_plan
 from core.answer_format import ANSWER_FORMATS
-from core.io import DataError, exits_on_data_error, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 SPLITS = click.Choice(["train", "validation", "test"])
 input_option = click.option("--input", "input_path", required=True, help="Source file (or folder, for mcq).")
-output_option = click.option("--output", required=True, type=click.Path(dir_okay=False), help="Examples JSONL.")
+output_option = click.option("--output", required=True, help="Examples JSONL.")
 format_option = click.option("--answer-format", type=click.Choice(sorted(ANSWER_FORMATS)), default=None,
                              help="NER answer format (default: the dataset's own).")
 
@@ -41,6 +41,7 @@ def column_command(dataset: str):
     @format_option
     @exits_on_data_error
     def command(input_path, output, split, scheme, answer_format):
+        check_writable(output)
         prompt = ner_prompt(dataset, answer_format)
         if input_path.endswith(".parquet"):
             examples = hub_parquet.convert_file(input_path, prompt, split)
@@ -63,6 +64,7 @@ def seeded_command(name: str):
     @format_option
     @exits_on_data_error
     def command(input_path, output, split, answer_format):
+        check_writable(output)
         examples = module.convert_file(input_path, ner_prompt(name, answer_format), None if split == "all" else split)
         report(output, write_jsonl(output, examples))
         if name == "gmb" and gmb.truncated_at_row_limit(input_path):
@@ -79,6 +81,7 @@ def fudan_command(name: str):
     @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
     @exits_on_data_error
     def command(input_path, output, split):
+        check_writable(output)
         report(output, write_jsonl(output, fudan_news.convert_file(input_path, split)))
 
     return command
@@ -115,6 +118,7 @@ def class_names(source: str, input_path: str, classes: str | None) -> tuple[str,
 @click.option("--seed", default=42, show_default=True)
 @exits_on_data_error
 def classification_command(input_path, output, split, source, classes, shots, shot_pool, seed):
+    check_writable(output)
     source = source or guess_source(input_path)
     labels = class_names(source, input_path, classes)
     report(output, write_jsonl(output, classification_examples(input_path, source, labels, split, shots,
@@ -123,12 +127,17 @@ def classification_command(input_path, output, split, source, classes, shots, sh
 
 def classification_examples(input_path, source, labels, split, shots=0, shot_pool=None, seed=42):
     drawn = []
+    if shots < 0:
+        raise DataError(shot_pool or input_path, None, f"expected --shots 0 or more, got {shots}")
     if shots:
         if not shot_pool:
             raise DataError(input_path, None, "--shots needs --shot-pool, a file other than the evaluated one")
         if Path(shot_pool).resolve() == Path(input_path).resolve():
             raise DataError(shot_pool, None, "expected a shot pool other than the evaluated file")
         pool = [(text, label) for _, text, label in classification.read_source(shot_pool, source, labels)]
+        if shots > len(pool):
+            raise DataError(shot_pool, None, f"expected at least {shots} examples to draw --shots from, found "
+                                             f"{len(pool)}")
         drawn = classification.draw_shots(pool, shots, seed)
     return classification.convert_file(input_path, source, labels, split, drawn)
 
@@ -140,6 +149,7 @@ def classification_examples(input_path, source, labels, split, shots=0, shot_poo
 @click.option("--name", default="cmmlu", show_default=True, help="Dataset name used in the ids.")
 @exits_on_data_error
 def mcq_command(input_path, output, split, name):
+    check_writable(output)
     report(output, write_jsonl(output, mcq.convert_path(input_path, name, split)))
 
 
@@ -154,6 +164,7 @@ def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, in
     """Every target of the named datasets whose raw files are in data_dir, plus out_dir/counts.json."""
     from tqdm import tqdm
 
+    check_writable(out_dir / "counts.json")
     steps = conversion_plan(data_dir, names)
     if not steps:
         raise DataError(data_dir, None, f"expected dataset folders ({', '.join(names)}); found none "
@@ -194,6 +205,8 @@ def fetch_command(names, data_dir, out_dir, record_checksums, no_convert):
     from converters.fetch import FetchError, fetch_dataset
 
     names, failed = chosen(names), []
+    if not no_convert:
+        check_writable(Path(out_dir) / "counts.json")
     for name in names:
         try:
             fetched = fetch_dataset(REGISTRY[name], Path(data_dir))

@@ -20,11 +20,15 @@ from core.examples import ner_example
 from core.io import DataError
 from core.iob import TagError, iob1_to_iob2, tags_to_entities
 from core.tasks import NerPrompt
-from core.text_files import numbered_lines
+from core.text_files import at_least_one, numbered_lines
 
 
 def read_conll(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line of the first token, tokens, tags) per sentence; the tag is the last column, the token the first."""
+    return at_least_one(conll_sentences(path), path, "sentence")
+
+
+def conll_sentences(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
     tokens, tags, first_line, columns = [], [], 0, None
     for number, line in numbered_lines(path):
         if not line.strip() or line.startswith("-DOCSTART-"):

@@ -18,29 +18,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from converters.classification import classification_example
-from core.io import DataError, read_jsonl
+from core.io import DataError
+from core.schemas import FudanRecord, read_valid
 
 
-def candidates(category) -> tuple[str, ...]:
+WHAT = "a record {text, category, output}"
+
+
+def candidates(category: list[str] | str) -> tuple[str, ...]:
     names = category.split(",") if isinstance(category, str) else category
-    if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+    if not names or not all(name.strip() for name in names):
         raise ValueError("expected 'category' as a list of names (or one comma-separated string)")
     return tuple(name.strip() for name in names)
 
 
-def record_example(example_id: str, record: dict) -> dict:
-    """Raises ValueError naming what is wrong with the record."""
-    text, output = record.get("text"), record.get("output")
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("expected a 'text' string")
-    labels = candidates(record.get("category"))
-    if not isinstance(output, str) or output.strip() not in labels:
-        raise ValueError(f"expected 'output' to be one of the record's categories {', '.join(labels)}; got {output!r}")
-    return classification_example(example_id, text, output.strip(), labels)
+def record_example(example_id: str, record: FudanRecord) -> dict:
+    """Raises ValueError naming what is wrong with the record's content (its shape is checked by its schema)."""
+    if not record.text.strip():
+        raise ValueError("expected a non-empty 'text'")
+    labels = candidates(record.category)
+    if record.output.strip() not in labels:
+        raise ValueError(f"expected 'output' to be one of the record's categories {', '.join(labels)}; "
+                         f"got {record.output!r}")
+    return classification_example(example_id, record.text, record.output.strip(), labels)
 
 
 def convert_file(path: str | Path, split: str) -> Iterator[dict]:
-    for index, (line, record) in enumerate(read_jsonl(path)):
+    for index, (line, record, _) in enumerate(read_valid(path, FudanRecord, WHAT)):
         try:
             yield record_example(f"fudan_news/{split}/{index}", record)
         except ValueError as error:

@@ -15,7 +15,6 @@ so its last sentence is truncated: it is kept, counted and reported.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from core.examples import load_split, ner_example, seeded_split, split_of
 from core.io import DataError
 from core.iob import TagError, tags_to_entities
 from core.tasks import NerPrompt
-from core.text_files import numbered_lines
+from core.text_files import at_least_one, csv_rows, raw_lines
 
 LABEL_MAP = {"geo": "GEO", "gpe": "GPE", "per": "PER", "org": "ORG", "tim": "TIM", "art": "ART", "eve": "EVE",
              "nat": "NAT"}
@@ -34,7 +33,7 @@ ENCODING = "cp1252"
 
 def check_encoding(path: str | Path) -> None:
     """A UTF-8 copy decodes as Windows-1252 without error, into mojibake: refuse it by name instead."""
-    for number, raw in enumerate(open(path, "rb"), start=1):
+    for number, raw in raw_lines(path):
         if not raw.isascii():
             try:
                 raw.decode("utf-8")
@@ -46,26 +45,30 @@ def check_encoding(path: str | Path) -> None:
 def read_gmb(path: str | Path) -> Iterator[tuple[int, int, list[str], list[str]]]:
     """(sentence number, line of its first row, words, tags) per sentence."""
     check_encoding(path)
-    rows = csv.reader(line for _, line in numbered_lines(path, ENCODING))
-    header = next(rows, None)
+    return at_least_one(gmb_sentences(path), path, "sentence")
+
+
+def gmb_sentences(path: str | Path) -> Iterator[tuple[int, int, list[str], list[str]]]:
+    rows = csv_rows(path, ENCODING)
+    _, header = next(rows, (1, None))
     if header != ["Sentence #", "Word", "POS", "Tag"]:
         raise DataError(path, 1, "expected the header 'Sentence #,Word,POS,Tag'")
     sentence, first_line, words, tags = None, 0, [], []
-    for row in rows:
+    for number, row in rows:
         if len(row) != 4:
-            raise DataError(path, rows.line_num, f"expected 4 columns (Sentence #, Word, POS, Tag), got {len(row)}")
+            raise DataError(path, number, f"expected 4 columns (Sentence #, Word, POS, Tag), got {len(row)}")
         if row[0]:
             if words:
                 yield sentence, first_line, words, tags
             try:
                 sentence = int(row[0].removeprefix("Sentence:").strip())
             except ValueError:
-                raise DataError(path, rows.line_num, "expected 'Sentence: N' in the first column") from None
-            first_line, words, tags = rows.line_num, [], []
+                raise DataError(path, number, "expected 'Sentence: N' in the first column") from None
+            first_line, words, tags = number, [], []
         elif sentence is None:
-            raise DataError(path, rows.line_num, "expected the first row to start a sentence ('Sentence: 1')")
+            raise DataError(path, number, "expected the first row to start a sentence ('Sentence: 1')")
         if not row[1] or row[1] != row[1].strip():
-            raise DataError(path, rows.line_num, "expected a word without surrounding spaces")
+            raise DataError(path, number, "expected a word without surrounding spaces")
         words.append(row[1])
         tags.append(row[3])
     if words:
@@ -73,8 +76,7 @@ def read_gmb(path: str | Path) -> Iterator[tuple[int, int, list[str], list[str]]
 
 
 def truncated_at_row_limit(path: str | Path) -> bool:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle) >= EXCEL_ROW_LIMIT
+    return sum(1 for _ in raw_lines(path)) >= EXCEL_ROW_LIMIT
 
 
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:

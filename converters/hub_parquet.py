@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from converters import conll
-from core.io import DataError
+from core.io import DataError, opened
 from core.iob import TagError
 from core.tasks import NerPrompt
 
@@ -30,9 +30,14 @@ def tag_names(path: str | Path, schema) -> list[str]:
 
 def read_parquet(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
     """(row number, tokens, tag names) per row."""
+    import pyarrow
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["tokens", "ner_tags"])
+    try:
+        with opened(path, "rb") as handle:
+            table = pq.read_table(handle, columns=["tokens", "ner_tags"])
+    except pyarrow.ArrowException as error:
+        raise DataError(path, None, f"expected Parquet with tokens and ner_tags columns ({error})") from None
     names = tag_names(path, table.schema)
     for number, (tokens, tags) in enumerate(zip(table.column("tokens").to_pylist(),
                                                 table.column("ner_tags").to_pylist()), start=1):

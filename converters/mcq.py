@@ -10,13 +10,12 @@ B. 腹\\nC. 大腿\\nD. 小腿"}, {"assistant": "C"}], "gold": {"task": "mcq", "
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.io import DataError
 from core.tasks import MCQ_LETTERS, mcq_messages
-from core.text_files import numbered_lines
+from core.text_files import at_least_one, csv_rows
 
 LAYOUTS = ({letter: letter for letter in MCQ_LETTERS}, {letter: f"Option {letter}" for letter in MCQ_LETTERS})
 
@@ -29,19 +28,17 @@ def option_columns(header: list[str], path: str | Path) -> dict[str, str]:
 
 
 def read_mcq(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
-    rows = csv.reader(line for _, line in numbered_lines(path))
-    header = [column.strip() for column in next(rows, [])]
+    rows = csv_rows(path)
+    header = [column.strip() for column in next(rows, (1, []))[1]]
     columns = option_columns(header, path)
-    for row in rows:
-        if not any(row):
-            continue
+    for number, row in at_least_one(((n, row) for n, row in rows if any(row)), path, "question"):
         if len(row) != len(header):
-            raise DataError(path, rows.line_num, f"expected {len(header)} columns, got {len(row)}")
+            raise DataError(path, number, f"expected {len(header)} columns, got {len(row)}")
         record = dict(zip(header, row))
         answer = record.get("Answer", "").strip()
         if "Answer" in record and answer not in MCQ_LETTERS:
-            raise DataError(path, rows.line_num, f"expected an Answer A-D, got {answer!r}")
-        yield rows.line_num, {"question": record["Question"], "answer": answer or None,
+            raise DataError(path, number, f"expected an Answer A-D, got {answer!r}")
+        yield number, {"question": record["Question"], "answer": answer or None,
                               "options": {letter: record[column] for letter, column in columns.items()},
                               "source_id": record.get("ID") or record.get("id") or record.get("") or ""}
 

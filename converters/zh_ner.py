@@ -18,27 +18,26 @@ from pathlib import Path
 
 from core.spans import Entity
 from core.examples import load_split, ner_example, seeded_split, split_of
-from core.io import DataError, read_jsonl
+from core.io import DataError
+from core.schemas import ZhNerRecord, read_valid
 from core.tasks import NerPrompt
 
 SPLIT_FILE = Path(__file__).parent / "splits" / "zh_ner.json"
 
 
-def record_entities(record: dict, labels: tuple[str, ...]) -> tuple[str, list[Entity]]:
-    """The text and its spans; raises ValueError naming what is wrong with the record."""
-    text = record.get("text")
-    if not isinstance(text, str):
-        raise ValueError("expected a 'text' string")
-    entities = []
-    for item in record.get("entities", []):
-        try:
-            start, end, label = int(item["start_idx"]), int(item["end_idx"]), item["entity_label"]
-        except (KeyError, TypeError, ValueError):
-            raise ValueError("expected entities with start_idx, end_idx and entity_label") from None
+WHAT = "a record {text, entities: [{start_idx, end_idx, entity_label, entity_text}]}"
+
+
+def record_entities(record: ZhNerRecord, labels: tuple[str, ...]) -> tuple[str, list[Entity]]:
+    """The text and its spans (the record's shape is checked by its schema); raises ValueError naming what is wrong
+    with its content."""
+    text, entities = record.text, []
+    for item in record.entities:
+        start, end, label = item.start_idx, item.end_idx, item.entity_label
         if not 0 <= start < end <= len(text):
             raise ValueError(f"span {start}-{end} outside the text of length {len(text)}")
-        if "entity_text" in item and text[start:end] != item["entity_text"]:
-            raise ValueError(f"text[{start}:{end}] is {text[start:end]!r}, not entity_text {item['entity_text']!r}")
+        if item.entity_text is not None and text[start:end] != item.entity_text:
+            raise ValueError(f"text[{start}:{end}] is {text[start:end]!r}, not entity_text {item.entity_text!r}")
         if label not in labels:
             raise ValueError(f"unknown label {label!r}; expected one of {', '.join(labels)}")
         entities.append(Entity(start, end, label))
@@ -47,7 +46,7 @@ def record_entities(record: dict, labels: tuple[str, ...]) -> tuple[str, list[En
 
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
     split_ids = load_split(SPLIT_FILE)
-    for index, (line, record) in enumerate(read_jsonl(path)):
+    for index, (line, record, _) in enumerate(read_valid(path, ZhNerRecord, WHAT)):
         if split is not None and split_of(index, split_ids) != split:
             continue
         try:
@@ -58,5 +57,5 @@ def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iter
 
 
 def make_split_file(path: str | Path) -> dict[str, list[int]]:
-    count = sum(1 for _ in read_jsonl(path))
+    count = sum(1 for _ in read_valid(path, ZhNerRecord, WHAT))
     return {"seed": 42, "sentences": count, **seeded_split(list(range(count)), seed=42)}

@@ -178,3 +178,52 @@ def render_answer(text: str, entities: list[Entity], answer_format: str, tokens:
     'LOC#2: Paris'
     """
     return ANSWER_FORMATS[answer_format].render(mentions_for(text, entities, tokens))
+
+
+# --- classification and multiple choice: one answer read back, never guessed ---------------------------------------
+
+def parse_label(output: str, labels: list[str]) -> str | None:
+    """The label the answer names: exactly, or ignoring full-width forms (NFKC, as NER mentions are folded), case
+    and spacing; None for anything else, never a guess.
+
+    >>> parse_label("Ｂｕｓｉｎｅｓｓ。", ["World", "Business"])
+    'Business'
+    >>> parse_label("World and Business", ["World", "Business"]) is None
+    True
+    """
+    answer = fold(answer_body(output)).strip(".。").strip()
+    folded = {fold(label): label for label in labels}
+    if answer in folded:
+        return folded[answer]
+    squashed = {"".join(key.split()).casefold(): label for key, label in folded.items()}
+    return squashed.get("".join(answer.split()).casefold())
+
+
+MCQ_RULES = ("strict", "last-letter")
+_LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
+# An explicit cue: 答案是B, 答案：B, 选D, Answer: C, the answer is (B). Letters are capitals only: "answer is a" is not A.
+_CUE = re.compile(r"(?:答案|选|(?i:answer)\s*(?:is|:))\s*(?:是|为|:)?\s*[(\[]?\s*([A-D])(?![A-Za-z])")
+
+
+def parse_choice(output: str, rule: str = "strict") -> str | None:
+    """The option letter an answer gives, or None when it gives none or is ambiguous.
+
+    `strict` (the default): read with full-width forms folded; the last explicit cue wins (答案, Answer:, 选, answer
+    is); without a cue the answer must name exactly one option letter, so `B and C` is unparseable. `last-letter`: the
+    seed's rule (the last standalone A-D of the raw answer), kept to compare with the seed's figures.
+
+    >>> parse_choice("答案：B。因为A选项是错的"), parse_choice("答案：B。因为A选项是错的", "last-letter")
+    ('B', 'A')
+    >>> parse_choice("B and C") is None, parse_choice("Ｂ")
+    (True, 'B')
+    """
+    body = answer_body(output)
+    if rule == "last-letter":
+        letters = _LETTER.findall(body)
+        return letters[-1] if letters else None
+    body = fold(body)
+    cues = _CUE.findall(body)
+    if cues:
+        return cues[-1]
+    letters = set(_LETTER.findall(body))
+    return letters.pop() if len(letters) == 1 else None

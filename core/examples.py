@@ -23,11 +23,16 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
 
 def tokenised_ner_gold(path: str | Path, limit: int | None = None) -> list[dict]:
     """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on."""
-    from core.io import DataError, read_jsonl
+    from core.io import DataError
+    from core.schemas import Example, read_valid
 
-    examples = [example["gold"] | {"id": example["id"]} for _, example in read_jsonl(path)][:limit]
-    if not all(example.get("tokens") for example in examples):
-        raise DataError(path, None, "expected tokenised NER examples (gold.tokens)")
+    examples = []
+    for line, example, record in read_valid(path, Example, "an example (shared/CONTRACT.md section 1)"):
+        if example.gold.task != "ner" or not example.gold.tokens:
+            raise DataError(path, line, "expected tokenised NER examples (gold.tokens)")
+        examples.append(record["gold"] | {"id": record["id"]})
+        if len(examples) == limit:
+            break
     return examples
 
 

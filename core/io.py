@@ -1,10 +1,14 @@
-"""Reading and writing JSONL, and the one kind of error a user ever sees for bad input."""
+"""Reading and writing files, and the one kind of error a user ever sees for bad input or a file-system fault."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
@@ -17,59 +21,130 @@ class DataError(Exception):
         super().__init__(f"{self.path}:{line}: {expected}" if line else f"{self.path}: {expected}")
 
 
+# What a user should have given instead, by the file-system fault met.
+_EXPECTED = {errno.ENOENT: "expected an existing file or folder", errno.EISDIR: "expected a file, not a folder",
+             errno.ENOTDIR: "expected a folder on the way, not a file", errno.EACCES: "expected permission to use it",
+             errno.EPERM: "expected permission to use it", errno.EROFS: "expected a writable file system",
+             errno.ENOSPC: "expected free disk space"}
+
+
+def os_data_error(error: OSError, path: str | Path | None = None) -> DataError:
+    """An OSError as the one-line DataError: the file it names, what was expected, and the system's reason."""
+    expected = _EXPECTED.get(error.errno, "expected a readable input and a writable output")
+    reason = error.strerror or " ".join(str(error).split())
+    return DataError(path or error.filename or "(file)", None, f"{expected} ({reason})")
+
+
 def exits_on_data_error(command):
-    """Wrap a CLI entry point so that bad input ends in one line on stderr and status 2, never a traceback."""
+    """Wrap a CLI entry point so that bad input or a file-system fault ends in one line on stderr and status 2,
+    never a traceback: a DataError as it is, any OSError or UnicodeError that a reader did not name a line for."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except DataError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
+            message = str(error)
+        except OSError as error:
+            message = str(os_data_error(error))
+        except UnicodeError as error:
+            message = f"(input): expected UTF-8 text ({error})"
+        print("error: " + " ".join(message.split()), file=sys.stderr)
+        sys.exit(2)
 
     return wrapper
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each non-blank line; a line that is not a JSON object is a DataError."""
+@contextmanager
+def opened(path: str | Path, mode: str = "r", **kwargs):
+    """`open`, with a file-system fault turned into the one-line DataError naming the path."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataError(path, number, f"expected one JSON object per line ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise DataError(path, number, "expected a JSON object")
-                yield number, record
-    except UnicodeDecodeError:
-        raise DataError(path, None, "expected UTF-8 text") from None
-    except FileNotFoundError:
-        raise DataError(path, None, "no such file") from None
+        handle = open(path, mode, **kwargs)
+    except OSError as error:
+        raise os_data_error(error, path) from None
+    with handle:
+        yield handle
 
 
-def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The records of a JSONL file in order, the first `limit` of them when given."""
-    records = [record for _, record in read_jsonl(path)]
-    return records if limit is None else records[:limit]
-
-
-def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
-    """Write all records or nothing: bad input found half-way must not leave a truncated file that looks done."""
+def check_writable(path: str | Path) -> None:
+    """Refuse, before any work is done, an output that cannot be written: a folder given as the file, or a folder
+    (the nearest one that exists; missing ones are created on writing) where no file can be created."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    count = 0
+    if path.is_dir():
+        raise DataError(path, None, "expected a file to write, not a folder")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataError(path, None, f"expected a folder on the way, not the file {folder}")
+    try:  # os.access says yes to root on a read-only mount; creating a file is the real test
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise DataError(path, None, f"expected a writable folder ({error.strerror})") from None
+
+
+@contextmanager
+def atomic_output(path: str | Path, mode: str = "w", **kwargs):
+    """A handle whose file appears at `path` only once everything is written: bad input found half-way must not
+    leave a truncated file that looks done."""
+    path = Path(path)
     try:
-        with open(partial, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise os_data_error(error, path) from None
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with opened(partial, mode, **kwargs) as handle:
+            yield handle
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    partial.replace(path)
+    os.replace(partial, path)
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is a DataError."""
+    from core.text_files import numbered_lines
+
+    for number, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(path, number, f"expected one JSON object per line ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise DataError(path, number, "expected a JSON object")
+        yield number, record
+
+
+def read_json(path: str | Path) -> dict:
+    """One JSON object from a file (a report, a config)."""
+    from core.text_files import numbered_lines
+
+    text = "\n".join(line for _, line in numbered_lines(path))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(path, error.lineno, f"expected a JSON object ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise DataError(path, None, "expected a JSON object")
+    return value
+
+
+def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The example records of a JSONL file in order (the first `limit` of them when given), each checked against
+    the contract's example schema (core.schemas) before any work is done on them."""
+    from core.schemas import read_examples
+
+    return read_examples(path, limit)
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write all records or nothing."""
+    count = 0
+    with atomic_output(path, encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
     return count

@@ -1,21 +1,68 @@
-"""Text files read line by line with exact line numbers in every error, including encoding errors."""
+"""Text files as users really have them, read line by line with exact line numbers in every error.
+
+The one reader under every format of the project (JSONL, CSV, CoNLL/GMB column files, label lists): a UTF-8 byte
+order mark is dropped, CRLF line ends are accepted, a byte that does not decode, a NUL byte or a UTF-16/32 file is
+refused naming its line, and a source with nothing in it is refused rather than converted into nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import codecs
+import csv
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from core.io import DataError
+from core.io import DataError, opened
+
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+              (codecs.BOM_UTF16_BE, "UTF-16"))
 
 
-def numbered_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(path, None, "no such file") from None
-    with handle:
+def raw_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes with their line end) per line; a UTF-8 byte order mark is dropped."""
+    with opened(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            try:
-                yield number, raw.decode(encoding).rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise DataError(path, number, f"expected {encoding} text") from None
+            if number == 1:
+                wide = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+                if wide:
+                    raise DataError(path, 1, f"expected UTF-8 text; this file is {wide} (save it as UTF-8)")
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            yield number, raw
+
+
+def numbered_lines(path: str | Path, encoding: str = "utf-8", keep_ends: bool = False) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line) per line, without its line end (`\\n` or `\\r\\n`) unless `keep_ends`."""
+    for number, raw in raw_lines(path):
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError:
+            raise DataError(path, number, f"expected {encoding} text") from None
+        if "\x00" in line:
+            raise DataError(path, number, "expected text without NUL bytes")
+        yield number, line if keep_ends else line.rstrip("\r\n")
+
+
+def csv_rows(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, list[str]]]:
+    """(line the row starts on, fields) per row, by the csv module's rules: a quoted field keeps its line breaks, a
+    quote left open is refused naming the line where its row starts."""
+    rows = csv.reader((line for _, line in numbered_lines(path, encoding, keep_ends=True)), strict=True)
+    start = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise DataError(path, start, f"expected well-formed CSV ({error}; a quote left open?)") from None
+        yield start, row
+        start = rows.line_num + 1
+
+
+def at_least_one(items: Iterable, path: str | Path, what: str) -> Iterator:
+    """`items` passed through; an empty source is refused rather than converted into nothing."""
+    empty = True
+    for item in items:
+        empty = False
+        yield item
+    if empty:
+        raise DataError(path, None, f"expected at least one {what}; the file has none")

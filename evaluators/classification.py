@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.answer_format import answer_body
-from evaluators.metrics import macro, prf
+from evaluators.metrics import MISSING, macro, prf
 
-INVALID = "(invalid)"
+INVALID = "(invalid)"  # an answer that names no label (a missing prediction is MISSING, counted once, as missing)
 BINS = 15
-
-
-def parse_label(output: str, labels: list[str]) -> str:
-    """The label the answer names: exactly, or ignoring case and spacing; anything else is invalid, never guessed."""
-    answer = answer_body(output).strip().strip(".。").strip()
-    if answer in labels:
-        return answer
-    squashed = {"".join(label.split()).casefold(): label for label in labels}
-    return squashed.get("".join(answer.split()).casefold(), INVALID)
 
 
 def classification_scores(gold: list[str], predicted: list[str], labels: list[str]) -> dict:
@@ -29,7 +19,7 @@ def classification_scores(gold: list[str], predicted: list[str], labels: list[st
         fp = sum(n for (g, p), n in confusion.items() if p == label and g != label)
         fn = sum(n for (g, p), n in confusion.items() if g == label and p != label)
         per_label[label] = prf(tp, fp, fn) | {"support": tp + fn}
-    columns = labels + ([INVALID] if INVALID in predicted else [])
+    columns = labels + [column for column in (INVALID, MISSING) if column in predicted]
     return {"accuracy": correct / len(gold) if gold else 0.0, "invalid": predicted.count(INVALID),
             "macro": macro(per_label), "per_label": per_label,
             "confusion": {"labels": columns, "matrix": [[confusion[g, p] for p in columns] for g in labels]}}

@@ -7,7 +7,8 @@ import json
 
 import click
 
-from core.io import exits_on_data_error
+from core.answer_format import MCQ_RULES
+from core.io import atomic_output, check_writable, exits_on_data_error
 
 
 @click.group()
@@ -27,8 +28,10 @@ def main():
               help="Bootstrap resamples of the examples for the 95% intervals (0: no intervals).")
 @click.option("--seed", default=42, show_default=True, help="Seed of the bootstrap resamples.")
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
+@click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
+              help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
 @exits_on_data_error
-def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, system):
+def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, system, mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
     from pathlib import Path
 
@@ -36,10 +39,13 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
     from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
 
+    for path in (json_path, confusion_png, reliability_png, submission):
+        if path:
+            check_writable(path)  # before any scoring: an unwritable report must not cost a whole run
     gold_set = load_gold(gold)
     predictions = load_predictions(pred, gold_set)
     report = build_report(gold_set, predictions, worst, resamples=resamples, seed=seed,
-                          system=system or Path(pred).resolve().parent.name)
+                          system=system or Path(pred).resolve().parent.name, mcq_rule=mcq_rule)
     click.echo(TABLES[gold_set.task](report))
     if json_path:
         write_json(json_path, report)
@@ -52,7 +58,7 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
     if submission and gold_set.task == "mcq":
         from evaluators import mcq
 
-        mcq.write_submission(submission, submission_rows(gold_set, predictions))
+        mcq.write_submission(submission, submission_rows(gold_set, predictions, mcq_rule))
 
 
 @main.command()
@@ -76,6 +82,8 @@ def compare(gold, preds, json_path, resamples, seed):
 
     if len(preds) != 2:
         raise DataError("--pred", None, f"expected exactly two prediction files (system A, then B), got {len(preds)}")
+    if json_path:
+        check_writable(json_path)
     gold_set = load_gold(gold)
     (report_a, stats_a), (report_b, stats_b) = (scored(gold_set, load_predictions(p, gold_set)) for p in preds)
     figures = bootstrap.paired_bootstrap(stats_a, stats_b, resamples, seed)
@@ -98,11 +106,15 @@ def leaderboard(reports, output, png):
 
     from evaluators import leaderboard as board
 
+    for path in (output, png):
+        if path:
+            check_writable(path)
     rows = board.load_rows(list(reports))
     table = board.markdown(rows)
     click.echo(table, nl=False)
     if output:
-        Path(output).write_text(table, encoding="utf-8")
+        with atomic_output(output, encoding="utf-8") as handle:
+            handle.write(table)
     if png:
         from evaluators import plots
 
@@ -111,7 +123,7 @@ def leaderboard(reports, output, png):
 
 
 def write_json(path: str, report: dict) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_output(path, encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, ensure_ascii=False)
 
 
@@ -151,15 +163,19 @@ def plot_loss(output_dir, png):
 
 
 @main.command()
-@click.option("--report", required=True, type=click.Path(exists=True, dir_okay=False), help="report.json of `score`.")
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="The scored examples.")
+@click.option("--report", required=True, help="report.json of `score`.")
+@click.option("--data", required=True, help="The scored examples.")
 @click.option("--model", required=True, help="The model folder or hub id that was scored.")
 @click.option("--recipe", default=None, help="The recipe it was trained with.")
-@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Where the card (README.md) goes.")
+@click.option("--output", required=True, help="Where the card (README.md) goes.")
 @exits_on_data_error
 def card(report, data, model, recipe, output):
     """Write a Hugging Face model card (README.md with model-index metadata) for a scored model."""
+    from core.io import read_json
     from evaluators.model_card import build_card
 
-    build_card(json.loads(open(report, encoding="utf-8").read()), report, data, model, recipe).save(output)
+    check_writable(output)
+    card = build_card(read_json(report), report, data, model, recipe)
+    with atomic_output(output, newline="", encoding="utf-8") as handle:
+        handle.write(str(card))
     click.echo(f"wrote {output}", err=True)

@@ -1,30 +1,25 @@
-"""Multiple choice: the answer letter read as the seed read it (the last standalone A-D), accuracy, submission."""
+"""Multiple choice: accuracy over the answered questions, unparseable answers, submission.csv (the letter is read by
+core.answer_format.parse_choice)."""
 
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
-from core.answer_format import answer_body
-
-_LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
-
-
-def parse_letter(output: str) -> str | None:
-    letters = _LETTER.findall(answer_body(output))
-    return letters[-1] if letters else None
+from core.io import atomic_output
+from core.tasks import MCQ_LETTERS
+from evaluators.metrics import MISSING
 
 
 def mcq_scores(gold: list[str | None], predicted: list[str | None]) -> dict:
     answered = [(g, p) for g, p in zip(gold, predicted) if g is not None]
     correct = sum(g == p for g, p in answered)
     return {"accuracy": correct / len(answered) if answered else 0.0, "correct": correct, "scored": len(answered),
-            "unparseable": sum(p is None for p in predicted)}
+            "unparseable": sum(p is None for p in predicted)}  # a MISSING one is counted as missing only
 
 
 def write_submission(path: str | Path, rows: list[tuple[str, str | None]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_output(path, newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ID", "Answer"])
-        writer.writerows((example_id, letter or "") for example_id, letter in rows)
+        writer.writerows((example_id, letter if letter in MCQ_LETTERS else "") for example_id, letter in rows)

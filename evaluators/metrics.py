@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+MISSING = "(missing)"  # what an example with no prediction is scored as: wrong, and counted once, as missing
+
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     """Precision, recall and F1; a ratio with a zero denominator is 0 (as seqeval and sklearn report it).

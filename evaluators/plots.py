@@ -14,6 +14,15 @@ def _pyplot():
     return plt
 
 
+def save(plt, figure, path: str | Path) -> None:
+    """Written whole or not at all, like every output of the project."""
+    from core.io import atomic_output
+
+    with atomic_output(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120)
+    plt.close(figure)
+
+
 def confusion_png(path: str | Path, rows: list[str], columns: list[str], matrix: list[list[int]], title: str) -> None:
     plt = _pyplot()
     size = max(4.0, 0.55 * len(columns) + 2)
@@ -31,8 +40,7 @@ def confusion_png(path: str | Path, rows: list[str], columns: list[str], matrix:
                           color="white" if value > peak / 2 else "black")
     axes.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save(plt, figure, path)
 
 
 def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) -> None:
@@ -50,8 +58,7 @@ def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) 
     axes.set_title(f"{title} (ECE {ece:.3f})")
     axes.legend(loc="upper left")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save(plt, figure, path)
 
 
 def logged_losses(log_text: str) -> dict[str, list[tuple[int, float]]]:
@@ -85,8 +92,7 @@ def loss_png(path: str | Path, series: dict[str, list[tuple[int, float]]], title
     axes.set_title(title)
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save(plt, figure, path)
 
 
 def leaderboard_png(path: str | Path, labels: list[str], scores: list[float],
@@ -107,5 +113,4 @@ def leaderboard_png(path: str | Path, labels: list[str], scores: list[float],
     for y, score, end in zip(positions, scores, above):
         axes.text(score + end, y, f"  {score:.3f}", va="center", ha="left", fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save(plt, figure, path)

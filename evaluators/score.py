@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy
 
-from core.answer_format import parse_answer
+from core.answer_format import parse_answer, parse_choice, parse_label
 from core.spans import Entity, ground
 from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction
+from evaluators.metrics import MISSING
 
 
 def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: dict) -> ner.NerItem:
@@ -63,25 +64,26 @@ def ner_confusion(analysis: ner.ErrorAnalysis) -> dict:
 
 
 def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[str, float | None]:
+    """A `label` is read exactly like an `output`, against the example's own label set."""
     if prediction is None:
-        return classification.INVALID, None
+        return MISSING, None
     record = prediction.record
-    label = record["label"] if "label" in record else classification.parse_label(record["output"], labels)
-    label = label if label in labels else classification.INVALID
-    confidence = record.get("confidence")
-    return label, float(confidence) if isinstance(confidence, (int, float)) else None
+    label = parse_label(record["label"] if "label" in record else record["output"], labels)
+    return label or classification.INVALID, record.get("confidence")  # confidence: checked in [0, 1] on loading
 
 
 def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, bootstrap.Stats]:
-    labels = next(iter(gold.examples.values()))["labels"]
+    # Each example is read against its own label set (fudan_news offers each text its own candidates); per-label
+    # figures cover every label of the file, in order of first appearance, so no example drops out of them.
+    labels = list(dict.fromkeys(label for example in gold.examples.values() for label in example["labels"]))
     gold_labels, predicted, correct, confidences = [], [], [], []
     for example_id, example in gold.examples.items():
-        label, confidence = predicted_label(predictions.get(example_id), labels)
+        label, confidence = predicted_label(predictions.get(example_id), example["labels"])
         gold_labels.append(example["label"])
         predicted.append(label)
         if confidence is not None:
             correct.append(label == example["label"])
-            confidences.append(min(max(confidence, 0.0), 1.0))
+            confidences.append(confidence)
     report = {"task": "classification", "examples": len(gold_labels),
               "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
               **classification.classification_scores(gold_labels, predicted, labels)}
@@ -95,21 +97,22 @@ def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tupl
     return report, rows
 
 
-def predicted_letter(prediction: Prediction | None) -> str | None:
+def predicted_letter(prediction: Prediction | None, rule: str = "strict") -> str | None:
+    """The letter, None when unparseable, MISSING when there is no prediction; `answer` is read like `output`."""
     if prediction is None:
-        return None
+        return MISSING
     record = prediction.record
-    return mcq.parse_letter(record["output"] if "output" in record else str(record["answer"]))
+    return parse_choice(record["output"] if "output" in record else record["answer"], rule)
 
 
-def predicted_letters(gold: Gold, predictions: dict[str, Prediction]) -> dict[str, str | None]:
-    return {example_id: predicted_letter(predictions.get(example_id)) for example_id in gold.examples}
+def predicted_letters(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> dict[str, str | None]:
+    return {example_id: predicted_letter(predictions.get(example_id), rule) for example_id in gold.examples}
 
 
-def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, bootstrap.Stats]:
-    letters = predicted_letters(gold, predictions)
+def score_mcq(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> tuple[dict, bootstrap.Stats]:
+    letters = predicted_letters(gold, predictions, rule)
     answers = [e["answer"] for e in gold.examples.values()]
-    report = {"task": "mcq", "examples": len(letters),
+    report = {"task": "mcq", "examples": len(letters), "mcq_rule": rule,
               "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
               **mcq.mcq_scores(answers, list(letters.values()))}
     rows = bootstrap.mcq_stats(numpy.array([a is not None and a == p for a, p in zip(answers, letters.values())]),
@@ -117,20 +120,22 @@ def score_mcq(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, boo
     return report, rows
 
 
-def submission_rows(gold: Gold, predictions: dict[str, Prediction]) -> list[tuple[str, str | None]]:
+def submission_rows(gold: Gold, predictions: dict[str, Prediction],
+                    rule: str = "strict") -> list[tuple[str, str | None]]:
     """(the source's own ID where it had one, the predicted letter) per example, for submission.csv."""
-    letters = predicted_letters(gold, predictions)
+    letters = predicted_letters(gold, predictions, rule)
     return [(example.get("source_id") or example_id, letters[example_id])
             for example_id, example in gold.examples.items()]
 
 
-def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10) -> tuple[dict, bootstrap.Stats]:
+def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10,
+           mcq_rule: str = "strict") -> tuple[dict, bootstrap.Stats]:
     """The report without intervals, and the per-example counts its headline figures are sums of."""
     if gold.task == "ner":
         return score_ner(gold, predictions, worst)
     if gold.task == "classification":
         return score_classification(gold, predictions)
-    return score_mcq(gold, predictions)
+    return score_mcq(gold, predictions, mcq_rule)
 
 
 def dataset_and_split(gold: Gold) -> dict[str, str]:
@@ -150,7 +155,7 @@ def add_intervals(report: dict, found: dict[str, list[float]]) -> None:
 
 
 def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10, *, resamples: int = 1000,
-                 seed: int = 42, system: str | None = None) -> dict:
+                 seed: int = 42, system: str | None = None, mcq_rule: str = "strict") -> dict:
     """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written.
 
     With `resamples` > 0 each headline figure gets a 95% bootstrap interval over examples (`<figure>_ci`) and the
@@ -167,7 +172,7 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
     >>> 0.0 <= low <= 0.5 <= high <= 1.0
     True
     """
-    report, stats = scored(gold, predictions, worst)
+    report, stats = scored(gold, predictions, worst, mcq_rule)
     if resamples > 0:
         add_intervals(report, bootstrap.intervals(stats, resamples, seed))
         report["bootstrap"] = {"resamples": resamples, "seed": seed}

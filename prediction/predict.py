@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_records, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, read_records, write_jsonl
 from core.tasks import prompt_turns
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -178,6 +178,7 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
             score_labels, calibration_data, limit):
     """Generate answers for every example of DATA with MODEL."""
+    check_writable(output)  # every check that can fail does so before a model is loaded
     examples = read_records(data, limit)
     if score_labels:
         return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
@@ -204,6 +205,7 @@ def predict_by_label_scores(model, examples, data, output, batch_size, quantizat
 
     if any(e["gold"]["task"] != "classification" for e in examples):
         raise DataError(data, None, "--score-labels is for classification examples")
+    validation = read_records(calibration_data) if calibration_data else None
     loaded, tokenizer = load_model(model, quantization)
     labels = examples[0]["gold"]["labels"]
 
@@ -212,8 +214,7 @@ def predict_by_label_scores(model, examples, data, output, batch_size, quantizat
         return label_scores.label_logprobs(loaded, tokenizer, prompts, labels, batch_size * 2)
 
     temperature = 1.0
-    if calibration_data:
-        validation = read_records(calibration_data)
+    if validation:
         temperature = label_scores.fit_temperature(scores_of(validation),
                                                    [labels.index(e["gold"]["label"]) for e in validation])
     count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples), labels, temperature))

@@ -99,7 +99,7 @@ def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
     from prediction.predict import predict
 
     data = tmp_path / "ner.jsonl"
-    data.write_text(json.dumps({"id": "x/0", "messages": [], "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+    data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}], "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
     result = CliRunner().invoke(predict, ["--model", str(tmp_path), "--data", str(data), "--output",
                                        str(tmp_path / "p.jsonl"), "--constrained", "--backend", "vllm"])
     assert result.exit_code == 2 and "drop --backend vllm" in result.output

@@ -244,3 +244,60 @@ def test_fudan_news_output_outside_its_categories_is_refused(tmp_path):
     path.write_text(json.dumps({"text": "文", "category": ["Art"], "output": "Space"}) + "\n")
     result = run("fudan_news", "--input", str(path), "--output", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 2 and "test.jsonl:1: expected 'output' to be one of" in result.output
+
+
+# --- files as users really have them: a BOM, CRLF line ends, quoted line breaks --------------------------------------
+
+AS_SAVED = {  # dataset command, extra arguments, {file name: content}
+    "conll2003": ([], {"in.conll": "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n"}),
+    "gmb": (["--split", "all"], {"in.csv": "Sentence #,Word,POS,Tag\nSentence: 1,Paris,NNP,B-geo\n,is,VBZ,O\n"}),
+    "zh_ner": (["--split", "all"], {"in.jsonl": json.dumps({"text": "菲律宾总统", "entities": [
+        {"start_idx": 0, "end_idx": 3, "entity_label": "GPE"}]}, ensure_ascii=False) + "\n"}),
+    "fudan_news": ([], {"in.jsonl": json.dumps({"text": "新闻", "category": ["Space", "History"], "output": "History"})
+                    + "\n"}),
+    "classification": ([], {"in.csv": '"3","Fears for pension","Unions said"\n"2","Win","Team won"\n'}),
+    "classification ": ([], {"in.txt": "标题一\t0\n标题二\t1\n", "class.txt": "finance\nrealty\n"}),
+    "mcq": ([], {"in.csv": "ID,Question,A,B,C,D,Answer\nq7,问,甲,乙,丙,丁,A\n"}),
+}
+
+
+def saved_as(content: str, bom: bool, crlf: bool, encoding: str = "utf-8") -> bytes:
+    content = content.replace("\n", "\r\n") if crlf else content
+    return (b"\xef\xbb\xbf" if bom else b"") + content.encode(encoding)
+
+
+@pytest.mark.parametrize("dataset", sorted(AS_SAVED))
+def test_a_bom_and_crlf_line_ends_read_like_a_plain_file(tmp_path, dataset):
+    args, files = AS_SAVED[dataset]
+    outputs = []
+    for bom, crlf in ((False, False), (True, True)):
+        folder = tmp_path / f"bom{bom}"
+        folder.mkdir()
+        for name, content in files.items():
+            (folder / name).write_bytes(saved_as(content, bom, crlf))
+        source = next(name for name in files if name.startswith("in."))
+        result = run(dataset.strip(), "--input", str(folder / source), "--output", str(folder / "o.jsonl"), *args)
+        assert result.exit_code == 0, result.output
+        outputs.append(lines(folder / "o.jsonl"))
+    assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_a_bom_does_not_hide_the_first_sentence_label_or_column(tmp_path):
+    (tmp_path / "in.conll").write_bytes(saved_as(AS_SAVED["conll2003"][1]["in.conll"], True, False))
+    assert run("conll2003", "--input", str(tmp_path / "in.conll"), "--output", str(tmp_path / "c.jsonl")).exit_code == 0
+    assert [e["gold"]["text"] for e in lines(tmp_path / "c.jsonl")] == ["EU rejects", "Peter"]
+    (tmp_path / "in.csv").write_bytes(saved_as(AS_SAVED["mcq"][1]["in.csv"], True, False))
+    assert run("mcq", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "m.jsonl")).exit_code == 0
+    assert lines(tmp_path / "m.jsonl")[0]["gold"]["source_id"] == "q7"
+    (tmp_path / "in.txt").write_text("标题一\t0\n", encoding="utf-8")
+    (tmp_path / "class.txt").write_bytes(saved_as("finance\nrealty\n", True, True))
+    assert run("classification", "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "t.jsonl")).exit_code == 0
+    assert lines(tmp_path / "t.jsonl")[0]["gold"]["labels"] == ["finance", "realty"]
+
+
+def test_a_quoted_line_break_in_a_csv_field_is_kept(tmp_path):
+    (tmp_path / "in.csv").write_text('"3","Title","line one\nline two"\n"2","Win","Team won"\n', encoding="utf-8")
+    result = run("classification", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert [e["gold"]["label"] for e in lines(tmp_path / "o.jsonl")] == ["Business", "Sports"]
+    assert lines(tmp_path / "o.jsonl")[0]["messages"][1]["content"] == "Title\nline one\nline two"

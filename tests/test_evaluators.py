@@ -14,9 +14,9 @@ from seqeval.scheme import IOB2
 from core.spans import Entity
 from core.iob import entities_from_tagger, entities_to_tags
 from evaluators import ner
-from evaluators.classification import INVALID, calibration, classification_scores, parse_label
+from core.answer_format import parse_choice, parse_label
+from evaluators.classification import INVALID, calibration, classification_scores
 from evaluators.cli import main
-from evaluators.mcq import parse_letter
 
 TOKENS = "Peter Blackburn visited the European Commission in Brussels".split()
 TEXT = " ".join(TOKENS)
@@ -237,8 +237,9 @@ def test_label_parsing_never_guesses():
     assert parse_label("Sports", labels) == "Sports"
     assert parse_label(" sci / tech.\n", labels) == "Sci/Tech"
     assert parse_label("<think>hmm</think>business", labels) == "Business"
-    assert parse_label("Sport", labels) == INVALID
-    assert parse_label("Sports and Business", labels) == INVALID
+    assert parse_label("Sport", labels) is None
+    assert parse_label("Sports and Business", labels) is None
+    assert parse_label("Ｂｕｓｉｎｅｓｓ", labels) == "Business" and parse_label("ｓｃｉ／ｔｅｃｈ", labels) == "Sci/Tech"
 
 
 def test_classification_counts_and_confusion():
@@ -256,11 +257,21 @@ def test_expected_calibration_error_hand_computed():
     assert sum(b["count"] for b in result["bins"]) == 4 and len(result["bins"]) == 15
 
 
-def test_mcq_takes_the_last_standalone_letter():
-    assert parse_letter("答案是B") == "B"
-    assert parse_letter("<think>A 还是 C？</think>C") == "C"
-    assert parse_letter("A 不对，应该选D。") == "D"
-    assert parse_letter("Because") is None and parse_letter("") is None
+def test_mcq_seed_rule_takes_the_last_standalone_letter():
+    seed = lambda output: parse_choice(output, "last-letter")  # noqa: E731
+    assert seed("答案是B") == "B" and seed("<think>A 还是 C？</think>C") == "C" and seed("A 不对，应该选D。") == "D"
+    assert seed("Because") is None and seed("") is None
+    assert seed("B and C") == "C" and seed("答案：B。因为A选项是错的") == "A"  # what the strict rule fixes
+
+
+@pytest.mark.parametrize("output, letter", [
+    ("答案是B", "B"), ("<think>A 还是 C？</think>C", "C"), ("A 不对，应该选D。", "D"), ("Because", None), ("", None),
+    ("答案：B。因为A选项是错的", "B"), ("Answer: C", "C"), ("The answer is (D).", "D"), ("答案为 Ａ", "A"),
+    ("Ｂ", "B"), ("B and C", None), ("A or B?", None), ("选项A和B都对，答案是C", "C"), ("the answer is a guess", None),
+    ("B. 腹", "B"), ("答案是A……不对，答案是D", "D"),
+])
+def test_mcq_strict_rule_cue_wins_and_two_options_are_unparseable(output, letter):
+    assert parse_choice(output) == letter
 
 
 # --- the command: reports and bad input -------------------------------------------------------------------------
@@ -308,10 +319,10 @@ def test_span_predictions_are_scored_too(tmp_path):
 
 
 @pytest.mark.parametrize("predictions, expected", [
-    ([{"id": "d/test/9", "output": ""}], "pred.jsonl:1: id 'd/test/9' is not in the gold file"),
-    ([{"id": "d/test/0", "output": ""}, {"id": "d/test/0", "output": ""}], "pred.jsonl:2: id 'd/test/0' appears twice"),
+    ([{"id": "d/test/9", "output": ""}], "pred.jsonl:1: expected ids of the gold file"),
+    ([{"id": "d/test/0", "output": ""}, {"id": "d/test/0", "output": ""}], "pred.jsonl:2: expected each id once; 'd/test/0' appears twice"),
     ([{"id": "d/test/0", "label": "Sports"}], "pred.jsonl:1: expected a ner prediction"),
-    ([{"id": "d/test/0", "entities": [{"start": 0, "end": 99, "label": "PER"}]}], "pred.jsonl:1: span 0-99 outside"),
+    ([{"id": "d/test/0", "entities": [{"start": 0, "end": 99, "label": "PER"}]}], "pred.jsonl:1: expected a ner prediction (shared/CONTRACT.md section 2): span 0-99 outside"),
 ])
 def test_bad_predictions(tmp_path, predictions, expected):
     result, _ = score(tmp_path, predictions)
@@ -326,11 +337,11 @@ def test_malformed_json_line_in_predictions(tmp_path):
 
 
 def test_gold_of_mixed_tasks_and_duplicate_ids(tmp_path):
-    mixed = NER_GOLD + [{"id": "c/0", "gold": {"task": "classification", "label": "a", "labels": ["a"]}}]
+    mixed = NER_GOLD + [{"id": "c/0", "messages": [], "gold": {"task": "classification", "label": "a", "labels": ["a"]}}]
     result, _ = score(tmp_path, [], mixed)
     assert result.exit_code == 2 and "gold.jsonl:3: expected task 'ner'" in result.output
     result, _ = score(tmp_path, [], NER_GOLD + NER_GOLD[:1])
-    assert result.exit_code == 2 and "gold.jsonl:3: id 'd/test/0' appears twice" in result.output
+    assert result.exit_code == 2 and "gold.jsonl:3: expected each id once; 'd/test/0' appears twice" in result.output
 
 
 @pytest.mark.slow
@@ -367,3 +378,61 @@ def test_loss_curve_from_an_axolotl_log(tmp_path):
     empty.mkdir()
     result = CliRunner().invoke(main, ["plot-loss", str(empty)])
     assert result.exit_code == 2 and "expected logged training losses" in result.output
+
+
+# --- scoring rules: nothing dropped or bent silently -------------------------------------------------------------
+
+def classification_gold(*examples):
+    return [{"id": f"c/{i}", "messages": [], "gold": {"task": "classification", "label": label, "labels": labels}}
+            for i, (label, labels) in enumerate(examples)]
+
+
+MCQ_GOLD = [{"id": f"m/{i}", "messages": [], "gold": {"task": "mcq", "answer": answer}} for i, answer in
+            enumerate("BC")]
+
+
+def test_a_label_is_read_exactly_like_an_output(tmp_path):
+    gold = classification_gold(("Business", ["World", "Business"]), ("World", ["World", "Business"]))
+    for key in ("label", "output"):
+        result, report = score(tmp_path, [{"id": "c/0", key: "business"}, {"id": "c/1", key: "Ｗｏｒｌｄ。"}], gold)
+        assert result.exit_code == 0 and report["accuracy"] == 1.0 and report["invalid"] == 0, (key, result.output)
+
+
+def test_full_width_mcq_answers_fold_like_ner(tmp_path):
+    result, report = score(tmp_path, [{"id": "m/0", "output": "Ｂ"}, {"id": "m/1", "answer": "Ｃ"}], MCQ_GOLD)
+    assert report["accuracy"] == 1.0 and report["unparseable"] == 0 and report["mcq_rule"] == "strict"
+
+
+def test_mcq_rule_option_reproduces_the_seed(tmp_path):
+    predictions = [{"id": "m/0", "output": "答案：B。因为A选项是错的"}, {"id": "m/1", "output": "B and C"}]
+    _, strict = score(tmp_path, predictions, MCQ_GOLD)
+    _, seed = score(tmp_path, predictions, MCQ_GOLD, "--mcq-rule", "last-letter")
+    assert (strict["correct"], strict["unparseable"]) == (1, 1) and (seed["correct"], seed["unparseable"]) == (1, 0)
+    assert seed["mcq_rule"] == "last-letter"
+
+
+def test_a_missing_prediction_is_counted_once_as_missing(tmp_path):
+    gold = classification_gold(("Business", ["World", "Business"]), ("World", ["World", "Business"]))
+    _, report = score(tmp_path, [{"id": "c/0", "label": "Business"}], gold)
+    assert (report["missing_predictions"], report["invalid"], report["accuracy"]) == (1, 0, 0.5)
+    assert report["confusion"]["labels"] == ["World", "Business", "(missing)"]
+    _, report = score(tmp_path, [{"id": "m/0", "output": "B"}], MCQ_GOLD)
+    assert (report["missing_predictions"], report["unparseable"], report["accuracy"]) == (1, 0, 0.5)
+    _, report = score(tmp_path, [{"id": "d/test/0", "output": "PER: Peter Blackburn"}])
+    assert (report["missing_predictions"], report["unparseable_outputs"]) == (1, 0)
+
+
+def test_each_example_is_read_against_its_own_label_set_and_none_drops_out(tmp_path):
+    # fudan_news offers each text its own candidates; the second example's label is not in the first's set
+    gold = classification_gold(("History", ["Space", "History"]), ("Sports", ["Sports", "Art"]))
+    _, report = score(tmp_path, [{"id": "c/0", "output": "History"}, {"id": "c/1", "output": "Sports"}], gold)
+    assert report["accuracy"] == 1.0 and list(report["per_label"]) == ["Space", "History", "Sports", "Art"]
+    assert report["per_label"]["Sports"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    _, report = score(tmp_path, [{"id": "c/0", "output": "Sports"}], gold)  # a label of another example's set
+    assert report["invalid"] == 1 and report["accuracy"] == 0.0
+
+
+def test_output_and_entities_together_are_refused(tmp_path):
+    result, _ = score(tmp_path, [{"id": "d/test/0", "output": "PER: Peter Blackburn", "entities": []}])
+    assert result.exit_code == 2 and "pred.jsonl:1: expected a ner prediction" in result.output
+    assert "exactly one of output or entities, got output and entities" in result.output
