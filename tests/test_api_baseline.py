@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -15,62 +13,31 @@ from click.testing import CliRunner
 from baselines import api
 from converters.classification import classification_example
 from evaluators.cli import main as evaluators_main
+from tests.openai_standin import Standin
 
 LABELS = ("World", "Sports", "Business", "Sci/Tech")
-TEXTS = {"normal one": "Sports", "normal two": "Business", "fail first": "World", "rate limited": "Sci/Tech",
+TEXTS = {"normal one": "Sports", "normal two": "Business", "fail first": "World", "rate limited first": "Sci/Tech",
          "slow first": "World", "malformed first": "Sports", "not an answer": "Business", "always fails": "World"}
 
 
-class Endpoint(BaseHTTPRequestHandler):
-    hits: Counter = Counter()
-    lock = threading.Lock()
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def do_POST(self):
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        text = request["messages"][-1]["content"]
-        with self.lock:
-            Endpoint.hits[text] += 1
-            hit = Endpoint.hits[text]
-        if text == "always fails" or (text == "fail first" and hit == 1):
-            return self.reply(500, {"error": {"message": "boom", "type": "server_error"}})
-        if text == "rate limited" and hit == 1:
-            return self.reply(429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"retry-after": "0"})
-        if text == "slow first" and hit == 1:
-            time.sleep(1.5)  # longer than the client's timeout
-        if text == "malformed first" and hit == 1:
-            return self.reply(200, None, raw=b"{this is not json")
-        if "named-entity" in request["messages"][0]["content"]:  # prompted NER: an answer in the lines format
-            content = "PER: Peter Blackburn\nLOC: Atlantis"
-        else:
-            content = "I am not sure." if text == "not an answer" else json.dumps(
-                {"label": TEXTS.get(text, "World"), "confidence": 0.75})
-        self.reply(200, {"id": "x", "object": "chat.completion", "created": 0, "model": request["model"],
-                         "choices": [{"index": 0, "finish_reason": "stop",
-                                      "message": {"role": "assistant", "content": content}}],
-                         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
-
-    def reply(self, status, body, headers=None, raw=None):
-        payload = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+def answer(messages: list[dict]) -> str:
+    text = messages[-1]["content"]
+    if "named-entity" in messages[0]["content"]:  # prompted NER: an answer in the lines format
+        return "PER: Peter Blackburn\nLOC: Atlantis"
+    if text == "not an answer":
+        return "I am not sure."
+    return json.dumps({"label": TEXTS.get(text, "World"), "confidence": 0.75})
 
 
 @pytest.fixture()
-def endpoint():
-    Endpoint.hits = Counter()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+def standin():
+    with Standin(answer) as server:
+        yield server
+
+
+@pytest.fixture()
+def endpoint(standin):
+    return standin.url
 
 
 @pytest.fixture()
@@ -88,12 +55,17 @@ def run_cli(endpoint, examples, output, *extra):
                                          "1", "--concurrency", "4", *extra], env={"OPENAI_API_KEY": "test-key"})
 
 
-def test_errors_are_retried_or_counted_and_nothing_is_lost(endpoint, examples, tmp_path):
+def summary(result) -> dict:
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_errors_are_retried_or_counted_and_nothing_is_lost(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
-    result = run_cli(endpoint, examples, output)
-    assert result.exit_code == 0, result.output
-    stats = json.loads(result.output.strip().splitlines()[-1])
-    assert stats["asked"] == 8 and stats["failed"] == 2 and stats["predictions"] == 6
+    result = run_cli(standin.url, examples, output)
+    assert result.exit_code == 1, result.output  # two examples failed: not a success
+    stats = summary(result)
+    assert stats["asked"] == 8 and stats["answered"] == 6 and stats["failed"] == 2 and stats["predictions"] == 6
+    assert stats["malformed"] == 1 and stats["echoed"] == 0
     assert stats["prompt_tokens"] == 60 and stats["completion_tokens"] == 30  # the six answered requests
     predictions = {p["id"]: p for p in map(json.loads, output.read_text().splitlines())}
     assert predictions["ag_news/test/0"] == {"id": "ag_news/test/0", "label": "Sports", "confidence": 0.75}
@@ -102,7 +74,7 @@ def test_errors_are_retried_or_counted_and_nothing_is_lost(endpoint, examples, t
     assert "ag_news/test/5" not in predictions  # a body that is not JSON: counted as failed, asked next run
     assert predictions["ag_news/test/6"]["output"] == "I am not sure."  # kept raw: the evaluator counts it invalid
     assert "ag_news/test/7" not in predictions  # retries exhausted: left out, counted as missing
-    assert Endpoint.hits["always fails"] == 3  # one try and two retries
+    assert standin.hits["always fails"] == 3  # one try and two retries
     scored = CliRunner().invoke(evaluators_main, ["score", "--gold", str(examples), "--pred", str(output), "--json",
                                                   str(tmp_path / "report.json")])
     report = json.loads((tmp_path / "report.json").read_text())
@@ -110,24 +82,152 @@ def test_errors_are_retried_or_counted_and_nothing_is_lost(endpoint, examples, t
     assert report["calibration"]["examples"] == 5 and "ece" in report
 
 
-def test_a_rerun_never_pays_twice(endpoint, examples, tmp_path):
+def test_failures_exit_non_zero_unless_allowed(standin, examples, tmp_path):
+    allowed = run_cli(standin.url, examples, tmp_path / "p.jsonl", "--allow-failures")
+    assert allowed.exit_code == 0 and summary(allowed)["failed"] == 2
+
+
+def test_a_run_where_every_request_fails_never_succeeds(standin, tmp_path):
+    data = tmp_path / "failing.jsonl"
+    data.write_text("".join(json.dumps(classification_example(f"x/{i}", f"always fails {i}", "World", LABELS)) + "\n"
+                            for i in range(3)))
+    output = tmp_path / "p.jsonl"
+    result = run_cli(standin.url, data, output, "--allow-failures")
+    assert result.exit_code == 1 and summary(result)["predictions"] == 0 and summary(result)["failed"] == 3
+
+
+def test_a_rerun_never_pays_twice(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
-    run_cli(endpoint, examples, output)
-    before = Counter(Endpoint.hits)
-    result = run_cli(endpoint, examples, output)
-    stats = json.loads(result.output.strip().splitlines()[-1])
+    run_cli(standin.url, examples, output)
+    before = Counter(standin.hits)
+    result = run_cli(standin.url, examples, output)
+    stats = summary(result)
     assert stats["cached"] == 6 and stats["asked"] == 2  # only the two that failed are asked again
-    assert Counter(Endpoint.hits) - before == Counter({"always fails": 3, "malformed first": 1})
+    assert Counter(standin.hits) - before == Counter({"always fails": 3, "malformed first": 1})
     assert stats["predictions"] == 7
 
 
-def test_a_torn_cache_line_is_asked_again(endpoint, examples, tmp_path):
+def test_a_torn_cache_line_is_cut_before_appending(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
-    run_cli(endpoint, examples, output)
+    run_cli(standin.url, examples, output)
     cache = tmp_path / "predictions.jsonl.cache.jsonl"
     cache.write_text(cache.read_text() + '{"key": "abc", "te')  # a crash mid-write
-    result = run_cli(endpoint, examples, output)
-    assert result.exit_code == 0 and json.loads(result.output.strip().splitlines()[-1])["cached"] == 6
+    result = run_cli(standin.url, examples, output)
+    assert summary(result)["cached"] == 6 and summary(result)["answered"] == 1  # "malformed first" answered now
+    assert "predictions.jsonl.cache.jsonl:7: the last line was cut" in result.output
+    assert all(json.loads(line)["key"] for line in cache.read_text().splitlines())  # the new answer is readable
+    before = Counter(standin.hits)
+    third = run_cli(standin.url, examples, output)
+    assert summary(third)["cached"] == 7 and Counter(standin.hits) - before == Counter({"always fails": 3})
+
+
+def test_a_cache_line_broken_in_the_middle_is_bad_input(standin, examples, tmp_path):
+    output = tmp_path / "predictions.jsonl"
+    run_cli(standin.url, examples, output)
+    cache = tmp_path / "predictions.jsonl.cache.jsonl"
+    lines = cache.read_text().splitlines(keepends=True)
+    cache.write_text("".join(lines[:2] + ["garbage\n"] + lines[2:]))
+    before = sum(standin.hits.values())
+    result = run_cli(standin.url, examples, output)
+    assert result.exit_code == 2 and result.output.strip().splitlines()[-1].startswith(f"error: {cache}:3: expected")
+    assert sum(standin.hits.values()) == before
+
+
+def test_every_answer_is_synced_to_disk_by_the_thread_that_received_it(monkeypatch, tmp_path):
+    synced = []
+    monkeypatch.setattr(api.os, "fsync", lambda fd: synced.append(threading.current_thread().name))
+    cache = api.AnswerCache(tmp_path / "c.jsonl")
+    thread = threading.Thread(target=cache.add, args=("k", "an answer", {}), name="request-thread")
+    thread.start()
+    thread.join()
+    assert synced == ["request-thread"]
+    assert api.AnswerCache(tmp_path / "c.jsonl").answers["k"]["text"] == "an answer"
+
+
+MALFORMED = ("empty choices first", "null content first", "missing fields first", "list body first",
+             "malformed first")
+
+
+def test_a_malformed_response_is_a_failure_asked_again_next_run(standin, tmp_path):
+    data = tmp_path / "malformed.jsonl"
+    data.write_text("".join(json.dumps(classification_example(f"x/{i}", text, "World", LABELS)) + "\n"
+                            for i, text in enumerate(("normal one", *MALFORMED))))
+    output = tmp_path / "p.jsonl"
+    first = run_cli(standin.url, data, output)
+    assert first.exit_code == 1 and "Traceback" not in first.output, first.output
+    assert summary(first) | {"prompt_tokens": 0, "completion_tokens": 0} == {
+        "examples": 6, "predictions": 1, "cached": 0, "asked": 6, "answered": 1, "failed": 5, "malformed": 5,
+        "echoed": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    assert first.output.count("warning:") == 1  # one example of the kind, not one line per request
+    second = run_cli(standin.url, data, output)
+    assert second.exit_code == 0 and summary(second)["answered"] == 5 and summary(second)["cached"] == 1
+    assert all(standin.hits[text] == 2 for text in MALFORMED) and standin.hits["normal one"] == 1
+
+
+def test_an_answer_repeating_the_prompt_is_caught(standin, tmp_path):
+    data = tmp_path / "echo.jsonl"
+    data.write_text("".join(json.dumps(classification_example(f"x/{i}", text, "World", LABELS)) + "\n"
+                            for i, text in enumerate(("normal one", "please echo this text back"))))
+    output = tmp_path / "p.jsonl"
+    result = run_cli(standin.url, data, output)
+    assert result.exit_code == 1 and summary(result)["echoed"] == 1 and summary(result)["failed"] == 1
+    assert "warning: x/1: the answer repeats the prompt's system turn" in result.output
+    assert [json.loads(line)["id"] for line in output.read_text().splitlines()] == ["x/0"]
+    assert run_cli(standin.url, data, output, "--allow-failures").exit_code == 0
+
+
+def test_echo_detection_ignores_short_turns_and_whitespace():
+    messages = [{"role": "system", "content": "You are a named-entity recogniser.  Entity types: PER."},
+                {"role": "user", "content": "Germany"}]
+    assert api.echoed_role(messages, "LOC: Germany") is None  # a one-word text is a fair answer
+    assert api.echoed_role(messages, "system You are a named-entity recogniser. Entity types: PER.\nLOC") == "system"
+
+
+def test_a_fatal_error_stops_the_run_at_once(standin, tmp_path):
+    data = tmp_path / "bad_key.jsonl"
+    data.write_text("".join(json.dumps(classification_example(f"x/{i}", f"bad key {i}", "World", LABELS)) + "\n"
+                            for i in range(40)))
+    result = run_cli(standin.url, data, tmp_path / "p.jsonl")
+    assert result.exit_code == 1 and "invalid api key" in result.output.strip().splitlines()[-1]
+    assert sum(standin.hits.values()) < 8  # the four in flight and a few taken meanwhile, not the 40 queued
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"id": "x/1"}, ":2: expected an example with an id and messages"),
+    ({"id": "x/1", "messages": [{"role": "system", "content": "s"}]}, ":2: expected an example"),
+    ({"id": "x/1", "messages": "hello"}, ":2: expected an example"),
+    ({"messages": [{"role": "user", "content": "t"}]}, ":2: expected an example"),
+])
+def test_bad_records_are_found_before_any_request(standin, examples, tmp_path, record, expected):
+    data = tmp_path / "bad.jsonl"
+    data.write_text(examples.read_text().splitlines()[0] + "\n" + json.dumps(record) + "\n")
+    result = run_cli(standin.url, data, tmp_path / "p.jsonl")
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        result.output.strip().splitlines()[0]] and result.output.startswith(f"error: {data}{expected}")
+    assert sum(standin.hits.values()) == 0
+
+
+def test_confidence_needs_classification_records(standin, tmp_path):
+    data = tmp_path / "ner.jsonl"
+    data.write_text(json.dumps({"id": "n/0", "messages": [{"role": "user", "content": "t"}],
+                                "gold": {"task": "ner"}}) + "\n")
+    result = run_cli(standin.url, data, tmp_path / "p.jsonl")
+    assert result.exit_code == 2 and "--confidence" in result.output and sum(standin.hits.values()) == 0
+
+
+def test_bad_paths_and_options_are_found_before_any_request(standin, examples, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for output, extra, expected in [(tmp_path / "p.jsonl", ["--concurrency", "0"], "Invalid value for '--concurrency'"),
+                                    (blocker / "p.jsonl", [], f"error: {blocker}: expected a writable folder"),
+                                    (tmp_path, [], f"error: {tmp_path}: expected a file path, found a folder")]:
+        result = run_cli(standin.url, examples, output, *extra)
+        assert result.exit_code == 2 and expected in result.output, result.output
+    folder = CliRunner().invoke(api.main, ["run", "--data", str(tmp_path), "--output", str(tmp_path / "p.jsonl"),
+                                           "--model", "m", "--base-url", standin.url])
+    assert folder.exit_code == 2 and folder.output == f"error: {tmp_path}: expected a JSONL file, found a folder\n"
+    assert sum(standin.hits.values()) == 0
 
 
 def test_confidence_answers_are_parsed_strictly():
