@@ -33,16 +33,15 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Literal
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
-from core.io import DataError, exits_on_data_error, read_jsonl, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, read_records, write_jsonl
+from core.schemas import one_line
 from core.tasks import prompt_turns
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '
@@ -51,34 +50,7 @@ IN_FLIGHT_GRACE_S = 5.0  # after Ctrl-C, how long answers already on their way m
 ECHO_MIN_CHARS = 20  # a prompt turn shorter than this may legitimately reappear in an answer (a one-word NER text)
 
 
-# The records this command reads, and the responses it accepts: the contract's shape, checked before any request.
-class Turn(BaseModel):
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-class PromptRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: str
-    messages: list[Turn]
-
-    @model_validator(mode="after")
-    def has_user_turn(self):
-        if not any(turn.role == "user" for turn in self.messages):
-            raise ValueError("no user turn")
-        return self
-
-
-class ClassificationGold(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    task: Literal["classification"]
-    labels: list[str] = Field(min_length=1)
-
-
-class ConfidenceRecord(PromptRecord):
-    gold: ClassificationGold
-
-
+# The responses this command accepts (the records it reads are the contract's examples, core.schemas).
 class ReplyMessage(BaseModel):
     content: str
 
@@ -101,46 +73,14 @@ class MalformedResponse(Exception):
     """A 200 response that is not a chat completion with an answer."""
 
 
-def first_problem(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    where = ".".join(map(str, problem["loc"]))
-    return f"{where}: {problem['msg']}" if where else problem["msg"]
-
-
 def read_prompts(path: str | Path, limit: int | None, confidence: bool) -> list[dict]:
-    """The first `limit` records, each checked to be a prompt this command can send (DataError on the first bad one)."""
-    if Path(path).is_dir():
-        raise DataError(path, None, "expected a JSONL file, found a folder")
-    shape = ConfidenceRecord if confidence else PromptRecord
-    wanted = ("an example with an id and messages (role/content turns, one of them a user turn)"
-              + (" and a classification gold with labels (--confidence)" if confidence else ""))
-    examples = []
-    try:
-        for number, record in read_jsonl(path):
-            if limit is not None and len(examples) >= limit:
-                break
-            try:
-                shape.model_validate(record)
-            except ValidationError as error:
-                raise DataError(path, number, f"expected {wanted} ({first_problem(error)})") from None
-            examples.append(record)
-    except OSError as error:
-        raise DataError(path, None, f"expected a readable file ({error.strerror})") from None
-    if not examples:
-        raise DataError(path, None, "expected at least one example")
+    """The first `limit` examples, each checked against the contract before any request is paid for."""
+    examples = read_records(path, limit)
+    for number, example in enumerate(examples, start=1):
+        if confidence and example["gold"]["task"] != "classification":
+            raise DataError(path, None, f"expected classification examples with --confidence; example {number} "
+                                        f"({example['id']!r}) is {example['gold']['task']}")
     return examples
-
-
-def check_writable(path: Path) -> None:
-    """Fail before any request is paid for, not after: the folder exists (or is made) and takes a new file."""
-    if path.is_dir():
-        raise DataError(path, None, "expected a file path, found a folder")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
-            pass
-    except OSError as error:
-        raise DataError(path.parent, None, f"expected a writable folder ({error.strerror})") from None
 
 
 def request_messages(example: dict, confidence: bool) -> list[dict]:
@@ -269,7 +209,7 @@ def ask(client, model: str, messages: list[dict], temperature: float, max_tokens
     try:
         reply = ChatReply.model_validate_json(raw.http_response.content)
     except ValidationError as error:
-        raise MalformedResponse(f"not a chat completion with an answer ({first_problem(error)})") from None
+        raise MalformedResponse(one_line(error, "a chat completion with an answer")) from None
     usage = reply.usage or ReplyUsage()
     return reply.choices[0].message.content, usage.model_dump()
 

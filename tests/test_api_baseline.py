@@ -78,7 +78,7 @@ def test_errors_are_retried_or_counted_and_nothing_is_lost(standin, examples, tm
     scored = CliRunner().invoke(evaluators_main, ["score", "--gold", str(examples), "--pred", str(output), "--json",
                                                   str(tmp_path / "report.json")])
     report = json.loads((tmp_path / "report.json").read_text())
-    assert scored.exit_code == 0 and report["missing_predictions"] == 2 and report["invalid"] == 3
+    assert scored.exit_code == 0 and report["missing_predictions"] == 2 and report["invalid"] == 1
     assert report["calibration"]["examples"] == 5 and "ece" in report
 
 
@@ -194,7 +194,7 @@ def test_a_fatal_error_stops_the_run_at_once(standin, tmp_path):
 
 
 @pytest.mark.parametrize("record, expected", [
-    ({"id": "x/1"}, ":2: expected an example with an id and messages"),
+    ({"id": "x/1"}, ":2: expected an example (shared/CONTRACT.md section 1): messages: Field required"),
     ({"id": "x/1", "messages": [{"role": "system", "content": "s"}]}, ":2: expected an example"),
     ({"id": "x/1", "messages": "hello"}, ":2: expected an example"),
     ({"messages": [{"role": "user", "content": "t"}]}, ":2: expected an example"),
@@ -211,7 +211,7 @@ def test_bad_records_are_found_before_any_request(standin, examples, tmp_path, r
 def test_confidence_needs_classification_records(standin, tmp_path):
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps({"id": "n/0", "messages": [{"role": "user", "content": "t"}],
-                                "gold": {"task": "ner"}}) + "\n")
+                                "gold": {"task": "ner", "text": "t", "entities": []}}) + "\n")
     result = run_cli(standin.url, data, tmp_path / "p.jsonl")
     assert result.exit_code == 2 and "--confidence" in result.output and sum(standin.hits.values()) == 0
 
@@ -220,13 +220,13 @@ def test_bad_paths_and_options_are_found_before_any_request(standin, examples, t
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     for output, extra, expected in [(tmp_path / "p.jsonl", ["--concurrency", "0"], "Invalid value for '--concurrency'"),
-                                    (blocker / "p.jsonl", [], f"error: {blocker}: expected a writable folder"),
-                                    (tmp_path, [], f"error: {tmp_path}: expected a file path, found a folder")]:
+                                    (blocker / "p.jsonl", [], f"error: {blocker / 'p.jsonl'}: expected a folder on the way, not the file {blocker}"),
+                                    (tmp_path, [], f"error: {tmp_path}: expected a file to write, not a folder")]:
         result = run_cli(standin.url, examples, output, *extra)
         assert result.exit_code == 2 and expected in result.output, result.output
     folder = CliRunner().invoke(api.main, ["run", "--data", str(tmp_path), "--output", str(tmp_path / "p.jsonl"),
                                            "--model", "m", "--base-url", standin.url])
-    assert folder.exit_code == 2 and folder.output == f"error: {tmp_path}: expected a JSONL file, found a folder\n"
+    assert folder.exit_code == 2 and folder.output == f"error: {tmp_path}: expected a file, not a folder (Is a directory)\n"
     assert sum(standin.hits.values()) == 0
 
 
