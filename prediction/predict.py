@@ -8,17 +8,26 @@ prediction agree whatever the template does (a date line, a `<think>` opener, a 
 adapter folder loads on its base model; `--quantization 8bit|4bit` loads through bitsandbytes; vLLM is used where it
 is installed, plain transformers otherwise, and always for `--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit
 only). Both engines get the same prompt token ids, so they generate from the same input.
+
+Every visible GPU is used: one worker process per GPU (or per `--tensor-parallel` GPUs) predicts its shard of the
+examples and the shards are merged, each id checked to be predicted once (prediction.shards). `--shard i/N` predicts
+one shard only (a Slurm array task; see slurm/eval.sbatch).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 
 from core.io import DataError, exits_on_data_error, read_records, write_jsonl
 from core.tasks import prompt_turns
+from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
 # Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible
@@ -180,6 +189,24 @@ def choose_backend(backend: str, quantization: str | None, constrained: bool, vl
     return backend
 
 
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (Slurm sets it to the job's GPUs)."""
+    named = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if named is not None:
+        return [gpu for gpu in named.split(",") if gpu.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
+    """One group of `per_worker` GPUs per model copy (data parallel over copies, tensor parallel within one)."""
+    if len(gpus) % per_worker:
+        raise DataError("--tensor-parallel", None, f"expected a divisor of the {len(gpus)} GPUs to use, "
+                                                   f"got {per_worker}")
+    return [gpus[i:i + per_worker] for i in range(0, len(gpus), per_worker)]
+
+
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
                      max_new_tokens: int, constrained: bool = False) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained)."""
@@ -210,17 +237,31 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 @click.option("--calibration-data", default=None,
               help="With --score-labels: validation examples to fit the softmax temperature on.")
 @click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
+@click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
+@click.option("--gpus", type=int, default=None, help="Spread over this many GPUs [default: every visible one].")
+@click.option("--tensor-parallel", type=int, default=1, show_default=True,
+              help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
+                   "spreads its layers).")
 @exits_on_data_error
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
-            score_labels, calibration_data, limit):
+            score_labels, calibration_data, limit, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     examples = read_records(data, limit)
+    if shard:
+        examples = shard_of(examples, *parse_shard(shard))
     if score_labels:
         return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
                                        calibration_data)
     if constrained and any(e["gold"]["task"] != "ner" for e in examples):
         raise DataError(data, None, "--constrained is for NER examples")
     backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
+    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)
+    if len(groups) > 1:
+        count = predict_on_workers(groups, examples, data, output, shard, limit, backend, model=model,
+                                   batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
+                                   chat_template=chat_template, constrained=constrained)
+        click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
+        return
     if not examples:  # a shard can be empty (fewer examples than workers)
         outputs = []
     elif backend == "vllm":
@@ -228,13 +269,53 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
 
         tokenizer = AutoTokenizer.from_pretrained(model)
         prompts = training_prompts(tokenizer, examples, chat_template)
-        outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization)
+        outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
+                                tensor_parallel)
     else:
         loaded, tokenizer = load_model(model, quantization)
         prompts = training_prompts(tokenizer, examples, chat_template)
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens, constrained)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
     click.echo(f"wrote {count} predictions to {output}", err=True)
+
+
+def worker_command(options: dict, output: str, shard: str, gpus: int) -> list[str]:
+    """This command again for one worker: its shard, its output, its GPUs (so it runs in one process)."""
+    command = [sys.executable, "-m", "prediction", "--output", output, "--shard", shard, "--gpus", str(gpus),
+               "--tensor-parallel", str(gpus)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            command.append(flag)
+        elif value not in (None, False):
+            command += [flag, str(value)]
+    return command
+
+
+def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str, output: str, shard: str | None,
+                       limit: int | None, backend: str, **options) -> int:
+    """One process per GPU group, each with CUDA_VISIBLE_DEVICES set to its group, predicting its shard; then the
+    checked merge. Independent engines are vLLM's offline data parallel for a dense model (its own example starts
+    one process per rank the same way) without the cross-rank synchronisation only MoE models need."""
+    outer = parse_shard(shard) if shard else (0, 1)
+    parts = Path(output).with_name(Path(output).name + ".shards")
+    parts.mkdir(parents=True, exist_ok=True)
+    workers = []
+    for k, group in enumerate(groups):
+        index, count = sub_shard(outer, (k, len(groups)))
+        part = str(parts / f"{k}-of-{len(groups)}.jsonl")
+        command = worker_command({**options, "data": data, "limit": limit, "backend": backend}, part,
+                                 f"{index}/{count}", len(group))
+        environment = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(group)}
+        workers.append((group, part, subprocess.Popen(command, env=environment)))
+    failed = [(group, process.wait()) for group, _, process in workers]
+    failed = [(group, status) for group, status in failed if status]
+    if failed:
+        raise click.ClickException(f"the worker on GPU {','.join(failed[0][0])} exited with status {failed[0][1]} "
+                                   f"({len(failed)} of {len(groups)} failed; see its log above)")
+    written = merge_files([e["id"] for e in examples], data, [part for _, part, _ in workers], output)
+    shutil.rmtree(parts)
+    return written
 
 
 def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data):
