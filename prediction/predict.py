@@ -238,8 +238,9 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
               help="With --score-labels: validation examples to fit the softmax temperature on.")
 @click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
 @click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
-@click.option("--gpus", type=int, default=None, help="Spread over this many GPUs [default: every visible one].")
-@click.option("--tensor-parallel", type=int, default=1, show_default=True,
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="Spread over this many GPUs [default: every visible one].")
+@click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True,
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
 @exits_on_data_error
