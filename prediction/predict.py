@@ -256,7 +256,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
     if constrained and any(e["gold"]["task"] != "ner" for e in examples):
         raise DataError(data, None, "--constrained is for NER examples")
     backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
-    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)
+    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)[:len(examples)]  # no worker without an example
     if len(groups) > 1:
         count = predict_on_workers(groups, examples, data, output, shard, limit, backend, model=model,
                                    batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,

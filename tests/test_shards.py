@@ -179,3 +179,15 @@ def test_tensor_parallel_must_divide_the_gpus(fake_workers, monkeypatch, tmp_pat
     result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(tmp_path / "p.jsonl"),
                                           "--backend", "vllm", "--tensor-parallel", "2"])
     assert result.exit_code == 2 and "expected a divisor of the 3 GPUs" in result.output
+
+
+def test_no_worker_starts_without_an_example(fake_workers, monkeypatch, tmp_path):
+    from prediction.predict import predict
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3,4,5,6,7")
+    output = tmp_path / "predictions.jsonl"
+    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(output),
+                                          "--backend", "vllm", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert [gpus for _, gpus in fake_workers.started] == ["0", "1", "2"]
+    assert ids_of(output) == ids_of(FIVE)[:3]
