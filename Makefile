@@ -110,7 +110,7 @@ test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/test_gpu_bench.py $(PYTEST_ARGS)
 
 lint: setup ## shellcheck the Slurm scripts and .ci/run
-	shellcheck slurm/*.sbatch .ci/run
+	shellcheck slurm/*.sbatch slurm/env.sh .ci/run
 
 clean: ## Remove outputs and caches (keeps .venv and data/)
 	rm -rf outputs runs last_run_prepared .pytest_cache

@@ -6,18 +6,28 @@ The prompt is the exact prefix the model was trained on: the chat template saved
 example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
 prediction agree whatever the template does (a date line, a `<think>` opener, a default system prompt). A LoRA
 adapter folder loads on its base model; `--quantization 8bit|4bit` loads through bitsandbytes; vLLM is used where it
-is installed (same outputs), plain transformers otherwise, and always for `--constrained`.
+is installed, plain transformers otherwise, and always for `--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit
+only). Both engines get the same prompt token ids, so they generate from the same input.
+
+Every visible GPU is used: one worker process per GPU (or per `--tensor-parallel` GPUs) predicts its shard of the
+examples and the shards are merged, each id checked to be predicted once (prediction.shards). `--shard i/N` predicts
+one shard only (a Slurm array task; see slurm/eval.sbatch).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 
 from core.io import DataError, check_writable, exits_on_data_error, read_records, write_jsonl
 from core.tasks import prompt_turns
+from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
 # Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible
@@ -58,6 +68,21 @@ def training_prompts(tokenizer, examples: list[dict], chat_template: str | None)
     return [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
 
 
+def prompt_token_ids(tokenizer, prompts: list[str]) -> list[list[int]]:
+    """The ids both engines generate from. The rendered prefix already holds every special token the template writes
+    (Llama 3 and the R1 distills write BOS themselves), so the tokenizer must add none: a second BOS is a prompt the
+    model never saw in training."""
+    return [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
+
+
+def context_length(prompt_ids: list[list[int]], max_new_tokens: int, block: int = 16) -> int:
+    """vLLM's max_model_len from the data: the longest prompt plus the answer budget, rounded up to whole KV-cache
+    blocks. Left unset, vLLM reserves the model's full context (131k for Llama 3.x), which an 8B on a 24 GB card
+    cannot hold."""
+    needed = max(len(ids) for ids in prompt_ids) + max_new_tokens
+    return -(-needed // block) * block
+
+
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped longest first, so each batch pads little and the slowest batch runs first."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
@@ -94,15 +119,14 @@ def load_model(model: str, quantization: str | None):
     return loaded.eval(), tokenizer
 
 
-def generate_transformers(model, tokenizer, prompts: list[str], batch_size: int, max_new_tokens: int,
+def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size: int, max_new_tokens: int,
                           logits_processor_factory=None) -> list[str]:
     import torch
     from tqdm import tqdm
 
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    outputs = [""] * len(prompts)
+    outputs = [""] * len(encoded)
     batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
-    with tqdm(total=len(prompts), desc="generating", unit="example") as progress:
+    with tqdm(total=len(encoded), desc="generating", unit="example") as progress:
         for batch in batches:
             inputs = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt").to(model.device)
             extra = {}
@@ -129,31 +153,70 @@ def vllm_available() -> bool:
     return torch.cuda.is_available()
 
 
-def generate_vllm(model: str, prompts: list[str], max_new_tokens: int, quantization: str | None) -> list[str]:
+def generate_vllm(model: str, prompt_ids: list[list[int]], max_new_tokens: int, quantization: str | None,
+                  tensor_parallel: int = 1) -> list[str]:
     from vllm import LLM, SamplingParams
 
-    kwargs = {"quantization": "bitsandbytes"} if quantization else {}
+    kwargs = {"seed": 0, "max_model_len": context_length(prompt_ids, max_new_tokens),
+              "tensor_parallel_size": tensor_parallel}
+    if quantization == "4bit":  # in-flight bitsandbytes, NF4; older vLLM also needs the load format named
+        kwargs.update(quantization="bitsandbytes", load_format="bitsandbytes")
+    elif quantization:
+        raise ValueError(f"vLLM cannot load {quantization}")  # choose_backend routes 8-bit to transformers
     if is_adapter(model):
         from vllm.lora.request import LoRARequest
 
         base = json.loads((Path(model) / "adapter_config.json").read_text())["base_model_name_or_path"]
-        engine, lora = LLM(base, enable_lora=True, seed=0, **kwargs), LoRARequest("adapter", 1, model)
+        engine, lora = LLM(base, enable_lora=True, **kwargs), LoRARequest("adapter", 1, model)
     else:
-        engine, lora = LLM(model, seed=0, **kwargs), None
+        engine, lora = LLM(model, **kwargs), None
     params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
-    results = engine.generate(prompts, params, lora_request=lora)
+    # Token prompts (vLLM's TokensPrompt): vLLM would tokenize a text prompt with special tokens added, a second BOS.
+    results = engine.generate([{"prompt_token_ids": ids} for ids in prompt_ids], params, lora_request=lora)
     return [result.outputs[0].text for result in results]
+
+
+def choose_backend(backend: str, quantization: str | None, constrained: bool, vllm_ok: bool) -> str:
+    """vLLM where it is installed and can do what was asked; its in-flight bitsandbytes is 4-bit only, so an 8-bit run
+    there would silently be a 4-bit one."""
+    if backend == "vllm" and constrained:
+        raise DataError("--constrained", None, "generates with transformers; drop --backend vllm")
+    if backend == "vllm" and quantization == "8bit":
+        raise DataError("--quantization 8bit", None, "vLLM's bitsandbytes loads 4-bit only; use --backend "
+                                                     "transformers (or auto) for 8-bit")
+    if backend == "auto":
+        return "vllm" if vllm_ok and not constrained and quantization != "8bit" else "transformers"
+    return backend
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (Slurm sets it to the job's GPUs)."""
+    named = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if named is not None:
+        return [gpu for gpu in named.split(",") if gpu.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
+    """One group of `per_worker` GPUs per model copy (data parallel over copies, tensor parallel within one)."""
+    if len(gpus) % per_worker:
+        raise DataError("--tensor-parallel", None, f"expected a divisor of the {len(gpus)} GPUs to use, "
+                                                   f"got {per_worker}")
+    return [gpus[i:i + per_worker] for i in range(0, len(gpus), per_worker)]
 
 
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
                      max_new_tokens: int, constrained: bool = False) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained)."""
+    encoded = prompt_token_ids(tokenizer, prompts)
     if not constrained:
-        return generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens)
+        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
     from prediction.constrained import complete_answer, grounded_factory
 
     factory = grounded_factory(tokenizer, examples)
-    outputs = generate_transformers(model, tokenizer, prompts, batch_size, max_new_tokens, factory)
+    outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory)
     return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
 
 
@@ -174,30 +237,87 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 @click.option("--calibration-data", default=None,
               help="With --score-labels: validation examples to fit the softmax temperature on.")
 @click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
+@click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="Spread over this many GPUs [default: every visible one].")
+@click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
+                   "spreads its layers).")
 @exits_on_data_error
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
-            score_labels, calibration_data, limit):
+            score_labels, calibration_data, limit, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     check_writable(output)  # every check that can fail does so before a model is loaded
     examples = read_records(data, limit)
+    if shard:
+        examples = shard_of(examples, *parse_shard(shard))
     if score_labels:
         return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
                                        calibration_data)
     if constrained and any(e["gold"]["task"] != "ner" for e in examples):
         raise DataError(data, None, "--constrained is for NER examples")
-    if constrained and backend == "vllm":
-        raise DataError(data, None, "--constrained generates with transformers; drop --backend vllm")
-    if backend == "vllm" or (backend == "auto" and vllm_available() and not constrained):
+    backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
+    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)[:len(examples)]  # no worker without an example
+    if len(groups) > 1:
+        count = predict_on_workers(groups, examples, data, output, shard, limit, backend, model=model,
+                                   batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
+                                   chat_template=chat_template, constrained=constrained)
+        click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
+        return
+    if not examples:  # a shard can be empty (fewer examples than workers)
+        outputs = []
+    elif backend == "vllm":
         from transformers import AutoTokenizer
 
-        prompts = training_prompts(AutoTokenizer.from_pretrained(model), examples, chat_template)
-        outputs = generate_vllm(model, prompts, max_new_tokens, quantization)
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        prompts = training_prompts(tokenizer, examples, chat_template)
+        outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
+                                tensor_parallel)
     else:
         loaded, tokenizer = load_model(model, quantization)
         prompts = training_prompts(tokenizer, examples, chat_template)
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens, constrained)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
     click.echo(f"wrote {count} predictions to {output}", err=True)
+
+
+def worker_command(options: dict, output: str, shard: str, gpus: int) -> list[str]:
+    """This command again for one worker: its shard, its output, its GPUs (so it runs in one process)."""
+    command = [sys.executable, "-m", "prediction", "--output", output, "--shard", shard, "--gpus", str(gpus),
+               "--tensor-parallel", str(gpus)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            command.append(flag)
+        elif value not in (None, False):
+            command += [flag, str(value)]
+    return command
+
+
+def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str, output: str, shard: str | None,
+                       limit: int | None, backend: str, **options) -> int:
+    """One process per GPU group, each with CUDA_VISIBLE_DEVICES set to its group, predicting its shard; then the
+    checked merge. Independent engines are vLLM's offline data parallel for a dense model (its own example starts
+    one process per rank the same way) without the cross-rank synchronisation only MoE models need."""
+    outer = parse_shard(shard) if shard else (0, 1)
+    parts = Path(output).with_name(Path(output).name + ".shards")
+    parts.mkdir(parents=True, exist_ok=True)
+    workers = []
+    for k, group in enumerate(groups):
+        index, count = sub_shard(outer, (k, len(groups)))
+        part = str(parts / f"{k}-of-{len(groups)}.jsonl")
+        command = worker_command({**options, "data": data, "limit": limit, "backend": backend}, part,
+                                 f"{index}/{count}", len(group))
+        environment = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(group)}
+        workers.append((group, part, subprocess.Popen(command, env=environment)))
+    failed = [(group, process.wait()) for group, _, process in workers]
+    failed = [(group, status) for group, status in failed if status]
+    if failed:
+        raise click.ClickException(f"the worker on GPU {','.join(failed[0][0])} exited with status {failed[0][1]} "
+                                   f"({len(failed)} of {len(groups)} failed; see its log above)")
+    written = merge_files([e["id"] for e in examples], data, [part for _, part, _ in workers], output)
+    shutil.rmtree(parts)
+    return written
 
 
 def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 
 from core.tasks import ner_prompt
@@ -49,3 +52,138 @@ def test_a_model_without_template_is_refused(tokenizer):
 def test_batches_are_sorted_longest_first_and_cover_everything():
     batches = length_sorted_batches([3, 9, 1, 7, 5], 2)
     assert batches == [[1, 3], [4, 0], [2]]
+
+
+# --- both engines get the same token ids ----------------------------------------------------------------------------
+
+EXAMPLES = [{"id": f"x/{i}", "messages": ner_prompt("conll2003").messages(text, "none"), "gold": {"task": "ner"}}
+            for i, text in enumerate(["Peter Blackburn", "EU rejects German call to boycott British lamb .", "Hi"])]
+
+
+def hub_style_tokenizer(template: str, out_dir):
+    """A tokenizer of the template's family as the hub ships it: it adds BOS by itself (Llama 3 and the R1 distills
+    do, through the tokenizer.json post-processor) while the chat template writes BOS too. Saved and reloaded."""
+    from tokenizers.processors import TemplateProcessing
+    from transformers import AutoTokenizer
+
+    built = build_tokenizer([m["content"] for e in EXAMPLES for m in e["messages"]], template, out_dir,
+                            vocab_size=300)
+    bos = built.bos_token
+    if bos:  # Qwen has none
+        built.backend_tokenizer.post_processor = TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, built.bos_token_id)])
+    use_chat_template(built, template)
+    built.save_pretrained(out_dir)
+    loaded = AutoTokenizer.from_pretrained(out_dir)
+    if bos:
+        assert loaded("Peter")["input_ids"][0] == loaded.bos_token_id  # the trap is set: BOS is added by default
+    return loaded
+
+
+class RecordingModel:
+    """Stands in for the transformers model: records the unpadded ids of every row it generates from."""
+
+    device = "cpu"
+
+    def __init__(self):
+        self.rows = []
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, eos_token_id, **_):
+        import torch
+
+        self.rows += [ids[mask.bool()].tolist() for ids, mask in zip(input_ids, attention_mask)]
+        return torch.cat([input_ids, torch.full((len(input_ids), 1), eos_token_id)], dim=1)
+
+
+class FakeVLLM:
+    """A `vllm` module that records what LLM(...) and LLM.generate(...) are given (vLLM is not installed here)."""
+
+    def __init__(self):
+        import types
+
+        self.engines, self.prompts = [], []
+        fake = self
+
+        class LLM:
+            def __init__(self, model, **kwargs):
+                fake.engines.append((model, kwargs))
+
+            def generate(self, prompts, params, lora_request=None):
+                fake.prompts += prompts
+                return [types.SimpleNamespace(outputs=[types.SimpleNamespace(text="none")]) for _ in prompts]
+
+        self.module = types.ModuleType("vllm")
+        self.module.LLM, self.module.SamplingParams = LLM, lambda **kwargs: kwargs
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    fake = FakeVLLM()
+    monkeypatch.setitem(sys.modules, "vllm", fake.module)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # one process, no workers
+    return fake
+
+
+def run_predict(model_dir, output, *extra):
+    from click.testing import CliRunner
+
+    from prediction.predict import predict
+
+    data = output.parent / "examples.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in EXAMPLES), encoding="utf-8")
+    return CliRunner().invoke(predict, ["--model", str(model_dir), "--data", str(data), "--output", str(output),
+                                        "--max-new-tokens", "8", *extra])
+
+
+@pytest.mark.parametrize("template", ["llama3", "deepseek_v3"])
+def test_vllm_gets_the_token_ids_transformers_generates_from(template, tmp_path, fake_vllm):
+    from prediction.predict import generate_answers, training_prompts
+
+    tokenizer = hub_style_tokenizer(template, tmp_path / "model")
+    result = run_predict(tmp_path / "model", tmp_path / "predictions.jsonl", "--backend", "vllm")
+    assert result.exit_code == 0, result.output
+    assert all(set(prompt) == {"prompt_token_ids"} for prompt in fake_vllm.prompts)  # token prompts, not text
+    vllm_rows = [prompt["prompt_token_ids"] for prompt in fake_vllm.prompts]
+
+    model = RecordingModel()
+    tokenizer.padding_side, tokenizer.pad_token = "left", tokenizer.pad_token or tokenizer.eos_token
+    generate_answers(model, tokenizer, EXAMPLES, training_prompts(tokenizer, EXAMPLES, None), 2, 8)
+    assert sorted(model.rows) == sorted(vllm_rows)
+    for row in vllm_rows:
+        assert row.count(tokenizer.bos_token_id) == 1 and row[0] == tokenizer.bos_token_id
+
+
+@pytest.mark.parametrize("template", ["llama3", "qwen_25"])
+def test_vllm_context_is_the_longest_prompt_plus_the_answer_budget(template, tmp_path, fake_vllm):
+    hub_style_tokenizer(template, tmp_path / "model")
+    assert run_predict(tmp_path / "model", tmp_path / "p.jsonl", "--backend", "vllm").exit_code == 0
+    (_, kwargs), = fake_vllm.engines
+    needed = max(len(prompt["prompt_token_ids"]) for prompt in fake_vllm.prompts) + 8
+    assert needed <= kwargs["max_model_len"] < needed + 16
+    assert kwargs["tensor_parallel_size"] == 1 and "quantization" not in kwargs
+
+
+def test_eight_bit_under_vllm_is_refused_in_one_line(tmp_path, fake_vllm):
+    hub_style_tokenizer("llama3", tmp_path / "model")
+    result = run_predict(tmp_path / "model", tmp_path / "p.jsonl", "--backend", "vllm", "--quantization", "8bit")
+    assert result.exit_code == 2 and not fake_vllm.engines
+    assert result.output.strip().splitlines() == [
+        "error: --quantization 8bit: vLLM's bitsandbytes loads 4-bit only; use --backend transformers (or auto) "
+        "for 8-bit"]
+
+
+def test_four_bit_under_vllm_is_its_bitsandbytes(tmp_path, fake_vllm):
+    hub_style_tokenizer("llama3", tmp_path / "model")
+    assert run_predict(tmp_path / "model", tmp_path / "p.jsonl", "--backend", "vllm", "--quantization",
+                       "4bit").exit_code == 0
+    (_, kwargs), = fake_vllm.engines
+    assert kwargs["quantization"] == kwargs["load_format"] == "bitsandbytes"
+
+
+@pytest.mark.parametrize("quantization,constrained,vllm_ok,expected", [
+    (None, False, True, "vllm"), ("4bit", False, True, "vllm"), ("8bit", False, True, "transformers"),
+    (None, True, True, "transformers"), (None, False, False, "transformers")])
+def test_auto_backend(quantization, constrained, vllm_ok, expected):
+    from prediction.predict import choose_backend
+
+    assert choose_backend("auto", quantization, constrained, vllm_ok) == expected

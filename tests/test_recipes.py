@@ -1,5 +1,5 @@
 """Every recipe, found recursively: a header, Axolotl's own validation, paths that exist after `make data`, DeepSpeed
-configs that DeepSpeed loads with the recipe's batch settings; the Slurm scripts' launch lines and lint."""
+configs that DeepSpeed loads with the recipe's batch settings. (The Slurm scripts: tests/test_slurm.py.)"""
 
 from __future__ import annotations
 
@@ -95,78 +95,3 @@ def test_deepspeed_config_loads_with_the_recipe_batch_settings(ds_path, recipe_p
     assert config.train_batch_size == recipe["micro_batch_size"] * recipe["gradient_accumulation_steps"]
     assert config.zero_optimization_stage == (2 if "zero2" in ds_path.stem else 3)
 
-
-# --- Slurm ---------------------------------------------------------------------------------------------------------
-
-SLURM = sorted((ROOT / "slurm").glob("*.sbatch"))
-
-
-def run_script(script: str, *args: str, env: dict | None = None, tmp_path: Path | None = None):
-    environment = {**os.environ, **(env or {})}
-    if tmp_path is not None:  # a fake scontrol, as Slurm's would answer for gpu[01-03]
-        fake = tmp_path / "bin"
-        fake.mkdir(exist_ok=True)
-        (fake / "scontrol").write_text("#!/bin/sh\nprintf 'gpu01\\ngpu02\\ngpu03\\n'\n")
-        (fake / "scontrol").chmod(0o755)
-        environment["PATH"] = f"{fake}:{environment['PATH']}"
-    return subprocess.run(["bash", str(ROOT / "slurm" / script), *args], capture_output=True, text=True, cwd=ROOT,
-                          env=environment)
-
-
-@pytest.mark.parametrize("script", [p.name for p in SLURM])
-def test_slurm_scripts_have_help_strict_mode_and_literal_sbatch_lines(script):
-    text = (ROOT / "slurm" / script).read_text()
-    assert "set -euo pipefail" in text
-    assert all("$" not in line for line in text.splitlines() if line.startswith("#SBATCH"))
-    result = run_script(script, "--help")
-    assert result.returncode == 0 and result.stdout.startswith("usage:")
-
-
-def test_single_node_launch_line():
-    result = run_script("train_node.sbatch", "recipes/ds15b_fft.yml", "--deepspeed", "deepspeed_configs/zero2.json",
-                        "--dry-run", env={"SLURM_GPUS_ON_NODE": "4"})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ("accelerate launch --num_machines 1 --num_processes 4 --mixed_precision bf16 "
-                                     "-m axolotl.cli.train recipes/ds15b_fft.yml --deepspeed "
-                                     "deepspeed_configs/zero2.json")
-
-
-def test_multi_node_launch_lines(tmp_path):
-    env = {"SLURM_JOB_NODELIST": "gpu[01-03]", "SLURM_NNODES": "3", "SLURM_GPUS_ON_NODE": "8"}
-    result = run_script("train_multinode.sbatch", "recipes/ds7b_lora.yml", "--dry-run", env=env, tmp_path=tmp_path)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("srun --nodes=3 --ntasks-per-node=1")
-    for rank, line in enumerate(lines[1:]):
-        assert line == (f"node {rank}: accelerate launch --num_machines 3 --num_processes 24 --machine_rank {rank} "
-                        "--main_process_ip gpu01 --main_process_port 29500 --rdzv_backend c10d --mixed_precision bf16 "
-                        "-m axolotl.cli.train recipes/ds7b_lora.yml")
-    assert len(lines) == 4
-
-
-def test_multi_node_refuses_to_run_outside_slurm():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM")}
-    result = subprocess.run(["bash", "slurm/train_multinode.sbatch", "recipes/ds7b_lora.yml", "--dry-run"], cwd=ROOT,
-                            capture_output=True, text=True, env=env)
-    assert result.returncode != 0 and "inside a Slurm allocation" in result.stderr
-
-
-def test_eval_script_commands():
-    result = run_script("eval.sbatch", "outputs/ds15b_fft", "data/gmb/test.jsonl", "--quantization", "8bit",
-                        "--dry-run")
-    assert result.stdout.splitlines() == [
-        "python -m prediction --model outputs/ds15b_fft --data data/gmb/test.jsonl --output "
-        "outputs/eval/ds15b_fft/predictions.jsonl --quantization 8bit",
-        "python -m evaluators score --gold data/gmb/test.jsonl --pred outputs/eval/ds15b_fft/predictions.jsonl "
-        "--json outputs/eval/ds15b_fft/report.json --confusion-png outputs/eval/ds15b_fft/confusion.png"]
-
-
-def test_missing_recipe_is_an_error():
-    result = run_script("train_node.sbatch", "recipes/nope.yml", "--dry-run")
-    assert result.returncode == 2 and "no such recipe" in result.stderr
-
-
-def test_shellcheck_is_clean():
-    shellcheck = shutil.which("shellcheck") or str(Path(os.sys.executable).parent / "shellcheck")
-    result = subprocess.run([shellcheck, *map(str, SLURM), str(ROOT / ".ci" / "run")], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout

@@ -1,0 +1,90 @@
+"""Shards of an examples file, and the checked merge of their predictions.
+
+    python -m prediction --model M --data D --output shards/3-of-8.jsonl --shard 3/8     # one Slurm array task
+    python -m prediction.shards merge --data D --output predictions.jsonl shards/*-of-8.jsonl
+
+Shard i of N holds the examples at positions i, i + N, i + 2N, ... (round robin: every shard gets long and short
+examples alike, whatever order the file is in). The merge writes the predictions in the examples' order and refuses
+any id predicted twice, any id the examples do not have and any example left without a prediction, so a lost or
+repeated array task cannot pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import click
+
+from core.io import DataError, exits_on_data_error, read_jsonl, read_records, write_jsonl
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'i/N' -> (i, N) with 0 <= i < N."""
+    index, slash, count = text.partition("/")
+    if not (slash and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise DataError("--shard", None, f"expected INDEX/COUNT with 0 <= INDEX < COUNT (e.g. 0/8), got {text!r}")
+    return int(index), int(count)
+
+
+def shard_of(items: list, index: int, count: int) -> list:
+    return items[index::count]
+
+
+def sub_shard(outer: tuple[int, int], inner: tuple[int, int]) -> tuple[int, int]:
+    """Shard `inner` of shard `outer`, as one shard of the whole: positions i + N*m with m = k mod W are exactly the
+    positions congruent to i + N*k modulo N*W."""
+    (i, n), (k, w) = outer, inner
+    return i + n * k, n * w
+
+
+def merge_predictions(ids: list[str], data: str, shards: list[tuple[str, list[tuple[int, dict]]]]) -> list[dict]:
+    """Predictions in the examples' order; every example id exactly once. `shards` is [(path, [(line, record)])]."""
+    wanted = set(ids)
+    found: dict[str, dict] = {}
+    seen_at: dict[str, str] = {}
+    for path, records in shards:
+        for line, record in records:
+            key = record.get("id")
+            if not isinstance(key, str):
+                raise DataError(path, line, "expected a prediction object with a string id")
+            if key not in wanted:
+                raise DataError(path, line, f"expected ids of {data}; {key!r} is not one of its examples")
+            if key in found:
+                raise DataError(path, line, f"expected each id once; {key!r} was already predicted at {seen_at[key]}")
+            found[key], seen_at[key] = record, f"{path}:{line}"
+    missing = [key for key in ids if key not in found]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise DataError(data, None, f"expected a prediction for every example; none for {missing[0]!r}{more} "
+                                    f"(a shard is missing or incomplete)")
+    return [found[key] for key in ids]
+
+
+def example_ids(data: str) -> list[str]:
+    ids = [record["id"] for record in read_records(data)]
+    if len(set(ids)) != len(ids):
+        raise DataError(data, None, "expected unique example ids (predictions are matched by id)")
+    return ids
+
+
+def merge_files(ids: list[str], data: str, shard_paths: list[str], output: str) -> int:
+    shards = [(str(path), list(read_jsonl(path))) for path in shard_paths]
+    return write_jsonl(output, merge_predictions(ids, data, shards))
+
+
+@click.group()
+def main():
+    """Shards of an examples file (see `python -m prediction --shard`)."""
+
+
+@main.command()
+@click.option("--data", required=True, help="The examples JSONL the shards were cut from.")
+@click.option("--output", required=True, help="Merged predictions JSONL to write.")
+@click.argument("shard_files", nargs=-1, required=True)
+@exits_on_data_error
+def merge(data, output, shard_files):
+    """Merge SHARD_FILES (predictions JSONL) into one file, checking that every example is predicted exactly once."""
+    count = merge_files(example_ids(data), data, list(shard_files), output)
+    click.echo(f"merged {len(shard_files)} shards: {count} predictions to {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()
