@@ -56,7 +56,8 @@ def test_batches_are_sorted_longest_first_and_cover_everything():
 
 # --- both engines get the same token ids ----------------------------------------------------------------------------
 
-EXAMPLES = [{"id": f"x/{i}", "messages": ner_prompt("conll2003").messages(text, "none"), "gold": {"task": "ner"}}
+EXAMPLES = [{"id": f"x/{i}", "messages": ner_prompt("conll2003").messages(text, "none"),
+             "gold": {"task": "ner", "text": text, "entities": []}}
             for i, text in enumerate(["Peter Blackburn", "EU rejects German call to boycott British lamb .", "Hi"])]
 
 
