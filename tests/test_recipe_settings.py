@@ -17,3 +17,16 @@ def test_evaluation_batches_are_not_padded_to_sequence_len(path):
     pad_to_sequence_len is set, and Axolotl sets it with sample packing; only a packed eval set fills those rows."""
     validated = validate(load(path))
     assert not (validated.pad_to_sequence_len and not validated.eval_sample_packing)
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_a_requeued_job_resumes_from_the_last_checkpoint(path, tmp_path):
+    """Axolotl's own resolution (axolotl.utils.train.determine_last_checkpoint), as `axolotl train` calls it, on an
+    output folder a killed job left behind. Twins inherit the key; they save no checkpoints, so it does nothing there."""
+    from axolotl.utils.train import determine_last_checkpoint
+
+    validated = validate(load(path))
+    validated.output_dir = str(tmp_path)
+    for step in (50, 200, 100):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    assert determine_last_checkpoint(validated, update=True) == str(tmp_path / "checkpoint-200")
