@@ -30,3 +30,26 @@ def test_a_requeued_job_resumes_from_the_last_checkpoint(path, tmp_path):
     for step in (50, 200, 100):
         (tmp_path / f"checkpoint-{step}").mkdir()
     assert determine_last_checkpoint(validated, update=True) == str(tmp_path / "checkpoint-200")
+
+
+def test_cmmlu_recipe_takes_enough_optimizer_steps():
+    """3 epochs over CMMLU dev (counted from the real files) at 8 questions a step: at least 100 optimizer steps on
+    one GPU, i.e. every question seen 3 times in batches of ~8 with a few warm-up steps (warmup_ratio 0.03); packing
+    335 short questions into 1024-token rows gave ~15 in all. The header states the arithmetic per GPU count."""
+    from converters.mcq import convert_path
+    from tests.constants import shared
+    from training.budget import optimizer_steps_per_epoch, recipe_steps
+
+    path = next(p for p in RECIPES if p.stem == "dsllama8b_qlora_cmmlu")
+    recipe = load(path)
+    validated = validate(recipe)
+    assert not validated.sample_packing  # one question per row: rows are questions
+    questions = sum(1 for _ in convert_path(shared("cmmlu", "dev"), "cmmlu", "train"))
+    assert recipe_steps(validated, questions, gpus=1) >= 100
+    header = " ".join(line.lstrip("# ") for line in path.read_text().split("\n\n")[0].splitlines())
+    assert f"ceil(ceil({questions} / (" in header
+    for gpus in (1, 2, 4, 8):
+        per_epoch = optimizer_steps_per_epoch(questions, recipe["micro_batch_size"],
+                                              recipe["gradient_accumulation_steps"], gpus)
+        gpu_label = "1 GPU" if gpus == 1 else f"{gpus} GPUs"
+        assert f"{gpu_label}: {per_epoch} × {recipe['num_epochs']} = {per_epoch * recipe['num_epochs']}" in header
