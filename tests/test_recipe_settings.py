@@ -53,3 +53,34 @@ def test_cmmlu_recipe_takes_enough_optimizer_steps():
                                               recipe["gradient_accumulation_steps"], gpus)
         gpu_label = "1 GPU" if gpus == 1 else f"{gpus} GPUs"
         assert f"{gpu_label}: {per_epoch} × {recipe['num_epochs']} = {per_epoch * recipe['num_epochs']}" in header
+
+
+def test_full_fine_tune_keeps_fp32_master_weights(tmp_path):
+    """Axolotl 0.19 loads the model in bf16 whenever bf16 is on (axolotl.utils.config.resolve_dtype), so a plain
+    optimizer would update bf16 weights with bf16 states. DeepSpeed's ZeRO optimizer (stages 1-3, bf16 on) keeps an
+    fp32 master partition of every weight and fp32 AdamW states (zero/stage_1_and_2.py: single_partition_of_fp32_groups);
+    the recipe must run under it, with bf16 as the Trainer fills its "auto" values on a bf16 GPU."""
+    import json
+
+    from deepspeed.runtime.config import DeepSpeedConfig
+    from transformers import TrainingArguments
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+
+    from tests.constants import ROOT
+
+    recipe = load(ROOT / "recipes" / "ds15b_fft.yml")
+    validated = validate(recipe)
+    assert validated.bf16 in ("auto", True) and not validated.adapter
+    assert validated.deepspeed, "a full fine-tune without ZeRO trains bf16 weights with bf16 optimizer states"
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=recipe["micro_batch_size"],
+                             gradient_accumulation_steps=recipe["gradient_accumulation_steps"], use_cpu=True,
+                             report_to=[])
+    args.bf16 = True  # what `bf16: auto` resolves to on the recipe's GPUs
+    hf_config = HfTrainerDeepSpeedConfig(json.loads((ROOT / validated.deepspeed).read_text()))
+    hf_config.trainer_config_process(args)
+    hf_config.config["zero_optimization"].pop("reduce_bucket_size", None)  # filled from the model at launch
+    config = DeepSpeedConfig(hf_config.config)
+    assert config.bfloat16_config.enabled and config.zero_optimization_stage >= 1
+    # DeepSpeed can be told to keep bf16 masters and states instead; the recipe's config must not
+    assert not config.bfloat16_config.bf16_master_weights_and_grads
+    assert not config.bfloat16_config.bf16_optimizer_states
