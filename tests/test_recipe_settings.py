@@ -84,3 +84,40 @@ def test_full_fine_tune_keeps_fp32_master_weights(tmp_path):
     # DeepSpeed can be told to keep bf16 masters and states instead; the recipe's config must not
     assert not config.bfloat16_config.bf16_master_weights_and_grads
     assert not config.bfloat16_config.bf16_optimizer_states
+
+
+def header_text(path) -> str:
+    return " ".join(line.lstrip("# ") for line in path.read_text().split("\n\n")[0].splitlines())
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_header_memory_figure_is_the_arithmetics_and_fits_the_card(path):
+    """The stated figure is training/budget.py's estimate, and leaves 10% of the named card free."""
+    import re
+
+    from training.budget import GIB, estimate_gib
+
+    match = re.search(r"(\d+) GB \(≈ ([\d.]+) GiB by python -m training\.budget", header_text(path))
+    assert match, f"{path.name}: GPUs line lacks 'N GB (≈ X GiB by python -m training.budget'"
+    card_gib, stated = int(match[1]) * 1e9 / GIB, float(match[2])
+    estimate = estimate_gib(load(path))
+    assert stated == round(estimate, 1)
+    assert estimate <= 0.9 * card_gib, f"{path.name}: {estimate:.1f} GiB on a {match[1]} GB card"
+
+
+@pytest.mark.parametrize("path", [p for p in RECIPES if load(p).get("sample_packing")], ids=lambda p: p.stem)
+def test_batch_comment_gives_steps_per_gpu_count(path):
+    import re
+
+    from training.budget import optimizer_steps_per_epoch
+
+    recipe = load(path)
+    text = " ".join(line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#"))
+    match = re.search(r"ceil\(ceil\(([\d,]+) / \((\d+) × GPUs\)\) / (\d+)\) steps an epoch: (\d+) on 1 GPU, (\d+) on 4, "
+                      r"(\d+) on 8", text)
+    assert match, f"{path.name}: the Batch comment lacks the per-GPU-count arithmetic"
+    rows = int(match[1].replace(",", ""))
+    assert (int(match[2]), int(match[3])) == (recipe["micro_batch_size"], recipe["gradient_accumulation_steps"])
+    for gpus, stated in zip((1, 4, 8), match.groups()[3:]):
+        assert int(stated) == optimizer_steps_per_epoch(rows, recipe["micro_batch_size"],
+                                                        recipe["gradient_accumulation_steps"], gpus)

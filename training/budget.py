@@ -6,9 +6,11 @@ tests/test_recipe_budget.py checks each header against these functions.
 
 Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
 - weights: bf16 (2 B/param); QLoRA stores the transformer blocks' linear layers in nf4 with double quantisation
-  (0.516 B/param: 4 bits plus 0.127 bits of scales) and keeps embeddings and lm_head in bf16; a full fine-tune keeps
-  fp32 master weights (4 B/param, see ds15b_fft.yml).
-- trainable parameters: fp32 weight + fp32 gradient + AdamW's two fp32 moments = 16 B each (LoRA adapters are fp32).
+  (0.516 B/param: 4 bits plus 0.127 bits of scales) and keeps embeddings and lm_head in bf16.
+- LoRA adapters (fp32): weight + gradient + AdamW's two moments = 16 B per trainable parameter.
+- full fine-tune under DeepSpeed ZeRO on one GPU (ds15b_fft.yml): bf16 gradient 2 + fp32 master weight 4 + its fp32
+  gradient 4 + AdamW's two fp32 moments 8 = 18 B per parameter besides the bf16 weight; N GPUs divide the 16 B of
+  fp32 state by N (ZeRO-2).
 - activations kept for backward, bf16, per token per layer with flash attention (no attention matrix) and Liger's
   RMSNorm and SwiGLU (which recompute the activation): norms' and projections' inputs 12·H, q/k/v outputs 4·KV,
   gate and up outputs and the down projection's input 6·I bytes. Liger's fused linear cross-entropy never
@@ -76,12 +78,12 @@ def memory_parts(recipe: dict) -> dict[str, float]:
     embeddings, block = parameter_counts(config)
     if recipe.get("adapter"):
         weight_bytes = 2 * embeddings + (NF4_BYTES if recipe.get("load_in_4bit") else 2) * block
-        trainable = lora_parameters(recipe, config)
+        state_bytes = 16 * lora_parameters(recipe, config)
     else:
-        weight_bytes, trainable = 0, embeddings + block  # fp32 master weights counted with the trainable states
+        weight_bytes, state_bytes = 2 * (embeddings + block), 18 * (embeddings + block)
     tokens = recipe["micro_batch_size"] * recipe["sequence_len"]
     activations = tokens * activation_bytes_per_token(config, bool(recipe.get("gradient_checkpointing")))
-    return {"weights": weight_bytes / GIB, "trainable_states": 16 * trainable / GIB,
+    return {"weights": weight_bytes / GIB, "trainable_states": state_bytes / GIB,
             "activations": activations / GIB, "overhead": OVERHEAD_GIB}
 
 
