@@ -113,9 +113,7 @@ def trained_and_merged(tmp_path_factory) -> dict[str, Path]:
     return outputs
 
 
-pytestmark = pytest.mark.slow  # the tokenizer's load by hub id, through the stand-in, in a fresh Python (~1 minute)
-
-
+@pytest.mark.slow  # the fixture loads each tokenizer by hub id through the stand-in, in a fresh Python (~1 minute)
 def test_axolotls_merge_leaves_the_distill_llama_tokenizer_that_drops_spaces_and_chinese(trained_and_merged):
     """The defect: the merged folder as Axolotl leaves it decodes the R1-Distill-Llama's text wrongly."""
     output = trained_and_merged["deepseek-ai/DeepSeek-R1-Distill-Llama-8B"]
@@ -123,6 +121,7 @@ def test_axolotls_merge_leaves_the_distill_llama_tokenizer_that_drops_spaces_and
     assert len(differences) >= len(ROUND_TRIP_TEXTS), differences
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("repo", FAMILIES)
 def test_merged_folder_gets_the_training_tokenizer(trained_and_merged, repo):
     from transformers import AutoTokenizer
@@ -135,3 +134,14 @@ def test_merged_folder_gets_the_training_tokenizer(trained_and_merged, repo):
         ids = merged.encode(text)
         assert merged.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False) == text
         assert merged.convert_ids_to_tokens(ids).count(merged.bos_token) == (1 if merged.bos_token else 0)
+
+
+def test_merge_before_training_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    from training.merge import main
+
+    recipe = tmp_path / "recipe.yml"
+    recipe.write_text(f"output_dir: {tmp_path / 'outputs'}\n")
+    result = CliRunner().invoke(main, [str(recipe)])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and "train first" in result.output
