@@ -36,11 +36,8 @@ data: setup ## Fetch every dataset from its pinned public source into DATA_DIR, 
 train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on this machine's GPUs; TRACK=wandb|swanlab tracks it
 	$(PY) -m training.tracking --recipe $(RECIPE)
 
-merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's merge): make merge RECIPE=...
-	axolotl merge-lora $(RECIPE)
-	@# Axolotl's merge does not keep the training chat template; prediction needs it beside the merged weights.
-	out=$$($(PY) -c "import yaml; print(yaml.safe_load(open('$(RECIPE)'))['output_dir'])"); \
-		cp $$out/chat_template.jinja $$out/merged/chat_template.jinja
+merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's merge, training's tokenizer): make merge RECIPE=...
+	$(PY) -m training.merge $(RECIPE)
 
 eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>
 	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>"; exit 2; }

@@ -3,6 +3,7 @@ configs that DeepSpeed loads with the recipe's batch settings. (The Slurm script
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -42,15 +43,53 @@ def test_header_says_what_data_launch_and_gpus(path):
     assert path.relative_to(ROOT).as_posix() in header
 
 
-@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
-def test_axolotl_validates_the_recipe(path):
+def validate(recipe: dict):
+    """Axolotl's validation as `axolotl train` runs it (axolotl.cli.config.load_cfg): the recipe's plugins registered
+    first, so that their keys (liger_*) join the schema instead of being dropped."""
+    from axolotl.cli.config import prepare_plugins
     from axolotl.utils.config import validate_config
     from axolotl.utils.dict import DictDefault
 
-    validated = validate_config(DictDefault(load(path)), capabilities=H100[0], env_capabilities=H100[1])
+    cfg = DictDefault(copy.deepcopy(recipe))
+    prepare_plugins(cfg)
+    return validate_config(cfg, capabilities=H100[0], env_capabilities=H100[1])
+
+
+def schema_names(model) -> set[str]:
+    return {name for field_name, field in model.model_fields.items() for name in (field_name, field.alias) if name}
+
+
+def unknown_keys(recipe: dict) -> list[str]:
+    """Keys the schema (with the registered plugins' fields) does not know: Axolotl drops them without a word."""
+    from axolotl.integrations.config import merge_input_args
+    from axolotl.utils.schemas.datasets import SFTDataset
+
+    schema, _ = merge_input_args()
+    unknown = [key for key in recipe if key not in schema_names(schema)]
+    for group in ("datasets", "test_datasets"):
+        for number, dataset in enumerate(recipe.get(group, [])):
+            unknown += [f"{group}[{number}].{key}" for key in dataset if key not in schema_names(SFTDataset)]
+    return unknown
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_axolotl_validates_the_recipe(path):
+    recipe = load(path)
+    validated = validate(recipe)
     assert validated.base_model and validated.datasets
     assert validated.datasets[0]["roles_to_train"] == ["assistant"]  # loss on the answer only
     assert validated.seed == 42
+    assert unknown_keys(recipe) == []
+    for key in (key for key in recipe if key.startswith("liger_")):  # the plugin's keys survive validation
+        assert validated[key] == recipe[key], key
+
+
+def test_a_misspelled_key_fails_validation():
+    recipe = load(ROOT / "recipes" / "ds15b_lora.yml")
+    recipe["lora_dropuot"] = recipe.pop("lora_dropout")
+    recipe["datasets"][0]["roles_to_trian"] = recipe["datasets"][0].pop("roles_to_train")
+    validate(recipe)  # Axolotl itself accepts it, silently
+    assert unknown_keys(recipe) == ["lora_dropuot", "datasets[0].roles_to_trian"]
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)

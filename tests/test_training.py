@@ -62,12 +62,11 @@ def test_twin_trains_predicts_and_scores(converted, tmp_path, index):
     output = tmp_path / "output"
     config = yaml.safe_load(recipe.read_text())
     assert (output / ("adapter_config.json" if config.get("adapter") else "config.json")).exists()
-    extra = ()
-    if config.get("adapter") == "lora":  # Axolotl's merge (it drops the template: name it), then the merged model
-        run(["axolotl", "merge-lora", str(twin), "--lora-model-dir", str(output)])
-        output, extra = output / "merged", ("--chat-template", config["chat_template"])
-        assert (output / "config.json").exists()
-    report = predict_and_score(output, tmp_path / "train.jsonl", tmp_path, limit=4, extra=extra)
+    if config.get("adapter") == "lora":  # `make merge`: Axolotl's merge plus training's tokenizer and template
+        run([sys.executable, "-m", "training.merge", str(twin)])
+        output = output / "merged"
+        assert (output / "config.json").exists() and (output / "chat_template.jinja").exists()
+    report = predict_and_score(output, tmp_path / "train.jsonl", tmp_path, limit=4)
     assert report["examples"] == 4 and report["missing_predictions"] == 0
 
 
