@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
