@@ -96,7 +96,7 @@ def compare(gold, preds, json_path, resamples, seed):
 
 
 @main.command()
-@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("reports", nargs=-1, required=True)
 @click.option("--output", default=None, type=click.Path(dir_okay=False), help="Also write the Markdown table here.")
 @click.option("--png", default=None, type=click.Path(dir_okay=False), help="Draw the bar chart with error bars here.")
 @exits_on_data_error
@@ -142,7 +142,7 @@ def draw_confusion(path: str, report: dict) -> None:
 
 
 @main.command("plot-loss")
-@click.argument("output_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("output_dir")
 @click.option("--png", default=None, help="Where to draw it (default: OUTPUT_DIR/loss.png).")
 @exits_on_data_error
 def plot_loss(output_dir, png):
@@ -152,11 +152,14 @@ def plot_loss(output_dir, png):
     from core.io import DataError
     from evaluators import plots
 
+    if not Path(output_dir).is_dir():
+        raise DataError(output_dir, None, "expected the output_dir of an Axolotl run (a folder with debug.log)")
+    png = png or str(Path(output_dir) / "loss.png")
+    check_writable(png)
     log = Path(output_dir) / "debug.log"
     series = plots.logged_losses(log.read_text(encoding="utf-8", errors="replace") if log.exists() else "")
     if not series["loss"]:
         raise DataError(log, None, "expected logged training losses (Axolotl's debug.log)")
-    png = png or str(Path(output_dir) / "loss.png")
     plots.loss_png(png, series, Path(output_dir).resolve().parent.name + "/" + Path(output_dir).name)
     click.echo(f"loss: {series['loss'][0][1]:.3f} -> {series['loss'][-1][1]:.3f} over {len(series['loss'])} logged "
                f"steps; drawn in {png}")

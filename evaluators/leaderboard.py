@@ -7,11 +7,10 @@ recall (NER: strict entity micro; classification: macro), examples, missing pred
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.io import DataError
+from core.io import DataError, read_json
 from evaluators.model_card import headline
 
 
@@ -62,13 +61,7 @@ def load_rows(paths: list[str | Path]) -> list[Row]:
     """The rows of the given report files, grouped by data and best first."""
     rows = []
     for path in paths:
-        try:
-            report = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
-        if not isinstance(report, dict):
-            raise DataError(path, None, "expected a report written by `python -m evaluators score`")
-        rows.append(row(report, path))
+        rows.append(row(read_json(path), path))
     return sorted(rows, key=lambda r: (r.data, r.metric, -r.score, r.system))
 
 

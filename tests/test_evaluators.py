@@ -380,6 +380,22 @@ def test_loss_curve_from_an_axolotl_log(tmp_path):
     assert result.exit_code == 2 and "expected logged training losses" in result.output
 
 
+@pytest.mark.parametrize("command", [
+    lambda tmp: ["plot-loss", str(tmp / "no_run")],
+    lambda tmp: ["plot-loss", str(tmp / "run"), "--png", str(tmp / "a_file" / "loss.png")],
+    lambda tmp: ["leaderboard", str(tmp / "no_report.json")],
+    lambda tmp: ["leaderboard", str(tmp / "run" / "debug.log")],
+])
+def test_plot_and_leaderboard_paths_fail_in_one_line(tmp_path, command):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "debug.log").write_text("{'loss': '7.1'}\n{'loss': '3.5'}\n")
+    (tmp_path / "a_file").write_text("")
+    result = CliRunner().invoke(main, command(tmp_path))
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {tmp_path}"), result.output
+    assert not list(tmp_path.rglob("*.png"))
+
+
 # --- scoring rules: nothing dropped or bent silently -------------------------------------------------------------
 
 def classification_gold(*examples):
