@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data train merge eval push demo baselines leaderboard bench bench-gpu bench-bundle test test-fast test-bundle lint clean
+.PHONY: help setup data train merge eval push demo baselines leaderboard bench bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ test: setup ## Every test, slow ones included (what CI runs)
 
 test-fast: setup ## The fast tests only
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-twins: setup ## The CPU twin of every recipe trains, merges, predicts and is scored (~10 minutes; CI runs three)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_EVERY_TWIN=1 $(PY) -m pytest tests/test_training.py -k twin_trains $(PYTEST_ARGS)
 
 test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment, suite at toy size (downloads ~3 GB once)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/test_gpu_bench.py $(PYTEST_ARGS)
