@@ -93,11 +93,24 @@ def is_adapter(model: str) -> bool:
     return (Path(model) / "adapter_config.json").exists()
 
 
-def load_model(model: str, quantization: str | None):
+DTYPES = ("auto", "bfloat16", "float32")
+
+
+def torch_dtype(name: str):
+    """auto: bf16 on a GPU, fp32 on a CPU. A CPU with AMX or AVX-512 BF16 runs bf16 several times faster: ask for it
+    there (`--dtype bfloat16`, as make demo does; the recipes train their LoRA runs in bf16 too)."""
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    return getattr(torch, name)
+
+
+def load_model(model: str, quantization: str | None, dtype: str = "auto"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    kwargs = {"dtype": torch.bfloat16 if torch.cuda.is_available() else torch.float32}
+    kwargs = {"dtype": torch_dtype(dtype)}
     if quantization == "8bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     elif quantization == "4bit":
@@ -228,6 +241,8 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 @click.option("--max-new-tokens", default=256, show_default=True)
 @click.option("--quantization", type=click.Choice(["8bit", "4bit"]), default=None, help="bitsandbytes loading.")
 @click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
+              help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")
 @click.option("--chat-template", default=None,
               help="Axolotl template name or .jinja file (default: the one saved with the model).")
 @click.option("--constrained", is_flag=True,
@@ -244,7 +259,7 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
 @exits_on_data_error
-def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, chat_template, constrained,
+def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, dtype, chat_template, constrained,
             score_labels, calibration_data, limit, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     check_writable(output)  # every check that can fail does so before a model is loaded
@@ -253,7 +268,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         examples = shard_of(examples, *parse_shard(shard))
     if score_labels:
         return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
-                                       calibration_data)
+                                       calibration_data, dtype)
     if constrained and any(e["gold"]["task"] != "ner" for e in examples):
         raise DataError(data, None, "--constrained is for NER examples")
     backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
@@ -261,7 +276,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
     if len(groups) > 1:
         count = predict_on_workers(groups, examples, data, output, shard, limit, backend, model=model,
                                    batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
-                                   chat_template=chat_template, constrained=constrained)
+                                   dtype=dtype, chat_template=chat_template, constrained=constrained)
         click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
         return
     if not examples:  # a shard can be empty (fewer examples than workers)
@@ -274,7 +289,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
                                 tensor_parallel)
     else:
-        loaded, tokenizer = load_model(model, quantization)
+        loaded, tokenizer = load_model(model, quantization, dtype)
         prompts = training_prompts(tokenizer, examples, chat_template)
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens, constrained)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
@@ -320,13 +335,14 @@ def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str,
     return written
 
 
-def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data):
+def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data,
+                            dtype="auto"):
     from prediction import label_scores
 
     if any(e["gold"]["task"] != "classification" for e in examples):
         raise DataError(data, None, "--score-labels is for classification examples")
     validation = read_records(calibration_data) if calibration_data else None
-    loaded, tokenizer = load_model(model, quantization)
+    loaded, tokenizer = load_model(model, quantization, dtype)
     labels = examples[0]["gold"]["labels"]
 
     def scores_of(records):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,8 @@ def test_recipes_are_found_recursively_and_named_by_model_and_method():
     assert len(RECIPES) >= 9
     for path in RECIPES:
         assert "tagger" not in load(path), f"{path.name}: recipes/ holds Axolotl recipes only"
-        model, method, *_ = path.stem.split("_")
-        assert method in {"fft", "lora", "qlora"}, path.name
+        # <model>[_<size>]_<method>[_<task>]: smollm2_135m_lora_conll, ds15b_fft
+        assert re.fullmatch(r"[a-z0-9]+(_\d+[mb])?_(fft|lora|qlora)(_[a-z0-9]+)?", path.stem), path.name
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)

@@ -33,7 +33,9 @@ MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_disti
                  "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "deepseek_r1_distill_qwen_7b.json",
                  "deepseek-ai/DeepSeek-R1-Distill-Llama-8B": "deepseek_r1_distill_llama_8b.json",
                  "meta-llama/Llama-3.2-1B-Instruct": "llama_3.2_1b_instruct.json",
-                 "Qwen/Qwen2.5-1.5B-Instruct": "qwen2.5_1.5b_instruct.json"}
+                 "Qwen/Qwen2.5-1.5B-Instruct": "qwen2.5_1.5b_instruct.json",
+                 "HuggingFaceTB/SmolLM2-135M-Instruct": "smollm2_135m_instruct.json",
+                 "models/smollm2-135m-instruct": "smollm2_135m_instruct.json"}  # make model's folder
 GIB = 2**30
 NF4_BYTES = 0.516
 OVERHEAD_GIB = 1.5

@@ -23,6 +23,7 @@ TEMPLATE_TOKENS = {
                     "pad_token": "<｜▁pad▁｜>", "extra": ["<｜User｜>", "<｜Assistant｜>"]},
     "qwen_25": {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
                 "extra": ["<|im_start|>"]},
+    "chatml": {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|im_end|>", "extra": ["<|im_start|>"]},
     "llama3": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "pad_token": "<|finetune_right_pad_id|>",
                "extra": ["<|start_header_id|>", "<|end_header_id|>", "<|end_of_text|>"]},
 }
@@ -75,7 +76,9 @@ def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, la
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
-    family = LlamaConfig if "llama" in base_model.lower() else Qwen2Config
+    from training.budget import model_config
+
+    family = LlamaConfig if model_config(base_model)["model_type"] == "llama" else Qwen2Config
     config = family(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2,
                     num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                     max_position_embeddings=4096, tie_word_embeddings=True,

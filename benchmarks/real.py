@@ -1,0 +1,272 @@
+"""The measured table on real data with a real pretrained model (SmolLM2-135M-Instruct, `make model`), on this machine:
+
+    python -m benchmarks.real --data-dir ../shared/data --out-dir runs/bench_real        # make bench-real
+
+Every row is predicted on the same fixed subset of CoNLL-2003 test (a seeded sample, its size printed), scored by the
+evaluator with 95% intervals, and compared with the fine-tuned row by paired bootstrap:
+- SmolLM2 zero-shot and few-shot prompting (prediction, the recipe's prompt; few-shot puts solved training sentences
+  in the system prompt);
+- SmolLM2 LoRA SFT through the recipe (recipes/smollm2_135m_lora_conll.yml, derived onto training subsets of growing
+  size: the learning curve), with its training examples, steps, wall time and tokens/s;
+- the largest LoRA model with grounded constrained decoding;
+- the seeds' LLM + linear + CRF tagger with SmolLM2 as the backbone;
+- spaCy from scratch on the same training subsets;
+- AG News: label log-probability scoring, accuracy and ECE before and after temperature scaling.
+Each step writes its result files and is skipped when they exist, so a cut run resumes where it stopped (a training
+run cut mid-way starts that run again). Results: OUT_DIR/results.md, OUT_DIR/learning_curve.png, OUT_DIR/rows.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import yaml
+
+from core.io import exits_on_data_error, read_records, write_jsonl
+
+RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
+MODEL = Path("models/smollm2-135m-instruct")
+CRF_CONFIG = Path("baselines/configs/smollm2_135m_lora_crf_conll.yml")
+
+
+def log(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+def run(command: list[str], log_path: Path) -> float:
+    """Run one step with its output in a log file; the wall time in seconds. A failure names the log."""
+    started = time.time()
+    with open(log_path, "w", encoding="utf-8") as handle:
+        status = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=environment()).returncode
+    if status:
+        raise click.ClickException(f"{' '.join(command)} failed (exit {status}); see {log_path}")
+    return time.time() - started
+
+
+def environment() -> dict:
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+            "AXOLOTL_DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def seeded_sample(records: list[dict], size: int, seed: int = 42) -> list[dict]:
+    """A fixed subset in file order: the same ids on every run and machine (random.Random is stable across versions).
+
+    >>> [r["id"] for r in seeded_sample([{"id": i} for i in range(10)], 3)]
+    [0, 1, 8]
+    """
+    if size >= len(records):
+        return records
+    chosen = sorted(random.Random(seed).sample(range(len(records)), size))
+    return [records[i] for i in chosen]
+
+
+def few_shot(example: dict, shots: list[dict]) -> dict:
+    """The example with solved training sentences appended to its system prompt (prediction drops assistant turns,
+    so the shots live in the system turn)."""
+    block = "\n\n".join(f"Text: {s['gold']['text']}\nAnswer:\n{s['messages'][-1]['content']}" for s in shots)
+    messages = [dict(turn) for turn in example["messages"]]
+    messages[0]["content"] += "\n\nExamples:\n\n" + block
+    return {**example, "messages": messages}
+
+
+def logged_train_runtime(output_dir: Path) -> float | None:
+    log_text = (output_dir / "debug.log").read_text(encoding="utf-8", errors="replace")
+    found = re.findall(r"'train_runtime': '?([\d.]+)", log_text)
+    return float(found[-1]) if found else None
+
+
+def training_tokens(model_dir: Path, examples: list[dict]) -> int:
+    """Tokens the model processes in one pass over the examples (prompt and answer, as the template renders them)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    return sum(len(tokenizer.apply_chat_template(e["messages"], tokenize=True, return_dict=True)["input_ids"])
+               for e in examples)
+
+
+class Bench:
+    def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int):
+        self.data_dir, self.out, self.test_size, self.sizes, self.seed = data_dir, out_dir, test_size, sizes, seed
+        self.rows_path = out_dir / "rows.json"
+        self.rows = json.loads(self.rows_path.read_text()) if self.rows_path.exists() else {}
+
+    def save_row(self, name: str, row: dict) -> None:
+        self.rows[name] = row
+        self.rows_path.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
+
+    # --- inputs ------------------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        converted = self.out / "data"
+        if not (converted / "conll2003" / "test.jsonl").exists():
+            log("converting every dataset found in --data-dir")
+            run(python("converters", "all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
+                self.out / "convert.log")
+        self.train_pool = read_records(converted / "conll2003" / "train.jsonl")
+        self.test = self.out / "conll_test_subset.jsonl"
+        if not self.test.exists():
+            write_jsonl(self.test, seeded_sample(read_records(converted / "conll2003" / "test.jsonl"),
+                                                 self.test_size, self.seed))
+        self.validation = converted / "conll2003" / "validation.jsonl"
+        run(python("training.pretrained", "--out-dir", str(MODEL)), self.out / "model.log")
+
+    # --- rows ----------------------------------------------------------------------------------------------------
+    def predict_row(self, name: str, model: Path, data: Path, extra: tuple[str, ...] = (), **facts) -> None:
+        folder = self.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        predictions, report = folder / "predictions.jsonl", folder / "report.json"
+        if not predictions.exists():
+            log(f"{name}: predicting {self.test_size} sentences")
+            facts["predict_seconds"] = round(run(python("prediction", "--model", str(model), "--data", str(data),
+                                                        "--output", str(predictions), "--max-new-tokens", "96",
+                                                        "--batch-size", "32", *extra), folder / "predict.log"), 1)
+        self.score_row(name, data, predictions, report, facts)
+
+    def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
+        if not report.exists() or name not in self.rows:
+            run(python("evaluators", "score", "--gold", str(gold), "--pred", str(predictions), "--json", str(report),
+                       "--system", name), report.with_suffix(".log"))
+            self.save_row(name, {**self.rows.get(name, {}), **facts, "report": str(report),
+                                 "predictions": str(predictions)})
+
+    def zero_and_few_shot(self) -> None:
+        self.predict_row("smollm2_zero_shot", MODEL, self.test, kind="prompting", shots=0)
+        few = self.out / "conll_test_subset_3shot.jsonl"
+        if not few.exists():
+            shots = seeded_sample([e for e in self.train_pool if e["gold"]["entities"]], 3, self.seed)
+            write_jsonl(few, (few_shot(e, shots) for e in read_records(self.test)))
+        self.predict_row("smollm2_3_shot", MODEL, few, kind="prompting", shots=3)
+
+    def lora(self, size: int) -> Path:
+        name = f"smollm2_lora_{size}"
+        folder = self.out / name
+        output = folder / "output"
+        if not (output / "adapter_model.safetensors").exists():
+            pool = folder / "pool.jsonl"
+            subset = seeded_sample(self.train_pool, size, self.seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_jsonl(pool, subset)
+            run(python("training.derive", str(RECIPE), "--data", str(pool), "--out-dir", str(folder)),
+                folder / "derive.log")
+            log(f"{name}: training on {size} examples")
+            wall = run(["axolotl", "train", str(folder / "recipe.yml")], folder / "train.log")
+            runtime = logged_train_runtime(output)
+            tokens = training_tokens(MODEL, subset)
+            config = yaml.safe_load((folder / "recipe.yml").read_text())
+            steps = -(-size // config["micro_batch_size"]) * config["num_epochs"]
+            self.save_row(name, {"kind": "lora", "train_examples": size, "steps": steps, "epochs": config["num_epochs"],
+                                 "train_wall_seconds": round(wall, 1), "train_runtime_seconds": runtime,
+                                 "train_tokens": tokens, "tokens_per_second": round(tokens / runtime, 1)})
+            run(python("evaluators", "plot-loss", str(output)), folder / "plot.log")
+        self.predict_row(name, output, self.test, **self.rows.get(name, {}))
+        return output
+
+    def constrained(self, adapter: Path, size: int) -> None:
+        self.predict_row(f"smollm2_lora_{size}_constrained", adapter, self.test, ("--constrained",),
+                         kind="lora + constrained decoding", train_examples=size)
+
+    def crf(self, size: int) -> None:
+        name = f"smollm2_crf_{size}"
+        folder = self.out / name
+        config_path = folder / "config.yml"
+        predictions, report = folder / "predictions.jsonl", folder / "report.json"
+        if not predictions.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            train = folder / "train.jsonl"
+            write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))  # the LoRA row's examples
+            config = yaml.safe_load(CRF_CONFIG.read_text())
+            config["tagger"] |= {"train": str(train), "dev": str(self.validation), "output_dir": str(folder / "model")}
+            config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+            log(f"{name}: training the CRF tagger on {size} examples")
+            wall = run(python("baselines", "crf", "train", str(config_path)), folder / "train.log")
+            run(python("baselines", "crf", "predict", str(config_path), "--data", str(self.test), "--output",
+                       str(predictions)), folder / "predict.log")
+            self.save_row(name, {"kind": "crf", "train_examples": size, "train_wall_seconds": round(wall, 1)})
+        self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
+
+    def spacy(self, size: int) -> None:
+        name = f"spacy_{size}"
+        folder = self.out / name
+        predictions, report = folder / "predictions.jsonl", folder / "report.json"
+        if not predictions.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            train = folder / "train.jsonl"
+            write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))
+            log(f"{name}: training spaCy from scratch on {size} examples")
+            wall = run(python("baselines", "spacy", "train", "--train", str(train), "--dev", str(self.validation),
+                              "--out-dir", str(folder / "model"), "--max-epochs", "10"), folder / "train.log")
+            run(python("baselines", "spacy", "predict", "--model", str(folder / "model" / "model-best"), "--data",
+                       str(self.test), "--output", str(predictions)), folder / "predict.log")
+            self.save_row(name, {"kind": "spacy", "train_examples": size, "train_wall_seconds": round(wall, 1)})
+        self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
+
+    def ag_news(self, size: int = 300, calibration: int = 200) -> None:
+        name = "smollm2_ag_news_label_scores"
+        folder = self.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        items = seeded_sample(read_records(self.out / "data/ag_news/test.jsonl"), size + calibration, self.seed)
+        evaluated, held = folder / "test.jsonl", folder / "calibration.jsonl"
+        if not evaluated.exists():
+            write_jsonl(evaluated, items[:size])
+            write_jsonl(held, items[size:])
+        for variant, extra in (("raw", ()), ("calibrated", ("--calibration-data", str(held)))):
+            predictions, report = folder / f"predictions_{variant}.jsonl", folder / f"report_{variant}.json"
+            if not predictions.exists():
+                log(f"{name} ({variant}): scoring 4 labels for {size} items")
+                run(python("prediction", "--model", str(MODEL), "--data", str(evaluated), "--output", str(predictions),
+                           "--score-labels", "--batch-size", "16", *extra), folder / f"predict_{variant}.log")
+            self.score_row(f"{name}_{variant}", evaluated, predictions, report, {"kind": "label scores"})
+
+    def compare_with(self, reference: str) -> None:
+        for name, row in self.rows.items():
+            if name == reference or "ag_news" in name or "comparison" in row:
+                continue
+            gold = self.test if "3_shot" not in name else self.out / "conll_test_subset_3shot.jsonl"
+            out = self.out / name / "compare.json"
+            run(python("evaluators", "compare", "--gold", str(gold), "--pred", self.rows[reference]["predictions"],
+                       "--pred", row["predictions"], "--json", str(out)), out.with_suffix(".log"))
+            self.save_row(name, {**row, "comparison": str(out)})
+
+
+@click.command()
+@click.option("--data-dir", default="../shared/data", show_default=True, help="Raw datasets (make data's input).")
+@click.option("--out-dir", default="runs/bench_real", show_default=True)
+@click.option("--test-size", default=500, show_default=True, help="CoNLL-2003 test sentences (a seeded sample).")
+@click.option("--sizes", default="100,400,1600", show_default=True, help="Training examples of the learning curve.")
+@click.option("--seed", default=42, show_default=True)
+@exits_on_data_error
+def main(data_dir, out_dir, test_size, sizes, seed):
+    """Train, predict and score every row; resumes where a previous run stopped."""
+    from benchmarks import real_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in sizes.split(",")]
+    bench = Bench(Path(data_dir), out, test_size, sizes, seed)
+    bench.prepare()
+    bench.zero_and_few_shot()
+    adapters = {size: bench.lora(size) for size in sizes}
+    for size in sizes:
+        bench.spacy(size)
+    bench.constrained(adapters[max(sizes)], max(sizes))
+    bench.crf(max(sizes))
+    bench.ag_news()
+    bench.compare_with(f"smollm2_lora_{max(sizes)}")
+    real_report.write(out, bench.rows, test_size, sizes)
+    log(f"wrote {out / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""A recipe run on other data, for a set number of steps: the same model, template, masking and settings, with only
+the training file, the output folder and the step count changed (what `make demo`, the learning curve and the smoke
+test train). The CPU twin (training.twin) is the other derivation: it swaps the model as well.
+
+    python -m training.derive recipes/smollm2_135m_lora_conll.yml --data runs/demo/train_pool.jsonl \
+        --out-dir runs/demo --examples 256 --entity-share 0.75 --max-steps 32
+    axolotl train runs/demo/recipe.yml
+
+NER training sets are mostly sentences without entities (WNUT-17: 64%); a small model trained on few steps learns
+to answer `none` to everything. `--entity-share` draws the subset so that this share of it has entities (sentences
+with entities repeated if there are too few), so the few steps are spent on the answers that matter.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import click
+import yaml
+
+from core.io import DataError, exits_on_data_error, read_records, write_jsonl
+
+EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
+SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")
+
+
+def has_entities(example: dict) -> bool:
+    return bool(example["gold"].get("entities"))
+
+
+def balanced_subset(examples: list[dict], size: int, entity_share: float | None, seed: int = 42) -> list[dict]:
+    """`size` examples, `entity_share` of them with entities (repeated when there are too few), shuffled by `seed`;
+    the first `size` in file order when `entity_share` is None.
+
+    >>> pool = [{"gold": {"entities": [1]}}] + [{"gold": {"entities": []}}] * 3
+    >>> sum(has_entities(e) for e in balanced_subset(pool, 4, 0.5))
+    2
+    """
+    if entity_share is None:
+        return examples[:size]
+    rng = random.Random(seed)
+    with_entities = [e for e in examples if has_entities(e)]
+    without = [e for e in examples if not has_entities(e)]
+    wanted = round(size * entity_share) if without else size
+    if wanted and not with_entities:
+        raise DataError("--entity-share", None, "examples with entities in --data; it has none")
+    rng.shuffle(with_entities)
+    rng.shuffle(without)
+    chosen = [with_entities[i % len(with_entities)] for i in range(wanted)] + without[:size - wanted]
+    rng.shuffle(chosen)
+    return chosen
+
+
+def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int | None,
+                   learning_rate: float | None = None, evaluate: bool = False) -> dict:
+    """The recipe with its training file, folders and length replaced; no evaluation or checkpoints unless asked."""
+    keep = {key: value for key, value in recipe.items()
+            if evaluate or key not in EVALUATION_KEYS + SAVING_KEYS}
+    derived = keep | {"datasets": [dict(recipe["datasets"][0], path=str(data_file))],
+                      "output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared")}
+    if max_steps is not None:
+        derived["max_steps"] = max_steps
+    if not evaluate:
+        derived["save_strategy"] = "no"
+    if learning_rate is not None:
+        derived["learning_rate"] = learning_rate
+    return derived
+
+
+def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examples: int | None = None,
+           entity_share: float | None = None, max_steps: int | None = None, learning_rate: float | None = None,
+           seed: int = 42) -> Path:
+    recipe = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8"))
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pool = read_records(data)
+    subset = balanced_subset(pool, examples or len(pool), entity_share, seed)
+    write_jsonl(out_dir / "train.jsonl", subset)
+    config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate)
+    path = out_dir / "recipe.yml"
+    path.write_text(f"# {recipe_path} on {data} (python -m training.derive)\n"
+                    + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@click.command()
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", required=True, help="Examples JSONL to draw the training set from.")
+@click.option("--out-dir", required=True, help="Folder for train.jsonl, recipe.yml and the run's output.")
+@click.option("--examples", type=click.IntRange(min=1), default=None, help="Training examples [default: all].")
+@click.option("--entity-share", type=click.FloatRange(0, 1), default=None,
+              help="NER: share of the training examples that have entities [default: as drawn, in file order].")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Optimizer steps [default: the recipe's].")
+@click.option("--learning-rate", type=float, default=None)
+@click.option("--seed", default=42, show_default=True)
+@exits_on_data_error
+def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed):
+    """Write OUT_DIR/recipe.yml: RECIPE trained on (a subset of) DATA."""
+    click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed))
+
+
+if __name__ == "__main__":
+    main()
