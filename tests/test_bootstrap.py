@@ -188,6 +188,111 @@ def test_intervals_cost_well_under_a_second_on_conll2003(conll):
     assert extra < 0.4  # ~15-50 ms on a quiet 2-core machine; the bound leaves room for a loaded one
 
 
+# --- documents: CoNLL-2003's errors cluster by document; the document bootstrap covers, the sentence one does not ----
+
+@pytest.fixture(scope="module")
+def conll_documents(conll):
+    return bootstrap.cluster_codes([e["document"] for e in conll[0].examples.values()])
+
+
+def clustered_system(gold_counts, documents, rng, kappa: float = 20, recall: float = 0.87, spurious: float = 0.12):
+    """A system whose errors cluster by document, as a real one's do (one hard topic, one unknown name repeated):
+    each document draws its own recall (Beta, mean `recall`, concentration `kappa`: sd 0.07 at 20) and spurious rate
+    (mean `spurious`, Gamma with shape 2); sentences then draw their counts. Also the population F1 it estimates."""
+    count = documents.max() + 1
+    tp = rng.binomial(gold_counts, rng.beta(recall * kappa, (1 - recall) * kappa, count)[documents])
+    fp = rng.poisson(spurious * rng.gamma(2.0, 0.5, count)[documents])
+    entity = numpy.column_stack([tp, fp, gold_counts - tp])
+    truth = bootstrap.prf(recall * gold_counts.sum(), spurious * len(gold_counts), (1 - recall) * gold_counts.sum())[2]
+    return bootstrap.ner_stats(entity, entity, (fp == 0) & (tp == gold_counts)), float(truth)
+
+
+def test_conll2003_keeps_its_documents_and_score_resamples_them(real, conll, conll_documents, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    assert conll_documents.max() + 1 == 231  # the test file's -DOCSTART- lines
+    write_jsonl(tmp_path / "p.jsonl", (p.record for p in conll[1].values()))
+    reports, outputs = {}, {}
+    for cluster in ("", "doc", "example"):
+        result = run("score", "--gold", gold_path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
+                     *(["--cluster", cluster] if cluster else []))
+        assert result.exit_code == 0, result.output
+        reports[cluster], outputs[cluster] = json.loads((tmp_path / "r.json").read_text()), result.output
+    assert reports[""]["bootstrap"] == reports["doc"]["bootstrap"] == {
+        "resamples": 1000, "seed": 42, "cluster": "doc", "units": 231, "method": "bca"}  # by default: documents
+    assert reports["example"]["bootstrap"] | {"cluster": "doc"} == {
+        "resamples": 1000, "seed": 42, "cluster": "doc", "units": 3453, "method": "percentile"}
+    assert "bootstrap over whole documents, 1000 resamples, seed 42, BCa" in outputs[""]
+    assert "bootstrap over examples, 1000 resamples, seed 42, percentile" in outputs["example"]
+    (tmp_path / "none.jsonl").write_text("")
+    news = run("score", "--gold", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "none.jsonl", "--cluster", "doc")
+    assert news.exit_code == 2 and news.output.startswith("error: ") and "gold.document" in news.output
+
+
+def test_a_document_bootstrap_is_wider_where_errors_cluster(conll_gold_counts, conll_documents):
+    stats, _ = clustered_system(conll_gold_counts, conll_documents, numpy.random.default_rng(1))
+    widths = {}
+    for name, clusters in (("document", conll_documents), ("sentence", None)):
+        low, high = bootstrap.intervals(stats, 2000, 0, clusters=clusters)["entity.micro.f1"]
+        widths[name] = high - low
+    assert widths["document"] > 1.4 * widths["sentence"], widths
+
+
+@pytest.mark.slow
+def test_document_intervals_cover_and_sentence_intervals_do_not(conll_gold_counts, conll_documents):
+    rng, datasets = numpy.random.default_rng(5), 400
+    covered = {"document": 0, "sentence": 0}
+    for seed in range(datasets):
+        stats, truth = clustered_system(conll_gold_counts, conll_documents, rng)
+        for name, clusters in (("document", conll_documents), ("sentence", None)):
+            low, high = bootstrap.intervals(stats, 1000, seed, clusters=clusters)["entity.micro.f1"]
+            covered[name] += low <= truth <= high
+    coverage = {name: count / datasets for name, count in covered.items()}
+    print(f"coverage of 95% intervals of entity micro F1 over {datasets} simulated CoNLL-2003 test sets whose errors "
+          f"cluster by document: {coverage}")
+    assert 0.90 <= coverage["document"] <= 0.98 and coverage["sentence"] <= 0.82, coverage  # sd ~1.1 and ~2 points
+
+
+# --- BCa below 1,000 units, and the warnings ----------------------------------------------------------------------
+
+def test_bca_intervals_agree_with_scipy_on_300_sentences(conll):
+    gold, predictions = conll
+    _, stats = scored(gold, predictions)
+    small = bootstrap.Stats(stats.rows[:300], stats.figures)
+    ours = bootstrap.intervals(small, 5000, seed=42)  # 300 < BCA_BELOW: BCa by default
+    rows, names = small.rows, list(small.figures)
+
+    def statistic(indices, axis):
+        sums = rows[indices].sum(axis=-2)
+        return numpy.stack([small.figures[name](sums) for name in names])
+
+    result = scipy_stats.bootstrap((numpy.arange(300),), statistic, n_resamples=5000, batch=100, method="BCa",
+                                   vectorized=True, random_state=numpy.random.default_rng(1))
+    percentile = bootstrap.intervals(small, 5000, seed=42, method="percentile")
+    moved = 0
+    for name, low, high in zip(names, result.confidence_interval.low, result.confidence_interval.high):
+        width = high - low  # tolerance: ~5 Monte-Carlo sd of an endpoint at 5,000 resamples, as above
+        assert abs(ours[name][0] - low) < 0.06 * width and abs(ours[name][1] - high) < 0.06 * width, (name, ours)
+        moved += ours[name] != percentile[name]
+    assert moved == len(names)  # BCa is not the percentile interval under another name
+
+
+def test_small_samples_and_error_free_systems_are_warned_about(real, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    examples = [json.loads(line) for line in open(gold_path, encoding="utf-8")][:60]
+    write_jsonl(tmp_path / "gold.jsonl", examples)
+    write_jsonl(tmp_path / "perfect.jsonl", ({"id": e["id"], "entities": e["gold"]["entities"]} for e in examples))
+    result = run("score", "--gold", tmp_path / "gold.jsonl", "--pred", tmp_path / "perfect.jsonl", "--json",
+                 tmp_path / "r.json", "--cluster", "example")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["entity"]["micro"]["f1_ci"] == [1.0, 1.0]
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert any("only 60 examples" in line for line in warnings), result.output
+    assert any(line.startswith("warning: entity.micro.f1 is 1.0000 in every resample") and "below 0.05" in line
+               for line in warnings), result.output  # rule of three: 3 / 60
+    assert [f"warning: {w}" for w in report["warnings"]] == warnings
+
+
 # --- compare: p-values never 0, the false-positive rate over thousands of null pairs, Holm, power ----------------
 
 def simulated_pairs(gold_counts: numpy.ndarray, rng, pairs: int, recall_a: float, recall_b: float,
