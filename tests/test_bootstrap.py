@@ -164,7 +164,7 @@ def test_intervals_cover_the_figure_and_are_seeded(conll):
         assert low < section[key] < high, key
     assert again["entity"]["micro"]["f1_ci"] == report["entity"]["micro"]["f1_ci"]
     assert other["entity"]["micro"]["f1_ci"] != report["entity"]["micro"]["f1_ci"]
-    assert report["bootstrap"] == {"resamples": 300, "seed": 7}
+    assert report["bootstrap"] == {"resamples": 300, "seed": 7, "cluster": "doc", "units": 231, "method": "bca"}
     plain = build_report(gold, predictions, resamples=0)
     assert "bootstrap" not in plain and "f1_ci" not in plain["entity"]["micro"]
 
@@ -471,6 +471,59 @@ def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
                "--json", tmp_path / "same.json", "--resamples", 300)
     for row in json.loads((tmp_path / "same.json").read_text())["figures"].values():
         assert row["difference"] == 0 and row["difference_ci"] == [0, 0] and row["p_value"] == 1, same.output
+
+
+def test_compare_defaults_to_10000_resamples_with_the_p_values_monte_carlo_error_and_holm(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    gold, spans = conll
+    write_jsonl(tmp_path / "a.jsonl", (p.record for p in spans.values()))
+    write_jsonl(tmp_path / "b.jsonl", (p.record for p in imperfect_ner(gold, seed=1).values()))
+    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+                 "--json", tmp_path / "c.json")
+    assert result.exit_code == 0, result.output
+    compared = json.loads((tmp_path / "c.json").read_text())
+    assert compared["bootstrap"] == {"resamples": 10_000, "seed": 42, "cluster": "doc", "units": 231}
+    assert compared["primary"] == "entity.micro.f1" and "p_value_holm" not in compared["figures"]["entity.micro.f1"]
+    secondary = [name for name in compared["figures"] if name != "entity.micro.f1"]
+    assert [compared["figures"][name]["p_value_holm"] for name in secondary] == significance.holm(
+        [compared["figures"][name]["p_value"] for name in secondary])
+    for row in compared["figures"].values():
+        assert 0 < row["p_value"] <= 1
+        assert row["p_value_mc_error"] == pytest.approx(numpy.sqrt(row["p_value"] * (1 - row["p_value"]) / 10_000))
+    assert "± MC" in result.output and "Holm p" in result.output and "entity.micro.f1 *" in result.output
+
+
+def test_compare_several_runs_per_system(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    gold, _ = conll
+    for seed in range(4):  # four "training seeds" of one system: its perturbations differ run to run
+        write_jsonl(tmp_path / f"run{seed}.jsonl", (p.record for p in imperfect_ner(gold, seed=10 + seed).values()))
+    a = ",".join(str(tmp_path / f"run{seed}.jsonl") for seed in range(3))
+    result = run("compare", "--gold", gold_path, "--pred", a, "--pred", tmp_path / "run3.jsonl", "--json",
+                 tmp_path / "c.json", "--resamples", 2000)
+    assert result.exit_code == 0, result.output
+    compared = json.loads((tmp_path / "c.json").read_text())
+    f1 = compared["figures"]["entity.micro.f1"]
+    scores = [scored(gold, imperfect_ner(gold, seed=10 + seed))[0]["entity"]["micro"]["f1"] for seed in range(3)]
+    assert f1["a_runs"] == scores and f1["a"] == pytest.approx(numpy.mean(scores))
+    assert f1["a_sd"] == pytest.approx(numpy.std(scores, ddof=1)) and "b_sd" not in f1
+    assert compared["runs"] == {"a": 3, "b": 1} and "and over runs" in compared["method"]
+    assert f"{f1['a']:.4f} ± {f1['a_sd']:.4f}" in result.output and "(3 runs)" in result.output
+
+
+def test_runs_that_differ_widen_the_interval_and_a_repeated_run_changes_nothing(conll_gold_counts):
+    rng = numpy.random.default_rng(4)
+    (a, _), (b, _) = simulated_pairs(conll_gold_counts, rng, 1, 0.87, 0.87)
+    alone = significance.compare_runs([a], [b], 2000, seed=1)["entity.micro.f1"]
+    repeated = significance.compare_runs([a, a, a], [b], 2000, seed=1)["entity.micro.f1"]
+    assert set(repeated) == set(alone) | {"a_sd", "a_runs"} and repeated["a_sd"] == pytest.approx(0, abs=1e-12)
+    for key, value in alone.items():  # the same up to the rounding of a mean of three equal numbers
+        assert repeated[key] == pytest.approx(value, abs=1e-12), key
+    # runs of A as far apart as training seeds can leave them: the seed draw adds their spread to the interval
+    seeds = [simulated_pairs(conll_gold_counts, rng, 1, recall, 0.87)[0][0] for recall in (0.85, 0.87, 0.89)]
+    spread = significance.compare_runs(seeds, [b], 2000, seed=1)["entity.micro.f1"]
+    width = lambda row: row["difference_ci"][1] - row["difference_ci"][0]  # noqa: E731
+    assert width(spread) > 1.3 * width(alone), (width(spread), width(alone))
 
 
 def test_compare_needs_two_prediction_files(real):
