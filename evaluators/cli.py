@@ -131,9 +131,15 @@ def compare(gold, preds, json_path, resamples, seed, cluster):
 @click.argument("reports", nargs=-1, required=True)
 @click.option("--output", default=None, type=click.Path(dir_okay=False), help="Also write the Markdown table here.")
 @click.option("--png", default=None, type=click.Path(dir_okay=False), help="Draw the bar chart with error bars here.")
+@click.option("--pairs", is_flag=True, help="Also test every pair of systems on the same data (paired bootstrap of "
+                                            "the headline figure, Holm-adjusted across all pairs).")
+@click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="With --pairs: paired bootstrap resamples.")
+@click.option("--seed", default=42, show_default=True, help="With --pairs: seed of the resamples.")
 @exits_on_data_error
-def leaderboard(reports, output, png):
-    """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals."""
+def leaderboard(reports, output, png, pairs, resamples, seed):
+    """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals; with
+    --pairs, a second table says which systems on the same data differ (the intervals' overlap does not)."""
     from pathlib import Path
 
     from evaluators import leaderboard as board
@@ -143,6 +149,8 @@ def leaderboard(reports, output, png):
             check_writable(path)
     rows = board.load_rows(list(reports))
     table = board.markdown(rows)
+    if pairs:
+        table += "\n" + board.pairs_markdown(board.pairwise(list(reports), resamples, seed))
     click.echo(table, nl=False)
     if output:
         with atomic_output(output, encoding="utf-8") as handle:

@@ -564,6 +564,35 @@ def test_leaderboard_of_real_reports(real, conll, tmp_path):
     assert png.stat().st_size > 5000 and result.output == board.read_text()
 
 
+def test_leaderboard_tests_every_pair_with_holm_across_pairs(real, conll, tmp_path):
+    gold_path = real / "conll2003" / "test.jsonl"
+    gold, _ = conll
+    reports = []
+    for name, seed in (("one", 0), ("two", 1), ("three", 2)):
+        (tmp_path / name).mkdir()
+        write_jsonl(tmp_path / name / "predictions.jsonl", (p.record for p in imperfect_ner(gold, seed).values()))
+        reports.append(tmp_path / name / "report.json")
+        assert run("score", "--gold", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
+                   reports[-1], "--resamples", 0).exit_code == 0
+    result = run("leaderboard", *reports, "--pairs", "--resamples", 2000)
+    assert result.exit_code == 0, result.output
+    table = result.output.split("| data | better (B) | than (A) |")[1].splitlines()[2:]
+    assert len(table) == 3  # three systems on one test set: three pairs
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
+    p_values = [float(row[5]) for row in cells]
+    assert [float(row[6]) for row in cells] == pytest.approx(significance.holm(p_values), abs=1e-4)
+    scores = {name: json.loads((tmp_path / name / "report.json").read_text())["entity"]["micro"]["f1"]
+              for name in ("one", "two", "three")}
+    for row in cells:  # the better system first, and the difference is the reports' own
+        assert float(row[3]) == pytest.approx(scores[row[1]] - scores[row[2]], abs=1e-4) and float(row[3]) >= 0
+    old = json.loads(reports[0].read_text())
+    del old["predictions"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    refused = run("leaderboard", tmp_path / "old.json", reports[1], "--pairs")
+    assert refused.exit_code == 2 and "old.json: expected a report that names its `data` and `predictions`" in (
+        refused.output)
+
+
 def test_leaderboard_refuses_what_is_not_a_report(tmp_path):
     (tmp_path / "other.json").write_text('{"loss": 1.0}')
     result = run("leaderboard", tmp_path / "other.json")
