@@ -33,8 +33,8 @@ def interval_lines(report: dict) -> list[str]:
     drawn = report["bootstrap"]
     over = "whole documents" if drawn.get("cluster") == "doc" else "examples"
     method = f", {drawn['method'].replace('bca', 'BCa')}" if "method" in drawn else ""
-    return ["", f"95% intervals (bootstrap over {over}, {drawn['resamples']} resamples, seed {drawn['seed']}{method})"] + [
-        f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
+    title = f"95% intervals (bootstrap over {over}, {drawn['resamples']} resamples, seed {drawn['seed']}{method})"
+    return ["", title] + [f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
 
 
 def ner_table(report: dict) -> str:
