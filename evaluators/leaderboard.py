@@ -3,6 +3,7 @@
 One row per report: the system and the data it was scored on (from the report's `system`, `dataset` and `split`; for
 older reports the report's folder and the gold file's name), the headline figure with its 95% interval, precision and
 recall (NER: strict entity micro; classification: macro), examples, missing predictions and unparseable outputs.
+With `--pairs`, every two systems scored on the same data are compared (`pairwise`), Holm-adjusted across all pairs.
 """
 
 from __future__ import annotations
@@ -93,14 +94,15 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
     by_gold: dict[str, list[tuple[Row, dict, Path]]] = {}
     for path in paths:
         report = read_json(path)
-        if "predictions" not in report or "data" not in report:
-            raise DataError(path, None, "expected a report that names its `data` and `predictions` (written by "
-                                        "`python -m evaluators score` of this version) to compare pairs")
-        by_gold.setdefault(report["data"], []).append((row(report, path), report, Path(path)))
+        by_gold.setdefault(report.get("data", str(path)), []).append((row(report, path), report, Path(path)))
     pairs = []
     for data, entries in by_gold.items():
         if len(entries) < 2:
-            continue
+            continue  # alone on its data: nothing to compare it with
+        for _, report, path in entries:
+            if "predictions" not in report:
+                raise DataError(path, None, "expected a report that names its `predictions` (written by "
+                                            "`python -m evaluators score` of this version) to compare pairs")
         gold = load_gold(data)
         _, codes = clusters(gold)
         entries.sort(key=lambda entry: (-entry[0].score, entry[0].system))

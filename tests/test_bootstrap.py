@@ -592,7 +592,7 @@ def test_leaderboard_tests_every_pair_with_holm_across_pairs(real, conll, tmp_pa
     del old["predictions"]
     (tmp_path / "old.json").write_text(json.dumps(old))
     refused = run("leaderboard", tmp_path / "old.json", reports[1], "--pairs")
-    assert refused.exit_code == 2 and "old.json: expected a report that names its `data` and `predictions`" in (
+    assert refused.exit_code == 2 and "old.json: expected a report that names its `predictions`" in (
         refused.output)
 
 
