@@ -163,7 +163,8 @@ def bench(data_dir, out_dir, datasets, max_epochs):
         write_jsonl(folder / "predictions.jsonl", predict_spans(model, data / "test.jsonl"))
         predict_seconds = time.perf_counter() - start
         gold = load_gold(data / "test.jsonl")
-        report = build_report(gold, load_predictions(folder / "predictions.jsonl", gold))
+        report = build_report(gold, load_predictions(folder / "predictions.jsonl", gold),
+                              pred=str(folder / "predictions.jsonl"))
         (folder / "report.json").write_text(json.dumps(report, indent=1))
         micro = report["entity"]["micro"]
         click.echo(f"{dataset}: strict entity F1 {micro['f1']:.4f} (P {micro['precision']:.4f}, R "

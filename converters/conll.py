@@ -25,16 +25,24 @@ from core.text_files import at_least_one, numbered_lines
 
 def read_conll(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line of the first token, tokens, tags) per sentence; the tag is the last column, the token the first."""
+    return ((line, tokens, tags) for line, tokens, tags, _ in read_documented(path))
+
+
+def read_documented(path: str | Path) -> Iterator[tuple[int, list[str], list[str], int | None]]:
+    """As `read_conll`, with the sentence's document: the number of `-DOCSTART-` lines before it, counted from 0
+    (None in a file without them, or before the first)."""
     return at_least_one(conll_sentences(path), path, "sentence")
 
 
-def conll_sentences(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
-    tokens, tags, first_line, columns = [], [], 0, None
+def conll_sentences(path: str | Path) -> Iterator[tuple[int, list[str], list[str], int | None]]:
+    tokens, tags, first_line, columns, document = [], [], 0, None, None
     for number, line in numbered_lines(path):
         if not line.strip() or line.startswith("-DOCSTART-"):
             if tokens:
-                yield first_line, tokens, tags
+                yield first_line, tokens, tags, document
             tokens, tags = [], []
+            if line.startswith("-DOCSTART-"):
+                document = 0 if document is None else document + 1
             continue
         fields = line.split("\t") if "\t" in line else line.split()
         if columns is None:
@@ -46,7 +54,7 @@ def conll_sentences(path: str | Path) -> Iterator[tuple[int, list[str], list[str
         tokens.append(fields[0])
         tags.append(fields[-1])
     if tokens:
-        yield first_line, tokens, tags
+        yield first_line, tokens, tags, document
 
 
 def convert_sentence(example_id: str, tokens: list[str], tags: list[str], prompt: NerPrompt,
@@ -58,8 +66,13 @@ def convert_sentence(example_id: str, tokens: list[str], tags: list[str], prompt
 
 
 def convert_file(path: str | Path, prompt: NerPrompt, split: str, scheme: str = "iob2") -> Iterator[dict]:
-    for index, (line, tokens, tags) in enumerate(read_conll(path)):
+    """The examples of a column file; where it marks documents (`-DOCSTART-`) each example's `gold.document` keeps
+    its document, so that the scorer can resample whole documents (`--cluster doc`)."""
+    for index, (line, tokens, tags, document) in enumerate(read_documented(path)):
         try:
-            yield convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt, scheme)
+            example = convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt, scheme)
         except TagError as error:
             raise DataError(path, line, f"in the sentence starting here: {error}") from None
+        if document is not None:
+            example["gold"]["document"] = document
+        yield example

@@ -1,10 +1,12 @@
-"""How sure a score is: bootstrap intervals over examples, and a paired bootstrap between two systems.
+"""How sure a score is: bootstrap intervals over examples or whole documents (`significance` compares systems).
 
 Every headline figure is a function of sums over examples (micro F1 of summed tp/fp/fn, accuracy of summed correct
 flags, macro F1 of summed per-label counts). So each example is reduced once to a row of counts (`Stats.rows`), a
 resample is a vector of how often each example was drawn, and the sums of all resamples are one matrix product:
 (resamples × examples) counts @ (examples × columns) rows. Every figure of every resample then costs a few array
-operations, whatever the figure.
+operations, whatever the figure. A document (cluster) bootstrap is the same with each document's rows summed into
+one unit (`units`): sentences of one document share topic, names and a system's mistakes, so drawing them one by one
+takes correlated errors for independent evidence and gives intervals that are too narrow.
 
 The resamples are drawn with `numpy.random.default_rng(seed).integers(0, n, (rows, n))`, `CHUNK` examples' worth of
 rows at a time (`index_chunks`), so the same seed gives the same intervals on any machine.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy
 
 LEVEL = 0.95
+BCA_BELOW = 1000  # resampled units (examples or documents) below which intervals are BCa, not percentile
 # Draws per block of resamples: the counts are scattered at random into a (rows × n) block, which is several times
 # faster while the block stays in the CPU cache (~400 KB) than on one (resamples × n) matrix; bounded for any n.
 CHUNK = 50_000
@@ -67,6 +70,8 @@ def micro_figures(prefix: str, first: int, names: tuple[str, ...] = ("precision"
 def ner_stats(entity: numpy.ndarray, token: numpy.ndarray, sentence_correct: numpy.ndarray) -> Stats:
     """Entity tp/fp/fn, token tp/fp/fn (examples × 3 each) and exact-match flags of each example.
 
+    A column of ones counts the examples, so sentence accuracy stays right when whole documents are resampled.
+
     >>> stats = ner_stats(numpy.array([[1, 1, 1], [2, 0, 0]]), numpy.array([[2, 1, 1], [3, 0, 0]]),
     ...                   numpy.array([False, True]))
     >>> for name, value in stats.values(stats.rows.sum(axis=0)).items():
@@ -77,34 +82,54 @@ def ner_stats(entity: numpy.ndarray, token: numpy.ndarray, sentence_correct: num
     token.micro.f1 0.8333
     sentence_accuracy 0.5000
     """
-    rows = numpy.column_stack([entity, token, sentence_correct]).astype(float)
+    rows = numpy.column_stack([entity, token, sentence_correct, numpy.ones(len(entity))]).astype(float)
     return Stats(rows, {**micro_figures("entity.micro", 0), **micro_figures("token.micro", 3, ("f1",)),
-                        "sentence_accuracy": lambda sums: sums[..., 6] / len(rows)})
+                        "sentence_accuracy": lambda sums: ratio(sums[..., 6], sums[..., 7])})
 
 
 def classification_stats(gold: numpy.ndarray, predicted: numpy.ndarray, labels: int) -> Stats:
     """Label indices (gold, and predicted with -1 for invalid) -> accuracy and macro F1 over all `labels` labels.
 
-    Columns: correct, then tp, fp and fn of each label (one-hot per example).
+    Columns: correct, one (counts the examples), then tp, fp and fn of each label (one-hot per example).
     """
     correct = gold == predicted
     eye = numpy.eye(labels)
     tp = eye[gold] * correct[:, None]
     fp = numpy.where((predicted >= 0) & ~correct, 1.0, 0.0)[:, None] * eye[numpy.maximum(predicted, 0)]
     fn = eye[gold] * ~correct[:, None]
-    rows = numpy.column_stack([correct, tp, fp, fn]).astype(float)
+    rows = numpy.column_stack([correct, numpy.ones(len(gold)), tp, fp, fn]).astype(float)
 
     def macro_f1(sums):
-        counts = sums[..., 1:].reshape(*sums.shape[:-1], 3, labels)
+        counts = sums[..., 2:].reshape(*sums.shape[:-1], 3, labels)
         return prf(counts[..., 0, :], counts[..., 1, :], counts[..., 2, :])[2].mean(axis=-1)
 
-    return Stats(rows, {"accuracy": lambda sums: sums[..., 0] / len(rows), "macro.f1": macro_f1})
+    return Stats(rows, {"accuracy": lambda sums: ratio(sums[..., 0], sums[..., 1]), "macro.f1": macro_f1})
 
 
 def mcq_stats(correct: numpy.ndarray, answered: numpy.ndarray) -> Stats:
     """Accuracy over the examples with a gold answer."""
     rows = numpy.column_stack([correct, answered]).astype(float)
     return Stats(rows, {"accuracy": lambda sums: ratio(sums[..., 0], sums[..., 1])})
+
+
+def cluster_codes(keys: list) -> numpy.ndarray:
+    """Each example's cluster (e.g. its document) as a code 0..k-1, in order of first appearance.
+
+    >>> cluster_codes(["d1", "d1", "d2", "d1"]).tolist()
+    [0, 0, 1, 0]
+    """
+    codes: dict = {}
+    return numpy.array([codes.setdefault(key, len(codes)) for key in keys], dtype=int)
+
+
+def units(rows: numpy.ndarray, clusters: numpy.ndarray | None) -> numpy.ndarray:
+    """What is resampled: the examples' rows, or with clusters the rows summed per cluster (a cluster bootstrap
+    draws whole documents, so errors that cluster within a document are not taken for independent evidence)."""
+    if clusters is None:
+        return rows
+    summed = numpy.zeros((int(clusters.max()) + 1, rows.shape[1]))
+    numpy.add.at(summed, clusters, rows)
+    return summed
 
 
 def index_chunks(n: int, resamples: int, seed: int) -> Iterator[numpy.ndarray]:
@@ -115,16 +140,20 @@ def index_chunks(n: int, resamples: int, seed: int) -> Iterator[numpy.ndarray]:
         yield rng.integers(0, n, size=(min(rows, resamples - start), n))
 
 
+def count_chunks(n: int, resamples: int, seed: int) -> Iterator[numpy.ndarray]:
+    """How often each of n units is drawn in each resample (a block of resamples × n at a time)."""
+    for indices in index_chunks(n, resamples, seed):
+        offsets = numpy.arange(len(indices))[:, None] * n
+        yield numpy.bincount((indices + offsets).ravel(), minlength=indices.size).reshape(indices.shape)
+
+
 def resampled_sums(rows: list[numpy.ndarray], resamples: int, seed: int) -> list[numpy.ndarray]:
-    """For each per-example matrix (all with the same examples), its column sums in each resample (resamples × k).
+    """For each per-unit matrix (all with the same units), its column sums in each resample (resamples × k).
 
     Several matrices share the same resamples: that is what makes a comparison paired.
     """
-    n = len(rows[0])
     sums = [[] for _ in rows]
-    for indices in index_chunks(n, resamples, seed):
-        offsets = numpy.arange(len(indices))[:, None] * n
-        counts = numpy.bincount((indices + offsets).ravel(), minlength=indices.size).reshape(indices.shape)
+    for counts in count_chunks(len(rows[0]), resamples, seed):
         for out, matrix in zip(sums, rows):
             out.append(counts @ matrix)
     return [numpy.concatenate(out) for out in sums]
@@ -135,44 +164,46 @@ def percentile_interval(values: numpy.ndarray, level: float = LEVEL) -> list[flo
     return [float(v) for v in numpy.percentile(values, [tail, 100 - tail])]
 
 
-def intervals(stats: Stats, resamples: int = 1000, seed: int = 42, level: float = LEVEL) -> dict[str, list[float]]:
-    """A percentile bootstrap interval for each figure, resampling examples with replacement.
+def bca_interval(values: numpy.ndarray, full: float, jackknife: numpy.ndarray, level: float = LEVEL) -> list[float]:
+    """Efron's bias-corrected and accelerated interval: the percentiles moved by the resamples' median bias (z0) and
+    by how the spread changes with the figure (the acceleration, from the jackknife), as scipy.stats.bootstrap does.
+    Where the correction is undefined (every resample on one side of the figure) the percentile interval stands."""
+    from scipy.special import ndtr, ndtri
+
+    z0 = ndtri((numpy.sum(values < full) + numpy.sum(values <= full)) / (2 * len(values)))  # ties count half
+    spread = jackknife.mean() - jackknife
+    denominator = 6 * numpy.sum(spread ** 2) ** 1.5
+    acceleration = numpy.sum(spread ** 3) / denominator if denominator > 0 else 0.0
+    z = ndtri(numpy.array([(1 - level) / 2, (1 + level) / 2]))
+    tails = ndtr(z0 + (z0 + z) / (1 - acceleration * (z0 + z)))
+    if not numpy.all(numpy.isfinite(tails)):
+        return percentile_interval(values, level)
+    return [float(v) for v in numpy.percentile(values, tails * 100)]
+
+
+def interval_method(units_count: int) -> str:
+    """Percentile intervals under-cover and lean to one side on small samples (93.8% at 300 sentences): BCa there."""
+    return "bca" if units_count < BCA_BELOW else "percentile"
+
+
+def intervals(stats: Stats, resamples: int = 1000, seed: int = 42, level: float = LEVEL,
+              clusters: numpy.ndarray | None = None, method: str | None = None) -> dict[str, list[float]]:
+    """A bootstrap interval for each figure, resampling examples (or with `clusters`, whole clusters) with
+    replacement; `method` "percentile" or "bca", by default BCa below `BCA_BELOW` units.
 
     >>> stats = mcq_stats(numpy.array([1, 0] * 50), numpy.ones(100))
-    >>> low, high = intervals(stats, resamples=2000, seed=0)["accuracy"]
+    >>> low, high = intervals(stats, resamples=2000, seed=0, method="percentile")["accuracy"]
     >>> 0.38 < low < 0.42 and 0.58 < high < 0.62
     True
     """
     if not len(stats.rows):
         return {}
-    (sums,) = resampled_sums([stats.rows], resamples, seed)
-    return {name: percentile_interval(values, level) for name, values in stats.values(sums).items()}
-
-
-def paired_bootstrap(a: Stats, b: Stats, resamples: int = 1000, seed: int = 42, level: float = LEVEL) -> dict:
-    """B − A per figure on the same resamples of the same examples: the difference, its interval and a p-value.
-
-    The two-sided p-value is the smallest 1 − level at which the percentile interval of B − A would exclude 0:
-    twice the share of resampled differences on the far side of 0 (capped at 1), so p < 0.05 exactly when the
-    95% interval lies on one side of 0.
-
-    >>> a = mcq_stats(numpy.array([1, 0] * 200), numpy.ones(400))
-    >>> b = mcq_stats(numpy.array([1, 1] * 200), numpy.ones(400))
-    >>> result = paired_bootstrap(a, b, resamples=500, seed=0)["accuracy"]
-    >>> result["difference"], result["p_value"] < 0.01
-    (0.5, True)
-    """
-    if a.rows.shape[0] != b.rows.shape[0]:
-        raise ValueError("a paired comparison needs the same examples on both sides")
-    sums_a, sums_b = resampled_sums([a.rows, b.rows], resamples, seed)
-    full_a, full_b = a.values(a.rows.sum(axis=0)), b.values(b.rows.sum(axis=0))
-    resampled_a, resampled_b = a.values(sums_a), b.values(sums_b)
-    result = {}
-    for name in a.figures:
-        differences = resampled_b[name] - resampled_a[name]
-        tail = min(numpy.mean(differences <= 0), numpy.mean(differences >= 0))
-        result[name] = {"a": float(full_a[name]), "b": float(full_b[name]),
-                        "difference": float(full_b[name] - full_a[name]),
-                        "difference_ci": percentile_interval(differences, level),
-                        "p_value": float(min(1.0, 2 * tail))}
-    return result
+    drawn = units(stats.rows, clusters)
+    method = method or interval_method(len(drawn))
+    (sums,) = resampled_sums([drawn], resamples, seed)
+    resampled = stats.values(sums)
+    if method == "percentile":
+        return {name: percentile_interval(values, level) for name, values in resampled.items()}
+    total = drawn.sum(axis=0)
+    full, left_out = stats.values(total), stats.values(total - drawn)  # the jackknife: each unit left out once
+    return {name: bca_interval(values, float(full[name]), left_out[name], level) for name, values in resampled.items()}

@@ -10,10 +10,14 @@ from __future__ import annotations
 import numpy
 
 from core.answer_format import parse_answer, parse_choice, parse_label
+from core.io import DataError
 from core.spans import Entity, ground
 from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction
 from evaluators.metrics import MISSING
+
+PRIMARY = {"ner": "entity.micro.f1", "classification": "accuracy", "mcq": "accuracy"}  # compared unadjusted
+SMALL = 100  # resampled units below which the report warns that its intervals are rough
 
 
 def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: dict) -> ner.NerItem:
@@ -139,9 +143,42 @@ def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10,
 
 
 def dataset_and_split(gold: Gold) -> dict[str, str]:
-    """{"dataset", "split"} from the converters' ids `<dataset>/<split>/<index>`; {} for ids of another form."""
-    parts = next(iter(gold.examples)).split("/")
+    """{"dataset", "split"} from the converters' ids `<dataset>/<split>/<index>`; {} for ids of another form (the
+    contract allows integer ids too)."""
+    parts = str(next(iter(gold.examples))).split("/")
     return {"dataset": parts[0], "split": parts[1]} if len(parts) == 3 else {}
+
+
+def clusters(gold: Gold, cluster: str | None = None) -> tuple[str, numpy.ndarray | None]:
+    """What the bootstrap resamples: "doc" (whole documents, `gold.document`, as the CoNLL converter keeps them from
+    `-DOCSTART-`) or "example"; by default documents wherever the examples have them. An example without a document
+    is a document of its own. Returns the choice and each example's cluster code (None: each example alone)."""
+    documents = [example.get("document") for example in gold.examples.values()]
+    has_documents = any(document is not None for document in documents)
+    cluster = cluster or ("doc" if has_documents else "example")
+    if cluster == "example":
+        return cluster, None
+    if not has_documents:
+        raise DataError(gold.path, None, "expected examples with a gold.document (CoNLL files with -DOCSTART- "
+                                         "lines, converted by `python -m converters`) for --cluster doc")
+    keys = [("document", str(document)) if document is not None else ("example", str(example_id))
+            for example_id, document in zip(gold.examples, documents)]
+    return cluster, bootstrap.cluster_codes(keys)
+
+
+def interval_warnings(report: dict, units: int, unit: str) -> list[str]:
+    """What a reader should know before trusting the intervals: too few units, or an interval of width 0."""
+    from evaluators.tables import figures_with_intervals
+
+    found = []
+    if units < SMALL:
+        found.append(f"only {units} {unit}: bootstrap intervals from so few are rough (they tend to be too narrow)")
+    for name, value, (low, high) in figures_with_intervals(report):
+        if low == high:
+            found.append(f"{name} is {value:.4f} in every resample: an interval of width 0 means no errors (or no "
+                         f"successes) in these {units} {unit}, not none on new text (rule of three: the rate of what "
+                         f"was never seen is below {min(1.0, 3 / units):.3g} with 95% confidence)")
+    return found
 
 
 def add_intervals(report: dict, found: dict[str, list[float]]) -> None:
@@ -155,26 +192,36 @@ def add_intervals(report: dict, found: dict[str, list[float]]) -> None:
 
 
 def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10, *, resamples: int = 1000,
-                 seed: int = 42, system: str | None = None, mcq_rule: str = "strict") -> dict:
+                 seed: int = 42, system: str | None = None, mcq_rule: str = "strict", cluster: str | None = None,
+                 pred: str | None = None) -> dict:
     """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written.
 
-    With `resamples` > 0 each headline figure gets a 95% bootstrap interval over examples (`<figure>_ci`) and the
-    report says how it was drawn (`bootstrap`). `system` (a name for the leaderboard), the gold file (`data`) and,
-    where the ids tell, `dataset` and `split` are recorded too.
+    With `resamples` > 0 each headline figure gets a 95% bootstrap interval (`<figure>_ci`) over examples, or over
+    whole documents where the examples have them (`clusters`), BCa below 1,000 units; the report says how it was drawn
+    (`bootstrap`) and warns where the intervals deserve caution (`warnings`). `system` (a name for the leaderboard),
+    the gold file (`data`), the predictions file (`predictions`) and, where the ids tell, `dataset` and `split` are
+    recorded too.
 
     >>> from evaluators.data import Gold, Prediction
     >>> gold = Gold("mcq", {f"quiz/test/{i}": {"task": "mcq", "answer": "A"} for i in range(4)}, "quiz.jsonl")
     >>> guesses = {f"quiz/test/{i}": Prediction(i, {"output": "AB"[i % 2]}) for i in range(4)}
     >>> report = build_report(gold, guesses, resamples=200, system="coin")
     >>> report["accuracy"], report["bootstrap"], report["system"], report["dataset"], report["split"]
-    (0.5, {'resamples': 200, 'seed': 42}, 'coin', 'quiz', 'test')
+    (0.5, {'resamples': 200, 'seed': 42, 'cluster': 'example', 'units': 4, 'method': 'bca'}, 'coin', 'quiz', 'test')
     >>> low, high = report["accuracy_ci"]
     >>> 0.0 <= low <= 0.5 <= high <= 1.0
     True
+    >>> report["warnings"]
+    ['only 4 examples: bootstrap intervals from so few are rough (they tend to be too narrow)']
     """
     report, stats = scored(gold, predictions, worst, mcq_rule)
     if resamples > 0:
-        add_intervals(report, bootstrap.intervals(stats, resamples, seed))
-        report["bootstrap"] = {"resamples": resamples, "seed": seed}
-    report |= {"data": gold.path, **dataset_and_split(gold)} | ({"system": system} if system else {})
-    return report
+        cluster, codes = clusters(gold, cluster)
+        units = len(stats.rows) if codes is None else int(codes.max()) + 1
+        method = bootstrap.interval_method(units)
+        add_intervals(report, bootstrap.intervals(stats, resamples, seed, clusters=codes, method=method))
+        report["bootstrap"] = {"resamples": resamples, "seed": seed, "cluster": cluster, "units": units,
+                               "method": method}
+        report["warnings"] = interval_warnings(report, units, "documents" if codes is not None else "examples")
+    report |= {"data": gold.path, **dataset_and_split(gold)} | ({"predictions": pred} if pred else {})
+    return report | ({"system": system} if system else {})

@@ -31,8 +31,10 @@ def interval_lines(report: dict) -> list[str]:
     if not found:
         return []
     drawn = report["bootstrap"]
-    return ["", f"95% intervals (bootstrap over examples, {drawn['resamples']} resamples, seed {drawn['seed']})"] + [
-        f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
+    over = "whole documents" if drawn.get("cluster") == "doc" else "examples"
+    method = f", {drawn['method'].replace('bca', 'BCa')}" if "method" in drawn else ""
+    title = f"95% intervals (bootstrap over {over}, {drawn['resamples']} resamples, seed {drawn['seed']}{method})"
+    return ["", title] + [f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
 
 
 def ner_table(report: dict) -> str:
@@ -72,16 +74,28 @@ def mcq_table(report: dict) -> str:
     return "\n".join([summary] + interval_lines(report))
 
 
+def _side(row: dict, side: str) -> str:
+    sd = f" ± {row[side + '_sd']:.4f}" if side + "_sd" in row else ""
+    return f"{row[side]:.4f}{sd}"
+
+
 def comparison_table(result: dict) -> str:
-    """`compare`'s result: each figure for A and B, B − A with its 95% interval, and the p-value."""
-    lines = [f"A: {result['a']}", f"B: {result['b']}",
-             f"{result['examples']} examples; paired bootstrap, {result['bootstrap']['resamples']} resamples, "
-             f"seed {result['bootstrap']['seed']}", "",
-             f"{'figure':<24}{'A':>8}{'B':>8}{'B - A':>9}  {'95% interval':<20}{'p':>7}"]
+    """`compare`'s result: each figure for A and B (mean ± sd over runs where there are several), B − A with its 95%
+    interval, the p-value ± its Monte-Carlo error, and Holm's adjustment for every figure but the primary one."""
+    drawn, runs = result["bootstrap"], result.get("runs", {"a": 1, "b": 1})
+    lines = [f"A: {result['a']}" + (f" ({runs['a']} runs)" if runs["a"] > 1 else ""),
+             f"B: {result['b']}" + (f" ({runs['b']} runs)" if runs["b"] > 1 else ""),
+             f"{result['examples']} examples; {result['method']}, {drawn['resamples']} resamples, "
+             f"seed {drawn['seed']}", "",
+             f"{'figure':<26}{'A':>16}{'B':>16}{'B - A':>9}  {'95% interval':<20}{'p':>7} {'± MC':>7}{'Holm p':>8}"]
     for name, row in result["figures"].items():
         low, high = row["difference_ci"]
-        lines.append(f"{name:<24}{row['a']:>8.4f}{row['b']:>8.4f}{row['difference']:>+9.4f}  "
-                     f"[{low:+.4f}, {high:+.4f}]  {row['p_value']:>6.3f}")
+        label = name + (" *" if name == result.get("primary") else "")
+        holm = f"{row['p_value_holm']:>8.4f}" if "p_value_holm" in row else f"{'':>8}"
+        lines.append(f"{label:<26}{_side(row, 'a'):>16}{_side(row, 'b'):>16}{row['difference']:>+9.4f}  "
+                     f"[{low:+.4f}, {high:+.4f}]  {row['p_value']:>6.4f} {row['p_value_mc_error']:>7.4f}{holm}")
+    if result.get("primary"):
+        lines.append("* primary figure, tested alone; the others' p-values are also shown Holm-adjusted")
     return "\n".join(lines)
 
 

@@ -344,6 +344,20 @@ def test_gold_of_mixed_tasks_and_duplicate_ids(tmp_path):
     assert result.exit_code == 2 and "gold.jsonl:3: expected each id once; 'd/test/0' appears twice" in result.output
 
 
+def test_integer_ids_are_scored_like_any_other(tmp_path):
+    # The contract allows integer ids (core.schemas.Id); the report then has no dataset or split, and no traceback
+    gold = [example | {"id": number} for number, example in enumerate(NER_GOLD)]
+    result, report = score(tmp_path, [{"id": 0, "entities": [e._asdict() for e in GOLD]}], gold)
+    assert result.exit_code == 0, result.output
+    assert report["entity"]["micro"]["tp"] == 3 and report["missing_predictions"] == 1
+    assert "dataset" not in report and "split" not in report
+
+
+def test_a_negative_worst_count_is_refused(tmp_path):
+    result, report = score(tmp_path, [], NER_GOLD, "--worst", "-1")
+    assert result.exit_code == 2 and "Invalid value for '--worst'" in result.output and report is None
+
+
 @pytest.mark.slow
 def test_reports_for_examples_made_by_the_converters(converted, tmp_path):
     def gold_as_predictions(path, make):
