@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
-from converters.registry import REGISTRY, conversion_plan
+from converters.registry import REGISTRY, conversion_plan, missing_files
 from core.answer_format import ANSWER_FORMATS
 from core.io import DataError, check_writable, exits_on_data_error, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
@@ -175,6 +175,9 @@ def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, in
     (out_dir / "counts.json").write_text(json.dumps(counts, indent=1) + "\n")
     for target, count in counts.items():
         click.echo(f"{count:>7}  {out_dir / target}")
+    for name in names:  # a split whose file is missing is otherwise skipped without a word
+        for path in missing_files(REGISTRY[name], data_dir / name):
+            click.echo(f"not found, so not converted: {path}", err=True)
     return counts
 
 
@@ -184,7 +187,8 @@ out_dir_option = click.option("--out-dir", default="data", show_default=True, ty
                               help="Where data/<dataset>/<split>.jsonl go.")
 
 
-@main.command("all", help="Convert every registered dataset found in --data-dir into --out-dir.")
+@main.command("all", help="Convert every registered dataset found in --data-dir into --out-dir; name every expected "
+                          "raw file not found.")
 @data_dir_option
 @out_dir_option
 @exits_on_data_error

@@ -9,7 +9,8 @@ columns ``Sentence #, Word, POS, Tag``; ``Sentence #`` is filled on each sentenc
 
 becomes ``{"id": "gmb/train/1", ... "gold": {"text": "Thousands of London", "entities": [{"start": 13, "end":
 19, "label": "GEO"}], ...}}``, the index being the file's own sentence number. There is no canonical split: the
-80/10/10 split (seed 42) is fixed in ``converters/splits/gmb.json``. The Kaggle export stops at Excel's row limit,
+80/10/10 split (seed 42) is fixed in ``converters/splits/gmb.json``, with the count and digest of the sentences it
+was drawn from (a split of any other source stops with one line). The Kaggle export stops at Excel's row limit,
 so its last sentence is truncated: it is kept, counted and reported.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.examples import load_split, ner_example, seeded_split, split_of
+from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
 from core.io import DataError
 from core.iob import TagError, tags_to_entities
 from core.tasks import NerPrompt
@@ -81,8 +82,9 @@ def truncated_at_row_limit(path: str | Path) -> bool:
 
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
     """Examples of one split (None: every sentence, all under the id prefix `gmb/all`)."""
-    split_ids = load_split(SPLIT_FILE)
+    split_ids, sentences = load_split(SPLIT_FILE), []
     for number, line, words, tags in read_gmb(path):
+        sentences.append(split_key(number, words))
         sentence_split = split_of(number, split_ids)
         if split is not None and sentence_split != split:
             continue
@@ -91,8 +93,17 @@ def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iter
         except TagError as error:
             raise DataError(path, line, f"in sentence {number}: {error}") from None
         yield ner_example(f"gmb/{split or 'all'}/{number}", " ".join(words), entities, prompt, words)
+    if split is not None:
+        check_split_source(path, SPLIT_FILE, sentences)
 
 
-def make_split_file(path: str | Path) -> dict[str, list[int]]:
-    numbers = [number for number, *_ in read_gmb(path)]
-    return {"seed": 42, "sentences": len(numbers), **seeded_split(numbers, seed=42)}
+def split_key(number: int, words: list[str]) -> str:
+    """What the split's digest covers: the sentence number (the split's key) and its words."""
+    return f"{number}\t{' '.join(words)}"
+
+
+def make_split_file(path: str | Path) -> dict:
+    sentences = [(number, words) for number, _, words, _ in read_gmb(path)]
+    count, digest = source_digest(split_key(number, words) for number, words in sentences)
+    return {"seed": 42, "sentences": count, "digest": digest,
+            **seeded_split([number for number, _ in sentences], seed=42)}

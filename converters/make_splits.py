@@ -1,4 +1,5 @@
-"""Regenerate the fixed split files (maintainers only; the files in the repo are the source of truth).
+"""Regenerate the fixed split files (maintainers only; the files in the repo are the source of truth). Each records
+the count and digest of the sentences it was drawn from, so that a split of another source stops with one line.
 
     python -m converters.make_splits ../shared/data
 """

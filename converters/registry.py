@@ -9,6 +9,9 @@ Raw files live in `<data dir>/<name>/<file>`, the layout of ../shared/data; a fe
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,7 +30,7 @@ class HubFile:
     """A file of a Hugging Face Hub repository, fetched with `hf_hub_download` at a pinned revision."""
     repo_id: str
     path: str
-    revision: str
+    revision: str  # a commit hash where one is known offline; else a branch, and the dataset's `digest` pins it
     sha256: str | None  # None: not known offline; `fetch --record-checksums` prints it on first fetch
     save_as: str
     repo_type: str = "dataset"
@@ -40,6 +43,7 @@ class UrlFile:
     url: str
     sha256: str | None
     save_as: str
+    git_blob: str | None = None  # the file's git blob id at that commit: a pin known offline when its sha256 is not
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ManualFile:
     save_as: str
     sha256: str | None
     command: str
+    arrives_as: str | None = None  # what the command leaves (a zip holding save_as), unpacked by fetch
 
 
 Source = HubFile | UrlFile | ManualFile
@@ -67,9 +72,41 @@ class Dataset:
     size: str
     build: Callable[["Dataset", Path], Targets]
     command: str | None = None           # the per-dataset command kind of converters/cli.py, if any
+    # split -> (examples, content_digest) converted from the known-good copy in ../shared/data: the pin of a source
+    # whose commit and checksum cannot be known offline (a fetched copy that converts otherwise is refused)
+    digest: dict[str, tuple[int, str]] | None = None
 
     def present(self, folder: Path, split: str) -> Path | None:
         return next((folder / f for f in self.files.get(split, ()) if (folder / f).exists()), None)
+
+
+def expected_files(entry: Dataset) -> list[tuple[str, ...]]:
+    """The raw files a complete folder holds, each as its alternatives (CoNLL: the column file or the Parquet)."""
+    named = {name for alternatives in entry.files.values() for name in alternatives}
+    extra = [(source.save_as,) for source in entry.sources  # class.txt: read beside the split files
+             if source.save_as not in named and not getattr(source, "unpack", False)]
+    return list(dict.fromkeys(entry.files.values())) + extra
+
+
+def missing_files(entry: Dataset, folder: Path) -> list[str]:
+    """The expected raw files not in `folder`, each as `folder/a (or b)`, for `all` to name."""
+    return [f"{folder / alternatives[0]}" + "".join(f" (or {name})" for name in alternatives[1:])
+            for alternatives in expected_files(entry) if not any((folder / name).exists() for name in alternatives)]
+
+
+PINNED_GOLD = ("text", "tokens", "entities", "label", "answer", "options")  # what a source decides in `gold`
+
+
+def content_digest(examples: Iterable[dict]) -> tuple[int, str]:
+    """Count and sha256 of what a source gives its examples: each id and the `PINNED_GOLD` part of its gold (not the
+    prompt, label set or answer format, which come from core.tasks). Two copies that convert alike digest alike,
+    whatever their bytes (a Parquet export, re-serialised JSON), and a prompt change does not move the pin."""
+    digest, count = hashlib.sha256(), 0
+    for example in examples:
+        gold = {key: example["gold"][key] for key in PINNED_GOLD if key in example["gold"]}
+        digest.update(json.dumps([example["id"], gold], ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n")
+        count += 1
+    return count, digest.hexdigest()
 
 
 # --- how each kind of dataset becomes targets ---------------------------------------------------------------------
@@ -136,8 +173,12 @@ def fudan_targets(entry: Dataset, folder: Path) -> Targets:
 
 # --- the datasets --------------------------------------------------------------------------------------------------
 
-PARQUET = "refs/convert/parquet"  # the Hub's own Parquet export: datasets 4 no longer runs the loading scripts
-GMB_KAGGLE = "kaggle datasets download abhinavwalia95/entity-annotated-corpus -f ner_dataset.csv -p {folder} --unzip"
+# The Hub's own Parquet export (datasets 4 no longer runs the loading scripts). Neither a commit of this branch nor
+# the sha256 of its files can be known offline, so `digest` pins what they convert to (`--record-checksums` prints
+# their sha256 on a first fetch).
+PARQUET = "refs/convert/parquet"
+# The Kaggle CLI ignores --unzip together with -f and leaves ner_dataset.csv.zip, which fetch unpacks.
+GMB_KAGGLE = "kaggle datasets download abhinavwalia95/entity-annotated-corpus -f ner_dataset.csv -p {folder}"
 
 REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
     Dataset("conll2003", "ner", "conll (column files) / hub_parquet",
@@ -147,34 +188,48 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
             tuple(HubFile("eriktks/conll2003", f"conll2003/{split}/0000.parquet", PARQUET, None, f"{split}.parquet")
                   for split in ("train", "validation", "test")),
             "Reuters RCV1 text, research use only", "20,744 sentences (14,041 / 3,250 / 3,453)",
-            column_targets, "column"),
+            column_targets, "column",
+            digest={"train": (14041, "f205000427b09c6d2f8c77327fe11d606385d3701a5af8fc97a26f2dfc21923b"),
+                    "validation": (3250, "c946963eadd59f3fd1e5d8b8017f3f318a6ab26aae30350fb7b00cbd1f88f97b"),
+                    "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")}),
     Dataset("wnut17", "ner", "conll (column files) / hub_parquet",
             {"train": ("wnut17train.conll", "train.parquet"), "validation": ("emerging.dev.conll", "validation.parquet"),
              "test": ("emerging.test.annotated", "test.parquet")},
             "the official train / dev / test", "core.tasks (6 types)", "labelled",
             tuple(HubFile("leondz/wnut_17", f"wnut_17/{split}/0000.parquet", PARQUET, None, f"{split}.parquet")
                   for split in ("train", "validation", "test")),
-            "CC BY 4.0", "5,690 sentences (3,394 / 1,009 / 1,287)", column_targets, "column"),
+            "CC BY 4.0", "5,690 sentences (3,394 / 1,009 / 1,287)", column_targets, "column",
+            digest={"train": (3394, "59ddaafde99a5451e3a31c961d7c571b91b1f85119b0da17ef4f31a0d4dd6748"),
+                    "validation": (1009, "4109afc08cf9321e9e4e26538e507c52f7a42d97113f83dbcc5330cd52fadc19"),
+                    "test": (1287, "27be7ee1f16a44ca4eccc8ee9b9e316e54620fc697b545110aa018e30cd4cc02")}),
     Dataset("gmb", "ner", "gmb", {"all": ("ner_dataset.csv",)},
             "fixed seed-42 80/10/10 split (converters/splits/gmb.json)", "core.tasks (8 types)", "labelled",
             (ManualFile("ner_dataset.csv", "83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
-                        GMB_KAGGLE),),
+                        GMB_KAGGLE, "ner_dataset.csv.zip"),),
             "Kaggle (GMB-derived), research use; cite Bos et al.", "47,959 sentences, 15 MB",
             partial(seeded_targets, gmb), "seeded"),
+    # ccfbdci.jsonl has had three sizes across the Hub's revisions and ../shared/data's copy matches none: `digest`
+    # pins the examples of that copy, whatever the bytes of the fetched one.
     Dataset("zh_ner", "ner", "zh_ner", {"all": ("ccfbdci.jsonl",)},
             "fixed seed-42 80/10/10 split (converters/splits/zh_ner.json)", "core.tasks (GPE, PER, ORG, LOC)", "json",
             (HubFile("qgyd2021/chinese_ner_sft", "data/ccfbdci.jsonl", "main", None, "ccfbdci.jsonl"),),
             "CCF BDCI competition set via an apache-2.0 compilation; research use", "15,724 sentences, 4 MB",
-            partial(seeded_targets, zh_ner), "seeded"),
+            partial(seeded_targets, zh_ner), "seeded",
+            digest={"train": (12580, "1ab59626e354b9242932de3d3d35b49443c8dc3ffdb7646e664421bd733f9364"),
+                    "validation": (1572, "8e8626c09753fc6f77033b26a19181fab3f27dfa55f3a39e1e3add66c3e47821"),
+                    "test": (1572, "8602fcae175e87f42ad65d4e474df6b1fd4b5b37f7566171307cc69fe9abba3c")}),
     # The Hub copies of AG News join title and description into one field; the original CSV keeps them apart,
-    # so it is fetched from the copy torchtext downloads, pinned by commit (test.csv's sha256 is in its SOURCE.md).
+    # so it is fetched from the copy torchtext downloads, pinned by commit (test.csv's sha256 is in its SOURCE.md;
+    # train.csv's is not known offline, but its git blob id at that commit is).
     Dataset("ag_news", "classification", "classification (AG News CSV)",
             {"train": ("train.csv",), "test": ("test.csv",)}, "the official train / test",
             "core.tasks (World, Sports, Business, Sci/Tech)", None,
             tuple(UrlFile("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/"
-                          f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}", sha, name)
-                  for name, sha in (("train.csv", None), ("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353"
-                                                                      "eb2c40d548c3c85699"))),
+                          f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}", sha, name, blob)
+                  for name, sha, blob in (
+                      ("train.csv", None, "694aa19971315410e000404523796b76349d3c1d"),
+                      ("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                       "130b40c3329c993468b8ed8a22c331315e478e0a"))),
             "research, non-commercial", "127,600 rows (120,000 / 7,600), 31 MB", ag_news_targets),
     Dataset("zh_news", "classification", "classification (THUCNews)",
             {"train": ("dev.txt",), "validation": ("dev.txt",), "test": ("test.txt",)},
@@ -186,6 +241,8 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                       ("test.txt", "ebecc8c896635ad69730083ca7b81d37c42c9a5779bc05c9d2479d894e34f026"),
                       ("class.txt", "005e8813ad639c219e5902dc84889202b4a717b4238497d26c3fbd5e43927a86"))),
             "THUCTC, academic use", "20,000 headlines, 1 MB", thucnews_targets),
+    # Not pinned: no ModelScope revision that cannot move, no checksum and no known-good copy is known offline.
+    # `fetch --record-checksums` prints the sha256 of a first fetch, to record here.
     Dataset("fudan_news", "classification", "fudan_news", {"train": ("train.jsonl",), "test": ("test.jsonl",)},
             "the published train / test", "each record's own candidate list (`category`)", None,
             tuple(UrlFile("https://www.modelscope.cn/api/v1/datasets/swift/zh_cls_fudan-news/repo?"
@@ -193,7 +250,10 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
             "Apache-2.0 (ModelScope card)", "4,959 records (4,000 / 959)", fudan_targets, "fudan"),
     Dataset("cmmlu", "mcq", "mcq", {"train": ("dev",), "test": ("test",)},
             "dev (5 per subject, the few-shot pool) as train; test", "A-D", None,
-            (HubFile("haonan-li/cmmlu", "cmmlu_v1_0_1.zip", "main", None, "cmmlu_v1_0_1.zip", unpack=True),),
+            # The zip is Git LFS object 22ecf70b… (1,078,656 bytes) at this commit.
+            (HubFile("haonan-li/cmmlu", "cmmlu_v1_0_1.zip", "efcc940752ea4a1ea94d2727f11f83858d64fc8e",
+                     "22ecf70b28bef447ee7d8aa5fe144f56996762f901a8537b03b7693773c672a6", "cmmlu_v1_0_1.zip",
+                     unpack=True),),
             "CC BY-NC-SA 4.0", "11,917 questions (335 / 11,582), 67 subjects", mcq_targets),
 )}
 
@@ -212,6 +272,7 @@ def markdown_table() -> str:
     rows = ["| dataset | task | pinned source | split | licence | size |", "|---|---|---|---|---|---|"]
     for entry in REGISTRY.values():
         sources = "<br>".join(dict.fromkeys(source_text(source) for source in entry.sources))
+        sources += "<br>examples pinned by digest" if entry.digest else ""
         rows.append(f"| `{entry.name}` | {entry.task} | {sources} | {entry.split_policy} | {entry.licence} | "
                     f"{entry.size} |")
     return "\n".join(rows)

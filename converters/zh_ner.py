@@ -8,7 +8,9 @@ One raw line::
 becomes ``{"id": "zh_ner/train/0", ..., "messages": [..., {"assistant": "{\"entity_text\": \"菲律宾\",
 \"entity_label\": \"GPE\"}\\n..."}], "gold": {"text": ..., "entities": [{"start": 0, "end": 3, "label": "GPE"}]}}``,
 the index being the source line (0-based); the seed recipe's JSON answer format is the default here. The split
-(80/10/10, seed 42) is fixed in ``converters/splits/zh_ner.json``.
+(80/10/10, seed 42) is fixed in ``converters/splits/zh_ner.json``, with the count and digest of the texts it was
+drawn from: a split of any other source stops with one line. Entities must be flat: a record with overlapping
+(nested) entities stops with one line naming it, since the answer formats cannot say both.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.spans import Entity
-from core.examples import load_split, ner_example, seeded_split, split_of
+from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
 from core.io import DataError
 from core.schemas import ZhNerRecord, read_valid
 from core.tasks import NerPrompt
@@ -41,21 +43,36 @@ def record_entities(record: ZhNerRecord, labels: tuple[str, ...]) -> tuple[str, 
         if label not in labels:
             raise ValueError(f"unknown label {label!r}; expected one of {', '.join(labels)}")
         entities.append(Entity(start, end, label))
+    check_flat(entities)
     return text, entities
 
 
+def check_flat(entities: list[Entity]) -> None:
+    """Nested or overlapping entities cannot be rendered as one answer: name the first pair."""
+    ordered = sorted(entities)
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start < before.end:
+            raise ValueError(f"entities {before.start}-{before.end} {before.label} and {after.start}-{after.end} "
+                             f"{after.label} overlap; expected flat entities (the answer formats name each character "
+                             "once)")
+
+
 def convert_file(path: str | Path, prompt: NerPrompt, split: str | None) -> Iterator[dict]:
-    split_ids = load_split(SPLIT_FILE)
+    split_ids, texts = load_split(SPLIT_FILE), []
     for index, (line, record, _) in enumerate(read_valid(path, ZhNerRecord, WHAT)):
+        texts.append(record.text)
         if split is not None and split_of(index, split_ids) != split:
             continue
         try:
             text, entities = record_entities(record, prompt.labels)
-        except ValueError as error:
+            example = ner_example(f"zh_ner/{split or 'all'}/{index}", text, entities, prompt)
+        except ValueError as error:  # RenderError included: an entity the answer cannot ground back
             raise DataError(path, line, str(error)) from None
-        yield ner_example(f"zh_ner/{split or 'all'}/{index}", text, entities, prompt)
+        yield example
+    if split is not None:
+        check_split_source(path, SPLIT_FILE, texts)
 
 
-def make_split_file(path: str | Path) -> dict[str, list[int]]:
-    count = sum(1 for _ in read_valid(path, ZhNerRecord, WHAT))
-    return {"seed": 42, "sentences": count, **seeded_split(list(range(count)), seed=42)}
+def make_split_file(path: str | Path) -> dict:
+    count, digest = source_digest(record.text for _, record, _ in read_valid(path, ZhNerRecord, WHAT))
+    return {"seed": 42, "sentences": count, "digest": digest, **seeded_split(list(range(count)), seed=42)}

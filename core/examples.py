@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+from collections.abc import Iterable
 from pathlib import Path
 
 from core.answer_format import render_answer
@@ -56,3 +58,27 @@ def load_split(split_file: Path) -> dict[str, set]:
     """The fixed validation and test keys of a split file written by `python -m converters.make_splits`."""
     fixed = json.loads(split_file.read_text())
     return {name: set(fixed[name]) for name in ("validation", "test")}
+
+
+def source_digest(sentences: Iterable[str]) -> tuple[int, str]:
+    """Count and sha256 of the sentences a split was drawn from, in source order. A split file holds positions or
+    sentence numbers, so a source with a sentence added, dropped, edited or moved would silently reshuffle train
+    and test: the split file records these two, and converting a split checks them."""
+    digest, count = hashlib.sha256(), 0
+    for sentence in sentences:
+        digest.update(sentence.encode("utf-8") + b"\n")
+        count += 1
+    return count, digest.hexdigest()
+
+
+def check_split_source(path: str | Path, split_file: Path, sentences: Iterable[str]) -> None:
+    """One line, before a split of a source other than the one the split file was drawn from is used."""
+    from core.io import DataError
+
+    fixed = json.loads(split_file.read_text())
+    count, digest = source_digest(sentences)
+    if (count, digest) != (fixed["sentences"], fixed["digest"]):
+        raise DataError(path, None, f"expected the source {split_file.name} was drawn from ({fixed['sentences']} "
+                                    f"sentences, digest {fixed['digest'][:12]}); found {count} sentences, digest "
+                                    f"{digest[:12]}: its train/validation/test split would not be the published "
+                                    "one (convert with --split all, or fetch the pinned file)")

@@ -3,8 +3,9 @@
     python -m tests.hub_standin ROOT PORT_FILE [SECONDS]
 
 serves ROOT/{repo_type}s/{repo_id}/{revision}/{path} at the Hub's own URL layout
-`/{repo_type}s/{repo_id}/resolve/{revision}/{path}` (the revision URL-quoted, as `hf_hub_url` writes it), with the
-headers `huggingface_hub.file_download.get_hf_file_metadata` reads on HEAD: `X-Repo-Commit`, `ETag` and
+`/{repo_type}s/{repo_id}/resolve/{revision}/{path}`, the revision folder named as `hf_hub_url` quotes it
+(`refs%2Fconvert%2Fparquet`): a client that sends the revision unquoted names no folder and gets 404. HEAD answers
+with the headers `huggingface_hub.file_download.get_hf_file_metadata` reads: `X-Repo-Commit`, `ETag` and
 `Content-Length`; GET honours `Range`, so interrupted downloads resume. Plain files under ROOT/raw/ are served as
 they are (the stand-in for plain URLs). It writes its port to PORT_FILE and stops after SECONDS (default 120) at
 the latest; the tests stop it by PID first.
@@ -29,10 +30,9 @@ def resolve(root: Path, url_path: str) -> tuple[Path, str] | None:
     if "/resolve/" not in path:
         return None
     repo, _, rest = path.partition("/resolve/")
-    revision, _, file_path = rest.partition("/")
-    revision = unquote(revision)
+    revision, _, file_path = rest.partition("/")  # kept quoted: `refs/convert/parquet` unquoted is refused
     file = root / repo.strip("/") / revision / unquote(file_path)
-    return (file, revision) if file.is_file() else None
+    return (file, unquote(revision)) if file.is_file() else None
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -117,6 +117,52 @@ def test_bad_zh_ner_records(tmp_path, monkeypatch, record, expected):
     assert result.exit_code == 2 and "z.jsonl:2: " in result.output and expected in result.output, result.output
 
 
+@pytest.mark.parametrize("entities, expected", [
+    ([(0, 3, "GPE"), (0, 5, "ORG")], "entities 0-3 GPE and 0-5 ORG overlap"),  # nested
+    ([(3, 5, "PER"), (0, 4, "ORG")], "entities 0-4 ORG and 3-5 PER overlap"),  # crossing, in any order
+    ([(0, 3, "GPE"), (0, 3, "GPE")], "entities 0-3 GPE and 0-3 GPE overlap"),  # listed twice
+])
+def test_overlapping_zh_ner_entities_are_one_line_naming_the_record(tmp_path, entities, expected):
+    record = {"text": "菲律宾总统", "entities": [{"start_idx": s, "end_idx": e, "entity_label": label}
+                                                  for s, e, label in entities]}
+    path = tmp_path / "z.jsonl"
+    path.write_text(json.dumps({"text": "好", "entities": []}) + "\n" + json.dumps(record, ensure_ascii=False) + "\n")
+    result = run("zh_ner", "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert f"{path}:2: {expected}; expected flat entities" in result.output
+
+
+@pytest.mark.parametrize("dataset, content", [
+    ("zh_ner", json.dumps({"text": "菲律宾总统", "entities": []}, ensure_ascii=False) + "\n"),
+    ("gmb", "Sentence #,Word,POS,Tag\nSentence: 1,Paris,NNP,B-geo\n"),
+])
+def test_a_split_of_another_source_than_the_split_file_was_drawn_from_stops(tmp_path, dataset, content):
+    """The split files hold positions (sentence numbers): on another source they would silently reshuffle splits."""
+    path = tmp_path / "in.txt"
+    path.write_bytes(content.encode("cp1252" if dataset == "gmb" else "utf-8"))
+    result = run(dataset, "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--split", "test")
+    fixed = json.loads((gmb if dataset == "gmb" else zh_ner).SPLIT_FILE.read_text())
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert f"{path}: expected the source {dataset}.json was drawn from ({fixed['sentences']} sentences, digest " \
+           f"{fixed['digest'][:12]}); found 1 sentences" in result.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_all_names_every_expected_file_it_did_not_find(tmp_path):
+    (tmp_path / "raw" / "conll2003").mkdir(parents=True)
+    (tmp_path / "raw" / "conll2003" / "train.txt").write_text((FIXTURES / "five.conll").read_text())
+    result = run("all", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"))
+    assert result.exit_code == 0, result.output
+    missing = [line.removeprefix("not found, so not converted: ") for line in result.output.splitlines()
+               if line.startswith("not found")]
+    raw = tmp_path / "raw"
+    assert f"{raw / 'conll2003' / 'valid.txt'} (or validation.parquet)" in missing
+    assert f"{raw / 'conll2003' / 'test.txt'} (or test.parquet)" in missing
+    assert f"{raw / 'zh_news' / 'class.txt'}" in missing and f"{raw / 'cmmlu' / 'test'}" in missing
+    assert not any("conll2003/train.txt" in line for line in missing)
+    assert json.loads((tmp_path / "data" / "counts.json").read_text()) == {"conll2003/train.jsonl": 5}
+
+
 def test_malformed_json_line(tmp_path):
     (tmp_path / "z.jsonl").write_text('{"text": "好", "entities": []}\n{"text": \n')
     result = run("zh_ner", "--input", str(tmp_path / "z.jsonl"), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
@@ -200,7 +246,7 @@ def test_real_entity_counts(converted):
 def test_split_files_are_the_seeded_split():
     for module, source in ((gmb, shared("gmb", "ner_dataset.csv")), (zh_ner, shared("zh_ner", "ccfbdci.jsonl"))):
         fixed = json.loads(module.SPLIT_FILE.read_text())
-        assert fixed == module.make_split_file(source)
+        assert fixed == module.make_split_file(source)  # the count and digest of ../shared/data's copy included
         assert not set(fixed["validation"]) & set(fixed["test"])
 
 
