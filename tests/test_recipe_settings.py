@@ -15,8 +15,9 @@ EVALUATING = [path for path in RECIPES if load(path).get("test_datasets") or loa
 
 @pytest.mark.parametrize("path", EVALUATING, ids=lambda p: p.stem)
 def test_evaluation_batches_are_not_padded_to_sequence_len(path):
-    """Axolotl's builder (core/builders/causal.py) gives the eval collator pad_to_multiple_of = sequence_len whenever
-    pad_to_sequence_len is set, and Axolotl sets it with sample packing; only a packed eval set fills those rows."""
+    """Axolotl's builder (axolotl/core/builders/causal.py) gives the eval collator pad_to_multiple_of = sequence_len
+    whenever pad_to_sequence_len is set, and Axolotl sets it with sample packing; only a packed eval set fills those
+    rows."""
     validated = validate(load(path))
     assert not (validated.pad_to_sequence_len and not validated.eval_sample_packing)
 
@@ -116,7 +117,8 @@ def test_evaluation_memory_counts_the_logits_liger_writes_outside_training():
               "gradient_checkpointing": True, "test_datasets": [{"path": "data/gmb/validation.jsonl"}]}
     evaluation, training = evaluation_parts(recipe), memory_parts(recipe)
     assert evaluation["logits"] * GIB == 4 * 2048 * 152064 * (2 + 4 + 4)
-    assert evaluation["weights"] == training["weights"] and evaluation["trainable_states"] == training["trainable_states"]
+    for kept in ("weights", "trainable_states", "overhead"):
+        assert evaluation[kept] == training[kept]
     assert evaluation_parts({**recipe, "test_datasets": None}) is None
     unpacked = {**recipe, "sample_packing": False, "eval_batch_size": 1}
     assert evaluation_parts(unpacked)["logits"] * GIB == 2048 * 152064 * 10  # unpacked: eval_batch_size rows
@@ -163,8 +165,8 @@ PACKED_EVAL = [path for path in EVALUATING if load(path).get("sample_packing")
 
 def eval_batches(validated, lengths: list[int], micro_batch_size: int) -> list[list[list[int]]]:
     """Axolotl's packed eval batches (AxolotlTrainer._create_multipack_sampler) over examples of these lengths, with
-    the arguments its builder gives the trainer (core/builders/causal.py: multipack_real_batches unless the attention
-    takes packed rows; per_device_train_batch_size = micro_batch_size; max_seq_length = sequence_len)."""
+    the arguments its builder gives the trainer (axolotl/core/builders/causal.py: multipack_real_batches unless the
+    attention takes packed rows; per_device_train_batch_size = micro_batch_size; max_seq_length = sequence_len)."""
     from types import SimpleNamespace
 
     from axolotl.core.trainers.base import AxolotlTrainer

@@ -24,7 +24,7 @@ Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
   (liger_kernel/transformers/model/qwen2.py: `skip_logits = self.training and ...`), so lm_head writes bf16 logits,
   transformers' loss copies them to fp32 (loss/loss_utils.py: `logits = logits.float()`) and cross-entropy's
   log-softmax writes another fp32 tensor: 2 + 4 + 4 = 10 B per token per vocabulary entry. A packed eval batch holds
-  micro_batch_size × sequence_len tokens (Axolotl's core/trainers/base.py packs eval with the training batch's
+  micro_batch_size × sequence_len tokens (axolotl/core/trainers/base.py packs eval with the training batch's
   capacity; eval_batch_size does not change it); an unpacked one eval_batch_size rows of at most sequence_len.
   One layer's transient tensors are freed before the logits exist, and are far smaller.
 - a fixed 1.5 GiB for the CUDA context, kernel workspaces and allocator slack.
