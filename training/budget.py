@@ -5,7 +5,7 @@ these functions and each figure against 90% of the header's card.
 
     python -m training.budget                          # every recipe: both phases, the card, whether they fit
     python -m training.budget recipes/ds15b_qlora.yml  # one recipe
-    python -m training.budget --header recipes/ds15b_qlora.yml   # the GPUs lines of its header, as tested
+    python -m training.budget --header recipes/ds15b_qlora.yml   # its header's memory and Eval lines, as tested
 
 Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
 - weights: bf16 (2 B/param); QLoRA stores the transformer blocks' linear layers in nf4 with double quantisation
@@ -192,6 +192,19 @@ def header_text(recipe: dict) -> str:
             f"({phase_text(recipe, evaluation, 'logits', eval_rows(recipe))})")
 
 
+def eval_coverage_text(recipe: dict) -> str | None:
+    """The header's Eval sentence: what Axolotl's packed eval sampler (drop_last=True) leaves out of the validation
+    loss. With flash attention a batch is one bin, so nothing; under the sdpa fallback, micro_batch_size rows."""
+    if not evaluates(recipe) or not recipe.get("sample_packing") or recipe.get("eval_sample_packing") is False:
+        return None
+    rows, seq = recipe["micro_batch_size"], recipe["sequence_len"]
+    sdpa = (f"under sdpa a batch is 1 row of {seq}, so nothing is left out there either" if rows == 1 else
+            f"under sdpa a batch is {rows} rows of {seq} and Axolotl drops a last partial batch: up to {rows - 1} "
+            f"packed {'row' if rows == 2 else 'rows'} of validation examples left out of the loss")
+    return (f"validation loss on every example: with flash attention a packed eval batch is one bin of {rows}×{seq} "
+            f"tokens, so Axolotl's drop_last drops nothing; {sdpa}.")
+
+
 def wrapped(text: str, width: int = 118) -> list[str]:
     lines, line = [], ""
     for word in text.split(" "):
@@ -230,7 +243,10 @@ def main(recipes, header):
     all_fit = True
     for path in paths:
         if header:
-            click.echo("\n".join(wrapped(header_text(yaml.safe_load(path.read_text(encoding="utf-8"))))))
+            recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+            click.echo("\n".join(wrapped(header_text(recipe))))
+            if coverage := eval_coverage_text(recipe):
+                click.echo("# Eval:    " + "\n".join(wrapped(coverage))[len(HEADER_INDENT):])
             continue
         lines, ok = report(path)
         all_fit &= ok
