@@ -10,7 +10,16 @@ one JSON and rewrite one Markdown table under --out. A full-size twin is the rec
 sample packing, flash attention where flash_attn is installed else SDPA, Liger where liger_kernel is installed,
 LoRA/QLoRA as written) and only the model swapped for the real architecture (benchmarks/configs/) with random weights
 and a tokenizer trained on the real data; every recipe trains on GMB here, the workload the targets are set for.
-Tokens/s counts real (non-padding) tokens; MFU = 6 × parameters × tokens/s ÷ the GPU's dense bf16 peak.
+Tokens/s counts real (non-padding) tokens. MFU = FLOPs per token × tokens/s ÷ the device's dense bf16 peak, with
+6·N FLOPs per token for a full fine-tune (forward 2·N, backward 4·N) and 4·N for LoRA/QLoRA (frozen weights get no
+weight gradient; the adapters' own FLOPs are negligible). N counts every weight a token's matmuls use, lm_head
+included and the input embedding (a lookup) not, from the real architecture, so 4-bit weights count as the parameters
+they stand for, not their packed storage. Attention's own matmuls (QKᵀ and AV: 6·L·d·s per token for causal examples
+of s tokens, forward and backward) are left out: under 1% at GMB's ~190-token examples. The peak is looked up by the
+exact device name; an unknown device gets no MFU rather than a guessed peak.
+
+The bundle carries no DeepSpeed, so the full fine-tune twin drops the recipe's `deepspeed` key and trains bf16 weights
+with bf16 AdamW states, not the recipe's ZeRO-2 fp32 path: every output labels that run "without ZeRO".
 """
 
 from __future__ import annotations
@@ -33,7 +42,13 @@ from training import twin as recipe_twin
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = Path(__file__).with_name("configs")
-PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0}  # dense, without sparsity
+# Dense bf16 tensor peak (without sparsity) by the exact name torch.cuda.get_device_name() gives: the H100's three
+# forms differ by a third, so a substring ("H100") would guess.
+PEAK_BF16_TFLOPS = {"NVIDIA H100 80GB HBM3": 989.0, "NVIDIA H100 PCIe": 756.0, "NVIDIA H100 NVL": 835.0,
+                    "NVIDIA H200": 989.0, "NVIDIA A100-SXM4-80GB": 312.0, "NVIDIA A100-SXM4-40GB": 312.0,
+                    "NVIDIA A100-PCIE-40GB": 312.0, "NVIDIA A100 80GB PCIe": 312.0, "NVIDIA L40S": 362.0}
+FLOPS_PER_PARAMETER = {"full": 6, "lora": 4, "qlora": 4}  # per token: see the module docstring
+WITHOUT_ZERO = "without ZeRO"
 TARGETS = {"training_speedup": 3.0, "fft_mfu": 0.40, "prediction_speedup": 20.0}  # the issue's, not measurements
 PARTS = {"training": ["ds15b_fft", "seeds", "ds15b_lora", "ds15b_qlora"],
          "prediction": ["prediction", "llama1b_lora_conll", "ds7b_lora", "dsllama8b_qlora_cmmlu"]}
@@ -60,8 +75,37 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def peak_tflops(device_name: str) -> float | None:
-    return next((peak for name, peak in PEAK_BF16_TFLOPS.items() if name in device_name), None)
+class UnknownDevice(ValueError):
+    """A device whose peak is not in PEAK_BF16_TFLOPS: its MFU is refused, not guessed."""
+
+
+def peak_tflops(device_name: str) -> float:
+    if device_name not in PEAK_BF16_TFLOPS:
+        raise UnknownDevice(f"no dense bf16 peak known for {device_name!r} (known: {', '.join(PEAK_BF16_TFLOPS)})")
+    return PEAK_BF16_TFLOPS[device_name]
+
+
+def flop_parameters(config: dict) -> int:
+    """N of the 6·N rule for an architecture's config: the transformer blocks (linear weights, Qwen2's q/k/v biases,
+    norms), the final norm and lm_head; not the input embedding (tied or not, lm_head's matmul runs)."""
+    from training.budget import linear_shapes
+
+    hidden, shapes = config["hidden_size"], linear_shapes(config)
+    biases = sum(shapes[name][1] for name in ("q_proj", "k_proj", "v_proj")) if config["model_type"] == "qwen2" else 0
+    block = sum(i * o for i, o in shapes.values()) + biases + 2 * hidden
+    return config["num_hidden_layers"] * block + hidden + config["vocab_size"] * hidden
+
+
+def mfu(run: dict, peak: float) -> float:
+    """Model FLOPs utilisation of one training run (tokens/s of real tokens, method, model as recorded)."""
+    from training.budget import model_config
+
+    flops_per_token = FLOPS_PER_PARAMETER[run["method"]] * flop_parameters(model_config(run["model"]))
+    return flops_per_token * run["tokens_per_s"] / (peak * 1e12)
+
+
+def run_label(name: str, run: dict) -> str:
+    return f"{name} ({WITHOUT_ZERO})" if run.get("zero_dropped") else name
 
 
 # ---------------------------------------------------------------- data, tokenizers, models
@@ -202,7 +246,9 @@ def train_recipe(name: str, settings: dict) -> dict:
                          + yaml.safe_dump(twin, sort_keys=False))
     figures = run_axolotl(twin_path, out / "figures.json", settings["warmup"], settings["profile_steps"],
                           settings["deadline"] - time.monotonic())
-    return figures | {"attention": twin.get("attn_implementation"), "method": recipe.get("adapter", "full"),
+    dropped = bool(recipe.get("deepspeed")) and "deepspeed" not in twin
+    return figures | {"zero_dropped": dropped, "label": run_label(name, {"zero_dropped": dropped}),
+                      "attention": twin.get("attn_implementation"), "method": recipe.get("adapter", "full"),
                       "liger": any("liger" in p.lower() for p in twin["plugins"]),
                       "packing": bool(twin.get("sample_packing")), "model": recipe["base_model"]}
 
@@ -338,11 +384,14 @@ def profile_generation(model, tokenizer, prompts, settings: dict, new_tokens: in
 
 def derived(results: dict, usd_per_gpu_hour: float | None) -> dict:
     """Ratios, MFU and cost from the measured figures (nothing here is measured on its own)."""
-    runs, peak = results.get("runs", {}), peak_tflops(results.get("device", ""))
-    summary = {}
+    runs, summary = results.get("runs", {}), {}
+    try:
+        peak = None if results.get("toy") else peak_tflops(results.get("device", ""))
+    except UnknownDevice as refused:
+        peak, summary["mfu_refused"] = None, str(refused)
     for name, run in runs.items():
-        if peak and run.get("tokens_per_s") and run.get("parameters"):
-            summary[f"{name}_mfu"] = 6 * run["parameters"] * run["tokens_per_s"] / (peak * 1e12)
+        if peak and run.get("tokens_per_s") and run.get("method") in FLOPS_PER_PARAMETER and run.get("model"):
+            summary[f"{name}_mfu"] = mfu(run, peak)
     fft, seeds = runs.get("ds15b_fft", {}), runs.get("seeds", {})
     if fft.get("tokens_per_s") and seeds.get("tokens_per_s"):
         summary["training_speedup"] = fft["tokens_per_s"] / seeds["tokens_per_s"]
@@ -357,9 +406,10 @@ def derived(results: dict, usd_per_gpu_hour: float | None) -> dict:
 
 def target_rows(results: dict) -> list[tuple[str, str, str, str]]:
     summary, runs = results.get("summary", {}), results.get("runs", {})
-    checks = [("training: Axolotl FFT ÷ seeds' tokens/s", summary.get("training_speedup"),
+    fft = " (" + WITHOUT_ZERO + ")" if runs.get("ds15b_fft", {}).get("zero_dropped") else ""
+    checks = [(f"training: Axolotl FFT{fft} ÷ seeds' tokens/s", summary.get("training_speedup"),
                TARGETS["training_speedup"], "{:.2f}×"),
-              ("training: 1.5B FFT MFU", summary.get("ds15b_fft_mfu"), TARGETS["fft_mfu"], "{:.1%}"),
+              (f"training: 1.5B FFT{fft} MFU", summary.get("ds15b_fft_mfu"), TARGETS["fft_mfu"], "{:.1%}"),
               ("prediction: batched ÷ one at a time", runs.get("prediction", {}).get("speedup"),
                TARGETS["prediction_speedup"], "{:.1f}×")]
     rows = []
@@ -379,10 +429,11 @@ def markdown(results: dict) -> str:
     for name, run in results.get("runs", {}).items():
         if "tokens_per_s" not in run:
             continue
-        mfu = summary.get(f"{name}_mfu")
+        utilisation = summary.get(f"{name}_mfu")
         memory = run.get("peak_memory_gib")
-        lines.append(f"| {name} | {run.get('model')} | {run.get('method')} | {run['tokens_per_s']:,.0f} | "
-                     f"{'—' if mfu is None else f'{mfu:.1%}'} | {'—' if memory is None else f'{memory:.1f} GiB'} | "
+        lines.append(f"| {run_label(name, run)} | {run.get('model')} | {run.get('method')} | "
+                     f"{run['tokens_per_s']:,.0f} | {'—' if utilisation is None else f'{utilisation:.1%}'} | "
+                     f"{'—' if memory is None else f'{memory:.1f} GiB'} | "
                      f"{run.get('attention')} / {run.get('liger', False)} / {run.get('packing')} |")
     predict = results.get("runs", {}).get("prediction", {})
     if "speedup" in predict:
@@ -397,6 +448,12 @@ def markdown(results: dict) -> str:
                   f"{summary['gpu_seconds_per_1000_sentences_constrained']:,.1f} |"]
         if "usd_per_1000_sentences" in summary:
             lines.append(f"| cost per 1,000 sentences | ${summary['usd_per_1000_sentences']:.4f} |")
+    refused = f" No MFU: {summary['mfu_refused']}." if "mfu_refused" in summary else ""
+    lines += ["", "MFU: 6·N FLOPs per token (full fine-tune) or 4·N (LoRA/QLoRA), N the architecture's matmul weights"
+              " without the input embedding; attention's matmuls left out (under 1% here)." + refused]
+    if any(run.get("zero_dropped") for run in results.get("runs", {}).values()):
+        lines += ["", f"{WITHOUT_ZERO}: the bundle carries no DeepSpeed, so these runs train bf16 weights with bf16 "
+                      "AdamW states instead of the recipe's ZeRO-2 fp32 master weights and states."]
     lines += ["", "| target | measured | target | |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in target_rows(results)]
     skipped = {name: run["skipped"] for name, run in results.get("runs", {}).items() if "skipped" in run}
@@ -410,7 +467,7 @@ def profiles(results: dict) -> list[str]:
     """Where the time goes, for each missed target that has a profile (torch profiler, top operators)."""
     missed = {row[0] for row in target_rows(results) if row[3] == "MISSED"}
     files = []
-    if missed & {"training: Axolotl FFT ÷ seeds' tokens/s", "training: 1.5B FFT MFU"}:
+    if any(what.startswith("training: ") for what in missed):
         files.append(Path(results["out"]) / "train" / "ds15b_fft" / "figures.profile.txt")
     if "prediction: batched ÷ one at a time" in missed:
         files.append(Path(results.get("runs", {}).get("prediction", {}).get("profile", "-")))
@@ -425,13 +482,19 @@ def profiles(results: dict) -> list[str]:
 # ---------------------------------------------------------------- main
 
 
+def uses_deepspeed(name: str) -> bool:
+    path = ROOT / "recipes" / f"{name}.yml"
+    return path.is_file() and bool(yaml.safe_load(path.read_text()).get("deepspeed"))
+
+
 def measure(names: list[str], settings: dict, results: dict, save) -> None:
     progress_names = {"seeds": "the seeds' Trainer", "prediction": "prediction"}
     for name in names:
         if time.monotonic() > settings["deadline"] - settings["reserve_s"]:
             results["runs"][name] = {"skipped": "not started: the part's time budget is spent"}
             continue
-        click.echo(f"== {progress_names.get(name, 'axolotl train, twin of recipes/' + name + '.yml')}", err=True)
+        click.echo(f"== {progress_names.get(name, 'axolotl train, twin of recipes/' + name + '.yml')}"
+                   + (f" ({WITHOUT_ZERO}: the bundle carries no DeepSpeed)" if uses_deepspeed(name) else ""), err=True)
         started = time.monotonic()
         try:
             if name == "seeds":

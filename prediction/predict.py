@@ -5,8 +5,9 @@
 The prompt is the exact prefix the model was trained on: the chat template saved with the model is applied to the
 example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
 prediction agree whatever the template does (a date line, a `<think>` opener, a default system prompt). A LoRA
-adapter folder loads on its base model; `--quantization 8bit|4bit` loads through bitsandbytes; vLLM is used where it
-is installed, plain transformers otherwise, and always for `--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit
+adapter folder loads on its base model, and a QLoRA adapter (its training loaded the base in 4 bits) on that base in
+nf4 again, the model it was trained as; `--quantization 8bit|4bit` loads through bitsandbytes, `none` in bf16 whatever
+the adapter was trained on; vLLM is used where it is installed, plain transformers otherwise, and always for `--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit
 only). Both engines get the same prompt token ids, so they generate from the same input.
 
 Every visible GPU is used: one worker process per GPU (or per `--tensor-parallel` GPUs) predicts its shard of the
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, check_writable, exits_on_data_error, read_records, write_jsonl
+from core.io import DataError, check_writable, exits_on_data_error, read_json, read_records, write_jsonl
 from core.tasks import prompt_turns
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
@@ -106,17 +107,47 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def trained_quantization(model: str) -> dict | None:
+    """The bitsandbytes settings an adapter's training loaded its base with, or None (not an adapter, or a bf16 base).
+    Axolotl saves the trained model's config beside the adapter (axolotl/train.py: model.config.save_pretrained), and
+    transformers' quantizer has put the quantization_config into that config (quantizers/base.py)."""
+    config = Path(model) / "config.json"
+    if not is_adapter(model) or not config.is_file():
+        return None
+    saved = read_json(config).get("quantization_config") or {}
+    return saved if saved.get("load_in_4bit") else None
+
+
+def effective_quantization(model: str, quantization: str | None) -> str | None:
+    """What to load the model with: as asked, and by default a QLoRA adapter on the 4-bit base it learned against
+    (its updates fit the nf4-dequantised weights, not the bf16 ones); `none` is bf16 whatever the training."""
+    if quantization == "none":
+        return None
+    if quantization is None and trained_quantization(model):
+        return "4bit"
+    return quantization
+
+
+def four_bit_config(model: str, compute_dtype):
+    """nf4 with double quantisation and bf16 compute on a GPU, as the recipes train; an adapter's saved settings win."""
+    from transformers import BitsAndBytesConfig
+
+    saved = trained_quantization(model) or {}
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=saved.get("bnb_4bit_quant_type", "nf4"),
+                              bnb_4bit_use_double_quant=saved.get("bnb_4bit_use_double_quant", True),
+                              bnb_4bit_compute_dtype=compute_dtype)
+
+
 def load_model(model: str, quantization: str | None, dtype: str = "auto"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
     kwargs = {"dtype": torch_dtype(dtype)}
+    quantization = effective_quantization(model, quantization)
     if quantization == "8bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     elif quantization == "4bit":
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=kwargs["dtype"])
+        kwargs["quantization_config"] = four_bit_config(model, kwargs["dtype"])
     if torch.cuda.is_available():
         kwargs["device_map"] = "auto"
     if is_adapter(model):
@@ -170,9 +201,10 @@ def generate_vllm(model: str, prompt_ids: list[list[int]], max_new_tokens: int, 
                   tensor_parallel: int = 1) -> list[str]:
     from vllm import LLM, SamplingParams
 
+    quantization = effective_quantization(model, quantization)
     kwargs = {"seed": 0, "max_model_len": context_length(prompt_ids, max_new_tokens),
               "tensor_parallel_size": tensor_parallel}
-    if quantization == "4bit":  # in-flight bitsandbytes, NF4; older vLLM also needs the load format named
+    if quantization == "4bit":  # in-flight bitsandbytes, nf4; older vLLM also needs the load format named
         kwargs.update(quantization="bitsandbytes", load_format="bitsandbytes")
     elif quantization:
         raise ValueError(f"vLLM cannot load {quantization}")  # choose_backend routes 8-bit to transformers
@@ -239,7 +271,8 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 @click.option("--output", required=True, help="Predictions JSONL to write.")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--max-new-tokens", default=256, show_default=True)
-@click.option("--quantization", type=click.Choice(["8bit", "4bit"]), default=None, help="bitsandbytes loading.")
+@click.option("--quantization", type=click.Choice(["8bit", "4bit", "none"]), default=None,
+              help="bitsandbytes loading; none: bf16 [default: 4bit for a QLoRA adapter, else none].")
 @click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
               help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")

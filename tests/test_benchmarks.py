@@ -40,4 +40,4 @@ def test_gpu_suite_runs_at_toy_size(converted, tmp_path):
         assert predict[key] > 0
     assert figures["summary"]["training_speedup"] > 0
     table = (tmp_path / "results.md").read_text()
-    assert "| ds15b_fft |" in table and "≥ 3.00×" in table and "≥ 20.0×" in table
+    assert "| ds15b_fft (without ZeRO) |" in table and "≥ 3.00×" in table and "≥ 20.0×" in table

@@ -4,6 +4,7 @@ and no cycle between packages (module-level and function-level imports alike).""
 from __future__ import annotations
 
 import ast
+import re
 from graphlib import CycleError, TopologicalSorter
 
 from tests.constants import ROOT
@@ -46,3 +47,37 @@ def test_the_scorer_imports_only_the_core():
 
 def test_recipes_hold_axolotl_yaml_only():
     assert {p.suffix for p in (ROOT / "recipes").rglob("*") if p.is_file()} == {".yml"}
+
+
+# Folders of this repository a path can start with; a path under another project (axolotl/core/..., loss/...) is
+# written with that project's folder first, so it is never taken for one of ours.
+REPOSITORY_FOLDERS = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks",
+                      "recipes", "deepspeed_configs", "slurm", "samples", "tests")
+REPOSITORY_PATH = re.compile(r"(?<![\w./<{-])((?:%s)/[\w./-]*[\w/])" % "|".join(REPOSITORY_FOLDERS))
+
+
+def docstrings(path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [text for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and (text := ast.get_docstring(node))]
+
+
+def named_paths(text: str) -> set[str]:
+    """Repository paths written in a text; templates (<model>, {train,validation}, *) are not paths."""
+    return {match.rstrip(".") for match in REPOSITORY_PATH.findall(text) if not re.search(r"[<{*]", match)}
+
+
+def test_named_paths_are_recognised():
+    text = ("see prediction/predict.py and tests/test_x.py. Axolotl's axolotl/core/builders/causal.py, "
+            "loss/loss_utils.py, recipes/<model>_<method>.yml, data/gmb/train.jsonl")
+    assert named_paths(text) == {"prediction/predict.py", "tests/test_x.py"}
+
+
+def test_every_repository_path_in_a_recipe_or_a_docstring_exists():
+    texts = [(path, path.read_text(encoding="utf-8")) for path in sorted((ROOT / "recipes").rglob("*.yml"))]
+    for folder in REPOSITORY_FOLDERS:
+        texts += [(path, text) for path in sorted((ROOT / folder).rglob("*.py")) for text in docstrings(path)]
+    missing = sorted({f"{path.relative_to(ROOT)}: {named}" for path, text in texts for named in named_paths(text)
+                      if not (ROOT / named).exists()})
+    assert len(texts) > 100 and not missing, missing

@@ -188,3 +188,85 @@ def test_auto_backend(quantization, constrained, vllm_ok, expected):
     from prediction.predict import choose_backend
 
     assert choose_backend("auto", quantization, constrained, vllm_ok) == expected
+
+
+# --- a QLoRA adapter is scored on the 4-bit base it was trained against ------------------------------------------------
+
+def adapter_folder(folder, four_bit: bool):
+    """An adapter folder as Axolotl leaves it: adapter_config.json and the trained model's config.json, which holds
+    the quantization_config transformers' quantizer put there when training loaded the base in 4 bits."""
+    from transformers import BitsAndBytesConfig
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "org/base", "r": 16}))
+    config = {"model_type": "qwen2", "vocab_size": 300}
+    if four_bit:
+        import torch
+
+        config["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16).to_dict()
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture
+def recorded_loads(monkeypatch):
+    """peft's and transformers' loaders replaced by recorders; a GPU is reported so the bf16 path is taken."""
+    import peft
+    import torch
+    import transformers
+
+    loads = []
+
+    class Loaded:
+        def eval(self):
+            return self
+
+    def record(model, **kwargs):
+        loads.append((model, kwargs))
+        return Loaded()
+
+    class Tokenizer:
+        pad_token, eos_token = None, "</s>"
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(peft.AutoPeftModelForCausalLM, "from_pretrained", record)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda model: Tokenizer())
+    return loads
+
+
+def test_a_qlora_adapter_loads_on_its_nf4_base_by_default(tmp_path, recorded_loads):
+    import torch
+
+    from prediction.predict import load_model
+
+    load_model(str(adapter_folder(tmp_path / "qlora", four_bit=True)), None)
+    (_, kwargs), = recorded_loads
+    config = kwargs["quantization_config"]
+    assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
+    assert config.bnb_4bit_compute_dtype == torch.bfloat16 and kwargs["dtype"] == torch.bfloat16
+
+
+@pytest.mark.parametrize("four_bit,asked", [(False, None), (True, "none")])
+def test_a_lora_adapter_or_none_asked_loads_the_bf16_base(four_bit, asked, tmp_path, recorded_loads):
+    from prediction.predict import load_model
+
+    load_model(str(adapter_folder(tmp_path / "adapter", four_bit=four_bit)), asked)
+    (_, kwargs), = recorded_loads
+    assert "quantization_config" not in kwargs
+
+
+def test_a_qlora_adapter_under_vllm_gets_bitsandbytes(tmp_path, fake_vllm, monkeypatch):
+    import types
+
+    folder = adapter_folder(tmp_path / "qlora", four_bit=True)
+    hub_style_tokenizer("qwen_25", folder)
+    lora_module = types.ModuleType("vllm.lora.request")
+    lora_module.LoRARequest = lambda name, number, path: (name, number, path)
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", lora_module)
+    result = run_predict(folder, tmp_path / "p.jsonl", "--backend", "vllm")
+    assert result.exit_code == 0, result.output
+    (base, kwargs), = fake_vllm.engines
+    assert base == "org/base" and kwargs["enable_lora"]
+    assert kwargs["quantization"] == kwargs["load_format"] == "bitsandbytes"

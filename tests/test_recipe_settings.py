@@ -1,6 +1,8 @@
 """Settings the recipes must keep, read from Axolotl's resolved configuration (plugins registered): evaluation is not
 padded to sequence_len, training resumes after a requeue, the CMMLU recipe takes enough optimizer steps, the full
-fine-tune keeps fp32 master weights, and each header's memory figure is the arithmetic's (training/budget.py)."""
+fine-tune keeps fp32 master weights, each header's memory figures (training and evaluation) are the arithmetic's
+(training/budget.py) and fit the card, the header states the hardware, and the validation loss covers every example
+or the header says how many it leaves out."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ EVALUATING = [path for path in RECIPES if load(path).get("test_datasets") or loa
 
 @pytest.mark.parametrize("path", EVALUATING, ids=lambda p: p.stem)
 def test_evaluation_batches_are_not_padded_to_sequence_len(path):
-    """Axolotl's builder (core/builders/causal.py) gives the eval collator pad_to_multiple_of = sequence_len whenever
-    pad_to_sequence_len is set, and Axolotl sets it with sample packing; only a packed eval set fills those rows."""
+    """Axolotl's builder (axolotl/core/builders/causal.py) gives the eval collator pad_to_multiple_of = sequence_len
+    whenever pad_to_sequence_len is set, and Axolotl sets it with sample packing; only a packed eval set fills those
+    rows."""
     validated = validate(load(path))
     assert not (validated.pad_to_sequence_len and not validated.eval_sample_packing)
 
@@ -91,18 +94,133 @@ def header_text(path) -> str:
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
-def test_header_memory_figure_is_the_arithmetics_and_fits_the_card(path):
-    """The stated figure is training/budget.py's estimate, and leaves 10% of the named card free."""
-    import re
+def test_header_memory_figures_are_the_arithmetics_and_both_phases_fit_the_card(path):
+    """The stated figures are training/budget.py's, for training and for the evaluations of the run (where Liger
+    writes the logits after all), and each leaves 10% of the named card free."""
+    from training.budget import card_gb, evaluation_gib, estimate_gib, fits, header_text as budget_text
 
-    from training.budget import GIB, estimate_gib
+    recipe, header = load(path), header_text(path)
+    assert budget_text(recipe) in header, f"{path.name}: header lacks `python -m training.budget --header` output"
+    card = card_gb(header, path)
+    assert fits(estimate_gib(recipe), card), f"{path.name}: training {estimate_gib(recipe):.1f} GiB on {card} GB"
+    evaluation = evaluation_gib(recipe)
+    assert evaluation is None or fits(evaluation, card), f"{path.name}: evaluation {evaluation:.1f} GiB on {card} GB"
 
-    match = re.search(r"(\d+) GB \(≈ ([\d.]+) GiB by python -m training\.budget", header_text(path))
-    assert match, f"{path.name}: GPUs line lacks 'N GB (≈ X GiB by python -m training.budget'"
-    card_gib, stated = int(match[1]) * 1e9 / GIB, float(match[2])
-    estimate = estimate_gib(load(path))
-    assert stated == round(estimate, 1)
-    assert estimate <= 0.9 * card_gib, f"{path.name}: {estimate:.1f} GiB on a {match[1]} GB card"
+
+def test_evaluation_memory_counts_the_logits_liger_writes_outside_training():
+    """One packed eval batch of the 7B at 4×2048 tokens: bf16 logits, their fp32 copy and the fp32 log-softmax over
+    152,064 entries are about 11.6 GiB, on top of what training holds besides its activations."""
+    from training.budget import GIB, evaluation_parts, memory_parts
+
+    recipe = {"base_model": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "adapter": "lora", "lora_r": 16,
+              "lora_target_linear": True, "sequence_len": 2048, "micro_batch_size": 4, "sample_packing": True,
+              "gradient_checkpointing": True, "test_datasets": [{"path": "data/gmb/validation.jsonl"}]}
+    evaluation, training = evaluation_parts(recipe), memory_parts(recipe)
+    assert evaluation["logits"] * GIB == 4 * 2048 * 152064 * (2 + 4 + 4)
+    for kept in ("weights", "trainable_states", "overhead"):
+        assert evaluation[kept] == training[kept]
+    assert evaluation_parts({**recipe, "test_datasets": None}) is None
+    unpacked = {**recipe, "sample_packing": False, "eval_batch_size": 1}
+    assert evaluation_parts(unpacked)["logits"] * GIB == 2048 * 152064 * 10  # unpacked: eval_batch_size rows
+
+
+def test_budget_command_prints_both_phases_of_every_recipe_within_the_card():
+    from click.testing import CliRunner
+
+    from training.budget import main
+
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0, result.output
+    for path in RECIPES:
+        assert f"{path}: " in result.output
+    assert result.output.count("  training  ") == len(RECIPES) and "OVER" not in result.output
+    assert result.output.count("  evaluation  ") == len(RECIPES)
+
+
+def test_budget_command_refuses_a_header_without_a_card_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.constants import ROOT
+
+    recipe = tmp_path / "r.yml"
+    recipe.write_text("# GPUs: some\n\nbase_model: x\n")
+    result = subprocess.run([sys.executable, "-m", "training.budget", str(recipe)], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {recipe}: expected a header line 'GPUs: 1× GPU with N GB'"]
+
+
+CPU_BF16_PLUGIN = "training.cpu_bf16.CpuBf16Plugin"
+
+
+def runs_on_cpu_as_written(path) -> bool:
+    return CPU_BF16_PLUGIN in (load(path).get("plugins") or [])
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_header_says_ampere_or_newer_and_names_the_sdpa_fallback(path):
+    """bf16 and FlashAttention-2 need Ampere (sm_80) or newer, and the Slurm scripts force bf16. A recipe that runs on
+    a CPU as written (sdpa, bf16 through the CPU plugin) names the change a GPU takes instead."""
+    validated, header = validate(load(path)), header_text(path)
+    assert validated.bf16 in ("auto", True) and "Ampere or newer" in header
+    if runs_on_cpu_as_written(path):
+        assert validated.attn_implementation == "sdpa" and not validated.sample_packing
+        assert "runs on a CPU as written" in header and "attn_implementation: flash_attention_2" in header
+    else:
+        assert validated.attn_implementation == "flash_attention_2" and "attn_implementation: sdpa" in header
+
+
+PACKED_EVAL = [path for path in EVALUATING if load(path).get("sample_packing")
+               and load(path).get("eval_sample_packing") is not False]
+
+
+def eval_batches(validated, lengths: list[int], micro_batch_size: int) -> list[list[list[int]]]:
+    """Axolotl's packed eval batches (AxolotlTrainer._create_multipack_sampler) over examples of these lengths, with
+    the arguments its builder gives the trainer (axolotl/core/builders/causal.py: multipack_real_batches unless the
+    attention takes packed rows; per_device_train_batch_size = micro_batch_size; max_seq_length = sequence_len)."""
+    from types import SimpleNamespace
+
+    from axolotl.core.trainers.base import AxolotlTrainer
+    from datasets import Dataset
+    from torch.utils.data import SequentialSampler
+
+    args = SimpleNamespace(
+        multipack_real_batches=(validated.multipack_real_batches if validated.multipack_real_batches is not None
+                                else not validated.attn_supports_packing),
+        per_device_train_batch_size=micro_batch_size, max_seq_length=validated.sequence_len,
+        sample_packing_efficiency=1.0, sample_packing_group_size=validated.sample_packing_group_size or 100_000,
+        sample_packing_bin_size=validated.sample_packing_bin_size or 200,
+        sample_packing_sequentially=validated.sample_packing_sequentially, dataset_num_proc=1,
+        sample_packing_mp_start_method="fork")
+    trainer = SimpleNamespace(args=args, state=SimpleNamespace(train_batch_size=micro_batch_size))
+    dataset = Dataset.from_dict({"length": lengths})
+    return list(AxolotlTrainer._create_multipack_sampler(trainer, SequentialSampler(dataset), dataset))
+
+
+@pytest.mark.parametrize("attention", ["flash_attention_2", "sdpa"])
+@pytest.mark.parametrize("path", PACKED_EVAL, ids=lambda p: p.stem)
+def test_validation_loss_covers_every_example_or_the_header_says_how_many_rows_it_leaves_out(path, attention):
+    """The sampler drops a last partial batch (drop_last=True). With flash attention a batch is one bin of
+    micro_batch_size × sequence_len tokens, so nothing is dropped; with the sdpa fallback a batch is micro_batch_size
+    rows and up to micro_batch_size - 1 of them can be, which the header states."""
+    import numpy as np
+
+    recipe = {**load(path), "attn_implementation": attention}
+    lengths = np.random.default_rng(0).integers(40, 400, 997).tolist()  # ~190-token examples, 997: no round count
+    validated = validate(recipe)
+    batches = eval_batches(validated, lengths, recipe["micro_batch_size"])
+    covered = sorted(index for batch in batches for row in batch for index in row)
+    rows = [row for batch in batches for row in batch]
+    micro = recipe["micro_batch_size"]
+    if attention == "flash_attention_2":
+        assert covered == list(range(len(lengths)))
+    else:
+        every_row = eval_batches(validated, lengths, 1)  # one row a batch: none dropped
+        assert len(every_row) - len(rows) <= micro - 1
+        stated = ("nothing is left out there either" if micro == 1
+                  else f"up to {micro - 1} packed {'row' if micro == 2 else 'rows'} of validation examples left out")
+        assert stated in header_text(path), f"{path.name}: the header does not say what sdpa's eval leaves out"
 
 
 @pytest.mark.parametrize("path", [p for p in RECIPES if load(p).get("sample_packing")], ids=lambda p: p.stem)

@@ -1,8 +1,11 @@
-"""What a recipe costs: optimizer steps per epoch for a GPU count, and GPU memory from the arithmetic (weights,
-gradients, optimizer states, activations at micro batch × sequence length). The recipe headers state these figures;
-tests/test_recipe_budget.py checks each header against these functions.
+"""What a recipe costs: optimizer steps per epoch for a GPU count, and GPU memory from the arithmetic in its two
+phases, training and evaluation (weights, gradients, optimizer states, then what each phase adds at micro batch ×
+sequence length). The recipe headers state these figures; tests/test_recipe_settings.py checks each header against
+these functions and each figure against 90% of the header's card.
 
-    python -m training.budget recipes/ds15b_qlora.yml     # prints the estimate and its parts
+    python -m training.budget                          # every recipe: both phases, the card, whether they fit
+    python -m training.budget recipes/ds15b_qlora.yml  # one recipe
+    python -m training.budget --header recipes/ds15b_qlora.yml   # its header's memory and Eval lines, as tested
 
 Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
 - weights: bf16 (2 B/param); QLoRA stores the transformer blocks' linear layers in nf4 with double quantisation
@@ -11,10 +14,19 @@ Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
 - full fine-tune under DeepSpeed ZeRO on one GPU (ds15b_fft.yml): bf16 gradient 2 + fp32 master weight 4 + its fp32
   gradient 4 + AdamW's two fp32 moments 8 = 18 B per parameter besides the bf16 weight; N GPUs divide the 16 B of
   fp32 state by N (ZeRO-2).
-- activations kept for backward, bf16, per token per layer with flash attention (no attention matrix) and Liger's
-  RMSNorm and SwiGLU (which recompute the activation): norms' and projections' inputs 12·H, q/k/v outputs 4·KV,
-  gate and up outputs and the down projection's input 6·I bytes. Liger's fused linear cross-entropy never
-  materialises the logits. Gradient checkpointing keeps each layer's input only (2·H) and one layer's full set.
+- training activations kept for backward, bf16, per token per layer with flash attention (no attention matrix) and
+  Liger's RMSNorm and SwiGLU (which recompute the activation): norms' and projections' inputs 12·H, q/k/v outputs
+  4·KV, gate and up outputs and the down projection's input 6·I bytes. Liger's fused linear cross-entropy never
+  materialises the logits in training. Gradient checkpointing keeps each layer's input only (2·H) and one layer's
+  full set.
+- evaluation (every evals_per_epoch, inside the same process): the optimizer states stay (counted as in training),
+  nothing is kept for backward, and the logits are written after all. Liger skips them only in training
+  (liger_kernel/transformers/model/qwen2.py: `skip_logits = self.training and ...`), so lm_head writes bf16 logits,
+  transformers' loss copies them to fp32 (loss/loss_utils.py: `logits = logits.float()`) and cross-entropy's
+  log-softmax writes another fp32 tensor: 2 + 4 + 4 = 10 B per token per vocabulary entry. A packed eval batch holds
+  micro_batch_size × sequence_len tokens (axolotl/core/trainers/base.py packs eval with the training batch's
+  capacity; eval_batch_size does not change it); an unpacked one eval_batch_size rows of at most sequence_len.
+  One layer's transient tensors are freed before the logits exist, and are far smaller.
 - a fixed 1.5 GiB for the CUDA context, kernel workspaces and allocator slack.
 It is an estimate to choose a card with, not a measurement; benchmarks/RESULTS.md holds measured peaks.
 """
@@ -23,10 +35,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import click
 import yaml
+
+from core.io import DataError, exits_on_data_error
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
 MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_distill_qwen_1.5b.json",
@@ -39,6 +54,7 @@ MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_disti
 GIB = 2**30
 NF4_BYTES = 0.516
 OVERHEAD_GIB = 1.5
+LOGIT_BYTES = 2 + 4 + 4  # evaluation: bf16 logits, their fp32 copy, the fp32 log-softmax
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -74,23 +90,56 @@ def activation_bytes_per_token(config: dict, checkpointing: bool) -> float:
     return layers * 2 * hidden + per_layer if checkpointing else layers * per_layer
 
 
-def memory_parts(recipe: dict) -> dict[str, float]:
-    """GiB per part for one GPU running the recipe as written."""
-    config = model_config(recipe["base_model"])
+def weight_and_state_bytes(recipe: dict, config: dict) -> tuple[float, float]:
+    """(weights, trainable states) in bytes: what both phases hold."""
     embeddings, block = parameter_counts(config)
     if recipe.get("adapter"):
         weight_bytes = 2 * embeddings + (NF4_BYTES if recipe.get("load_in_4bit") else 2) * block
-        state_bytes = 16 * lora_parameters(recipe, config)
-    else:
-        weight_bytes, state_bytes = 2 * (embeddings + block), 18 * (embeddings + block)
+        return weight_bytes, 16 * lora_parameters(recipe, config)
+    return 2 * (embeddings + block), 18 * (embeddings + block)
+
+
+def memory_parts(recipe: dict) -> dict[str, float]:
+    """GiB per part for one GPU training the recipe as written."""
+    config = model_config(recipe["base_model"])
+    weight_bytes, state_bytes = weight_and_state_bytes(recipe, config)
     tokens = recipe["micro_batch_size"] * recipe["sequence_len"]
     activations = tokens * activation_bytes_per_token(config, bool(recipe.get("gradient_checkpointing")))
     return {"weights": weight_bytes / GIB, "trainable_states": state_bytes / GIB,
             "activations": activations / GIB, "overhead": OVERHEAD_GIB}
 
 
+def evaluates(recipe: dict) -> bool:
+    return bool(recipe.get("test_datasets") or recipe.get("val_set_size"))
+
+
+def eval_rows(recipe: dict) -> int:
+    """Rows of sequence_len tokens in one eval batch. Packed (Axolotl's default with sample_packing): the training
+    batch's capacity, micro_batch_size × sequence_len, as one bin (flash attention) or micro_batch_size rows (sdpa);
+    unpacked: eval_batch_size rows (Axolotl's default: micro_batch_size)."""
+    if recipe.get("sample_packing") and recipe.get("eval_sample_packing") is not False:
+        return recipe["micro_batch_size"]
+    return recipe.get("eval_batch_size") or recipe["micro_batch_size"]
+
+
+def evaluation_parts(recipe: dict) -> dict[str, float] | None:
+    """GiB per part for one GPU at an evaluation of the run (None: the recipe does not evaluate)."""
+    if not evaluates(recipe):
+        return None
+    config = model_config(recipe["base_model"])
+    weight_bytes, state_bytes = weight_and_state_bytes(recipe, config)
+    logits = eval_rows(recipe) * recipe["sequence_len"] * config["vocab_size"] * LOGIT_BYTES
+    return {"weights": weight_bytes / GIB, "trainable_states": state_bytes / GIB, "logits": logits / GIB,
+            "overhead": OVERHEAD_GIB}
+
+
 def estimate_gib(recipe: dict) -> float:
     return sum(memory_parts(recipe).values())
+
+
+def evaluation_gib(recipe: dict) -> float | None:
+    parts = evaluation_parts(recipe)
+    return None if parts is None else sum(parts.values())
 
 
 def optimizer_steps_per_epoch(rows: int, micro_batch_size: int, gradient_accumulation_steps: int, gpus: int) -> int:
@@ -105,12 +154,107 @@ def recipe_steps(recipe: dict, rows: int, gpus: int = 1) -> int:
     return per_epoch * recipe["num_epochs"]
 
 
+CARD = re.compile(r"GPUs:\s+1× [^(\n]*?(\d+) GB")
+HEADER_INDENT = "#          "
+
+
+def card_gb(header: str, path: str | Path = "(recipe)") -> int:
+    """The card a recipe header names ("GPUs: 1× GPU with 16 GB", "GPUs: 1× A100/H100 80 GB")."""
+    match = CARD.search(header)
+    if not match:
+        raise DataError(path, None, "expected a header line 'GPUs: 1× GPU with N GB'")
+    return int(match[1])
+
+
+def fits(estimate_gib: float, card: int) -> bool:
+    """The rule every recipe keeps: 10% of the card (decimal GB) left free."""
+    return estimate_gib <= 0.9 * card * 1e9 / GIB
+
+
+def phase_text(recipe: dict, parts: dict[str, float], tokens_part: str, rows: int) -> str:
+    """'weights 3.3 + adapters' states 0.3 + activations 7.8 at 2×2048 tokens + overhead 1.5'"""
+    states = "adapters' states" if recipe.get("adapter") else "gradients, fp32 masters and AdamW states"
+    words = []
+    for name, value in parts.items():
+        label = states if name == "trainable_states" else name
+        suffix = f" at {rows}×{recipe['sequence_len']} tokens" if name == tokens_part else ""
+        words.append(f"{label} {value:.1f}{suffix}")
+    return " + ".join(words)
+
+
+def header_text(recipe: dict) -> str:
+    """The memory sentence of a recipe header: both phases, their parts and sums (the recipe test compares them)."""
+    training = memory_parts(recipe)
+    text = (f"by python -m training.budget, one GPU: training ≈ {sum(training.values()):.1f} GiB "
+            f"({phase_text(recipe, training, 'activations', recipe['micro_batch_size'])})")
+    evaluation = evaluation_parts(recipe)
+    if evaluation is None:
+        return text + "; no evaluation"
+    return (text + f", evaluation ≈ {sum(evaluation.values()):.1f} GiB "
+            f"({phase_text(recipe, evaluation, 'logits', eval_rows(recipe))})")
+
+
+def eval_coverage_text(recipe: dict) -> str | None:
+    """The header's Eval sentence: what Axolotl's packed eval sampler (drop_last=True) leaves out of the validation
+    loss. With flash attention a batch is one bin, so nothing; under the sdpa fallback, micro_batch_size rows."""
+    if not evaluates(recipe) or not recipe.get("sample_packing") or recipe.get("eval_sample_packing") is False:
+        return None
+    rows, seq = recipe["micro_batch_size"], recipe["sequence_len"]
+    sdpa = (f"under sdpa a batch is 1 row of {seq}, so nothing is left out there either" if rows == 1 else
+            f"under sdpa a batch is {rows} rows of {seq} and Axolotl drops a last partial batch: up to {rows - 1} "
+            f"packed {'row' if rows == 2 else 'rows'} of validation examples left out of the loss")
+    return (f"validation loss on every example: with flash attention a packed eval batch is one bin of {rows}×{seq} "
+            f"tokens, so Axolotl's drop_last drops nothing; {sdpa}.")
+
+
+def wrapped(text: str, width: int = 118) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(HEADER_INDENT) + len(line) + 1 + len(word) > width:
+            lines.append(HEADER_INDENT + line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [HEADER_INDENT + line]
+
+
+def report(path: Path) -> tuple[str, bool]:
+    """Both phases of one recipe against its header's card: (the lines to print, whether both fit)."""
+    text = path.read_text(encoding="utf-8")
+    recipe, card = yaml.safe_load(text), card_gb(text.split("\n\n")[0], path)
+    phases = [("training", memory_parts(recipe)), ("evaluation", evaluation_parts(recipe))]
+    lines, ok = [f"{path}: {card} GB card, {0.9 * card * 1e9 / GIB:.1f} GiB with 10% free"], True
+    for phase, parts in phases:
+        if parts is None:
+            lines.append(f"  {phase:<10}  none (no validation set)")
+            continue
+        total = sum(parts.values())
+        ok &= fits(total, card)
+        lines.append(f"  {phase:<10}  " + " + ".join(f"{name} {value:.1f}" for name, value in parts.items())
+                     + f" = {total:.1f} GiB" + ("" if fits(total, card) else "  OVER"))
+    return "\n".join(lines), ok
+
+
 @click.command()
-@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-def main(recipe):
-    config = yaml.safe_load(Path(recipe).read_text())
-    parts = memory_parts(config)
-    click.echo(" + ".join(f"{name} {value:.1f}" for name, value in parts.items()) + f" = {sum(parts.values()):.1f} GiB")
+@click.argument("recipes", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--header", is_flag=True, help="Print the memory lines of each recipe's header instead.")
+@exits_on_data_error
+def main(recipes, header):
+    """Training and evaluation memory of RECIPES (default: every recipe under recipes/); exit 1 if one is over."""
+    paths = recipes or sorted((CONFIGS.parent.parent / "recipes").rglob("*.yml"))
+    all_fit = True
+    for path in paths:
+        if header:
+            recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+            click.echo("\n".join(wrapped(header_text(recipe))))
+            if coverage := eval_coverage_text(recipe):
+                click.echo("# Eval:    " + "\n".join(wrapped(coverage))[len(HEADER_INDENT):])
+            continue
+        lines, ok = report(path)
+        all_fit &= ok
+        click.echo(lines)
+    if not all_fit:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
