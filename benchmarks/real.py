@@ -131,7 +131,7 @@ class Bench:
             log(f"{name}: predicting {self.test_size} sentences")
             facts["predict_seconds"] = round(run(python("prediction", "--model", str(model), "--data", str(data),
                                                         "--output", str(predictions), "--max-new-tokens", "96",
-                                                        "--batch-size", "32", *extra), folder / "predict.log"), 1)
+                                                        "--batch-size", "16", "--dtype", "bfloat16", *extra), folder / "predict.log"), 1)
         self.score_row(name, data, predictions, report, facts)
 
     def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
@@ -206,7 +206,8 @@ class Bench:
             write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))
             log(f"{name}: training spaCy from scratch on {size} examples")
             wall = run(python("baselines", "spacy", "train", "--train", str(train), "--dev", str(self.validation),
-                              "--out-dir", str(folder / "model"), "--max-epochs", "10"), folder / "train.log")
+                              "--out-dir", str(folder / "model"), "--max-epochs", "10", "--eval-frequency", "100"),
+                       folder / "train.log")
             run(python("baselines", "spacy", "predict", "--model", str(folder / "model" / "model-best"), "--data",
                        str(self.test), "--output", str(predictions)), folder / "predict.log")
             self.save_row(name, {"kind": "spacy", "train_examples": size, "train_wall_seconds": round(wall, 1)})
@@ -226,7 +227,7 @@ class Bench:
             if not predictions.exists():
                 log(f"{name} ({variant}): scoring 4 labels for {size} items")
                 run(python("prediction", "--model", str(MODEL), "--data", str(evaluated), "--output", str(predictions),
-                           "--score-labels", "--batch-size", "16", *extra), folder / f"predict_{variant}.log")
+                           "--score-labels", "--batch-size", "16", "--dtype", "bfloat16", *extra), folder / f"predict_{variant}.log")
             self.score_row(f"{name}_{variant}", evaluated, predictions, report, {"kind": "label scores"})
 
     def compare_with(self, reference: str) -> None:

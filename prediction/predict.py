@@ -376,15 +376,16 @@ def predict_by_label_scores(model, examples, data, output, batch_size, quantizat
         raise DataError(data, None, "--score-labels is for classification examples")
     validation = read_records(calibration_data) if calibration_data else None
     loaded, tokenizer = load_model(model, quantization, dtype)
-    labels = examples[0]["gold"]["labels"]
 
     def scores_of(records):
         prompts = training_prompts(tokenizer, records, chat_template)
-        return label_scores.label_logprobs(loaded, tokenizer, prompts, labels, batch_size * 2)
+        return label_scores.label_logprobs(loaded, tokenizer, prompts, [e["gold"]["labels"] for e in records],
+                                           batch_size)
 
     temperature = 1.0
     if validation:
         temperature = label_scores.fit_temperature(scores_of(validation),
-                                                   [labels.index(e["gold"]["label"]) for e in validation])
-    count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples), labels, temperature))
+                                                   [e["gold"]["labels"].index(e["gold"]["label"]) for e in validation])
+    count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples),
+                                                         [e["gold"]["labels"] for e in examples], temperature))
     click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)

@@ -18,7 +18,7 @@ LABELS = ["finance", "realty", "sports"]
 def test_softmax_and_predictions():
     assert label_scores.softmax([0.0, 0.0]) == [0.5, 0.5]
     assert label_scores.softmax([2.0, 0.0], temperature=2.0)[0] == pytest.approx(1 / (1 + math.exp(-1)))
-    (prediction,) = label_scores.predictions([{"id": "a"}], [[-1.0, -3.0, -2.0]], LABELS, 1.0)
+    (prediction,) = label_scores.predictions([{"id": "a"}], [[-1.0, -3.0, -2.0]], [LABELS], 1.0)
     assert prediction["label"] == "finance" and prediction["confidence"] == max(prediction["scores"].values())
 
 
@@ -61,9 +61,11 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples[:3]]
-    batched = label_scores.label_logprobs(model, tokenizer, prompts, LABELS, rows_per_batch=4)
-    for prompt, row in zip(prompts, batched):
-        for label, score in zip(LABELS, row):  # one unpadded sequence at a time, by the chain rule
+    label_sets = [LABELS, ["sports", "realty"], ["finance"]]  # each example its own candidates (Fudan news)
+    batched = label_scores.label_logprobs(model, tokenizer, prompts, label_sets, prompts_per_batch=2)
+    assert [len(row) for row in batched] == [3, 2, 1]
+    for prompt, row, labels in zip(prompts, batched, label_sets):
+        for label, score in zip(labels, row):  # one unpadded sequence at a time, by the chain rule
             ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
             target = tokenizer(label, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
             with torch.inference_mode():
@@ -87,3 +89,19 @@ def test_score_labels_through_predict_and_the_evaluator(tiny, tmp_path):
                                   str(tmp_path / "r.json"), "--reliability-png", str(tmp_path / "r.png")])
     report = json.loads((tmp_path / "r.json").read_text())
     assert scored.exit_code == 0 and report["calibration"]["examples"] == 12 and (tmp_path / "r.png").exists()
+
+
+def test_each_example_is_scored_against_its_own_label_set(tiny, tmp_path):
+    """Fudan news gives every example its own candidates; the first example's set must not be used for all."""
+    from prediction.predict import predict
+
+    folder, _, examples = tiny
+    own = [classification_example(f"fudan_news/test/{i}", f"标题 {i} 新闻", labels[0], tuple(labels))
+           for i, labels in enumerate([["finance", "realty"], ["sports", "realty", "finance"]])]
+    path = tmp_path / "own.jsonl"
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in own))
+    result = CliRunner().invoke(predict, ["--model", str(folder), "--data", str(path), "--output",
+                                          str(tmp_path / "p.jsonl"), "--score-labels"])
+    assert result.exit_code == 0, result.output
+    predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]
+    assert [sorted(p["scores"]) for p in predictions] == [["finance", "realty"], ["finance", "realty", "sports"]]
