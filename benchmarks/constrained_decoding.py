@@ -21,21 +21,23 @@ import click
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--chat-template", default=None)
-def main(model, data, limit, batch_size, max_new_tokens, chat_template):
+@click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
+def main(model, data, limit, batch_size, max_new_tokens, chat_template, dtype):
     from core.io import read_records
     from evaluators.data import Gold, Prediction
+    from prediction.constrained import MODES
     from prediction.predict import generate_answers, load_model, training_prompts
     from evaluators.score import build_report
 
     examples = read_records(data, limit)
-    loaded, tokenizer = load_model(model, None)
+    loaded, tokenizer = load_model(model, None, dtype)
     prompts = training_prompts(tokenizer, examples, chat_template)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
     rows = []
-    for name in ("unconstrained", "constrained"):
+    for name in ("unconstrained", *MODES):
         start = time.perf_counter()
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens,
-                                   constrained=name == "constrained")
+                                   constrained=None if name == "unconstrained" else name)
         seconds = time.perf_counter() - start
         report = build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": o})
                                      for i, (e, o) in enumerate(zip(examples, outputs))})
@@ -44,7 +46,8 @@ def main(model, data, limit, batch_size, max_new_tokens, chat_template):
     click.echo(f"{'':<14}{'unparseable':>12}{'ungrounded':>12}{'strict F1':>11}{'seconds':>9}")
     for name, unparseable, ungrounded, f1, seconds in rows:
         click.echo(f"{name:<14}{unparseable:>12}{ungrounded:>12}{f1:>11.4f}{seconds:>9.1f}")
-    click.echo(f"slow-down of the constraint: {rows[1][4] / rows[0][4] - 1:+.1%} ({len(examples)} examples, {data})")
+    for name, *_, seconds in rows[1:]:
+        click.echo(f"slow-down of {name}: {seconds / rows[0][4] - 1:+.1%} ({len(examples)} examples, {data})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,14 @@
 """Grounded constrained decoding for NER: every answer parses, every label is in the label set, every mention is
 text of the input on token boundaries, each after the previous one. So nothing generated is unparseable or ungrounded.
 
+Three ways to keep an answer grounded, `MODES`, differing in what happens where the model's own choice would not be:
+- `force`: take the best token that keeps the answer valid (the first design). On a real model it bends a repeated
+  or out-of-order mention onto some later, wrong substring, and costs F1 (benchmarks/RESULTS.md).
+- `end`: decode freely while the model's best token is valid; where it is not, end the answer at its last complete line.
+- `skip`: decode freely, then keep the complete lines that parse and ground, left to right, dropping the others. A
+  dropped line is one the scorer would count as a false positive, and grounding reads the kept ones exactly as it
+  would have, so precision can only rise and recall never falls.
+
 No maintained structured-generation library expresses "a substring of this input, after the previous mention", so
 this is a logits processor over the answer format's grammar. `AnswerGrammar.state(prefix)` says whether an answer
 prefix is invalid, open (valid, unfinished) or complete (it may end here). For greedy decoding the processor walks
@@ -20,6 +28,7 @@ LINE_SEGMENTS = {"lines": [LABEL, ": ", MENTION],
                  "json": ['{"entity_text": "', MENTION, '", "entity_label": "', LABEL, '"}']}
 NONE_ANSWER = {"lines": "none", "json": "[]"}
 INVALID, OPEN, COMPLETE = None, "open", "complete"
+MODES = ("skip", "end", "force")
 
 
 class AnswerGrammar:
@@ -92,8 +101,10 @@ class AnswerGrammar:
         return '"' not in partial and self.index.starts_a_match(partial, cursor)
 
 
-def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: int, candidates: int = 64):
-    """A transformers LogitsProcessor constraining each row of a greedy batch to its example's grammar."""
+def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: int, candidates: int = 64,
+                       mode: str = "force"):
+    """A transformers LogitsProcessor constraining each row of a greedy batch to its example's grammar; `end` stops a
+    row at the model's first invalid choice instead of looking further down its candidates."""
     from transformers import LogitsProcessor
 
     eos, specials = tokenizer.eos_token_id, set(tokenizer.all_special_ids)
@@ -106,7 +117,8 @@ def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: 
                     continue  # this row has finished
                 answer = tokenizer.decode(generated)
                 chosen = eos  # if nothing else fits, end the answer rather than break the format
-                for token in scores[row].topk(min(candidates, scores.shape[-1])).indices.tolist():
+                ranked = scores[row].topk(min(candidates if mode == "force" else 1, scores.shape[-1])).indices
+                for token in ranked.tolist():
                     if token == eos:
                         if grammar.state(answer) == COMPLETE:
                             chosen = token
@@ -126,15 +138,20 @@ def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: 
     return GroundedAnswer()
 
 
-def grounded_factory(tokenizer, examples: list[dict]):
+def grammar_of(example: dict) -> AnswerGrammar:
+    gold = example["gold"]
+    return AnswerGrammar(gold["text"], gold.get("tokens"), gold["labels"], gold.get("answer_format", "lines"))
+
+
+def grounded_factory(tokenizer, examples: list[dict], mode: str = "force"):
     """What `generate_transformers` calls per batch: (example indices, prompt length) -> logits processors."""
     from transformers import LogitsProcessorList
 
-    grammars = [AnswerGrammar(e["gold"]["text"], e["gold"].get("tokens"), e["gold"]["labels"],
-                              e["gold"].get("answer_format", "lines")) for e in examples]
+    grammars = [grammar_of(e) for e in examples]
 
     def factory(batch: list[int], prompt_length: int):
-        return LogitsProcessorList([grounded_processor(tokenizer, [grammars[i] for i in batch], prompt_length)])
+        return LogitsProcessorList([grounded_processor(tokenizer, [grammars[i] for i in batch], prompt_length,
+                                                       mode=mode)])
 
     factory.grammars = grammars
     return factory
@@ -146,3 +163,21 @@ def complete_answer(grammar: AnswerGrammar, output: str) -> str:
         return output
     lines = output.split("\n")[:-1]
     return "\n".join(lines) if lines else grammar.none
+
+
+def grounded_lines(grammar: AnswerGrammar, output: str) -> str:
+    """`skip`: the complete lines of a free generation that parse and ground, each after the previous kept one.
+
+    >>> grammar = AnswerGrammar("Japan beat Syria", None, ["LOC"], "lines")
+    >>> grounded_lines(grammar, "LOC: Japan\\nLOC: Japan\\nLOC: Syria\\nLOC: Sy")
+    'LOC: Japan\\nLOC: Syria'
+    """
+    from core.answer_format import answer_body
+
+    kept, cursor = [], 0
+    for line in answer_body(output).split("\n"):  # a line cut by the token limit does not ground on token boundaries
+        end = grammar._complete_line(line, cursor)
+        if end is not None:
+            kept.append(line)
+            cursor = end
+    return "\n".join(kept) if kept else grammar.none

@@ -28,6 +28,7 @@ import click
 
 from core.io import DataError, check_writable, exits_on_data_error, read_json, read_records, write_jsonl
 from core.tasks import prompt_turns
+from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -253,14 +254,17 @@ def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
 
 
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
-                     max_new_tokens: int, constrained: bool = False) -> list[str]:
+                     max_new_tokens: int, constrained: str | None = None) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained)."""
     encoded = prompt_token_ids(tokenizer, prompts)
     if not constrained:
         return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
-    from prediction.constrained import complete_answer, grounded_factory
+    from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
 
-    factory = grounded_factory(tokenizer, examples)
+    if constrained == "skip":
+        outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
+        return [grounded_lines(grammar_of(example), text) for example, text in zip(examples, outputs)]
+    factory = grounded_factory(tokenizer, examples, constrained)
     outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory)
     return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
 
@@ -278,8 +282,10 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
               help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")
 @click.option("--chat-template", default=None,
               help="Axolotl template name or .jinja file (default: the one saved with the model).")
-@click.option("--constrained", is_flag=True,
-              help="NER: grounded constrained decoding (every answer parses, every mention is in the text).")
+@click.option("--constrained", type=click.Choice(CONSTRAINT_MODES), is_flag=False, flag_value="skip", default=None,
+              help="NER: every answer parses and every mention is in the text. skip (the flag alone): drop the lines "
+                   "that do not ground; end: stop at the model's first ungrounded choice; force: the best grounded "
+                   "token at every step (see prediction/constrained.py).")
 @click.option("--score-labels", is_flag=True,
               help="Classification: score every label's log-probability instead of generating; adds confidences.")
 @click.option("--calibration-data", default=None,

@@ -9,7 +9,7 @@ import pytest
 
 from core.answer_format import parse_answer
 from core.spans import ground
-from prediction.constrained import COMPLETE, INVALID, OPEN, AnswerGrammar, complete_answer
+from prediction.constrained import COMPLETE, INVALID, MODES, OPEN, AnswerGrammar, complete_answer
 
 TEXT = "Only France and Britain backed Fischler 's proposal"
 GRAMMAR = AnswerGrammar(TEXT, TEXT.split(), ["PER", "LOC", "ORG", "MISC"], "lines")
@@ -79,7 +79,6 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     torch.manual_seed(0)
     prompts = training_prompts(tokenizer, examples, "qwen_25")
     free = generate_answers(model, tokenizer, examples, prompts, 8, 24)
-    constrained = generate_answers(model, tokenizer, examples, prompts, 8, 24, constrained=True)
 
     def problems(outputs):
         unparseable = ungrounded = 0
@@ -90,7 +89,25 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
         return unparseable, ungrounded
 
     assert problems(free)[0] > 0  # the free model's noise does not parse ...
-    assert problems(constrained) == (0, 0)  # ... the constrained one always does, and always grounds
+    for mode in MODES:  # ... under every constraint mode it always does, and always grounds
+        assert problems(generate_answers(model, tokenizer, examples, prompts, 8, 24, constrained=mode)) == (0, 0), mode
+
+
+def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from prediction import predict as module
+
+    asked = []
+    monkeypatch.setattr(module, "choose_backend", lambda backend, quantization, constrained, ok: asked.append(
+        constrained) or (_ for _ in ()).throw(module.DataError("stop", None, "stopped here")))
+    data = tmp_path / "ner.jsonl"
+    data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}],
+                                "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+    for args, mode in ((["--constrained"], "skip"), (["--constrained", "force"], "force"), ([], None)):
+        CliRunner().invoke(module.predict, ["--model", str(tmp_path), "--data", str(data), "--output",
+                                            str(tmp_path / "p.jsonl"), *args])
+        assert asked.pop() == mode
 
 
 def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
