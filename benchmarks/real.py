@@ -8,7 +8,7 @@ evaluator with 95% intervals, and compared with the fine-tuned row by paired boo
   in the system prompt);
 - SmolLM2 LoRA SFT through the recipe (recipes/smollm2_135m_lora_conll.yml, derived onto training subsets of growing
   size: the learning curve), with its training examples, steps, wall time and tokens/s;
-- the largest LoRA model with grounded constrained decoding;
+- the largest LoRA model with grounded constrained decoding, in each of its modes (skip, end, force);
 - the seeds' LLM + linear + CRF tagger with SmolLM2 as the backbone;
 - spaCy from scratch on the same training subsets;
 - AG News: label log-probability scoring, accuracy and ECE before and after temperature scaling.
@@ -174,8 +174,11 @@ class Bench:
         return output
 
     def constrained(self, adapter: Path, size: int) -> None:
-        self.predict_row(f"smollm2_lora_{size}_constrained", adapter, self.test, ("--constrained",),
-                         kind="lora + constrained decoding", train_examples=size)
+        from prediction.constrained import MODES
+
+        for mode in MODES:
+            self.predict_row(f"smollm2_lora_{size}_constrained_{mode}", adapter, self.test, ("--constrained", mode),
+                             kind=f"lora + constrained decoding ({mode})", train_examples=size)
 
     def crf(self, size: int) -> None:
         name = f"smollm2_crf_{size}"

@@ -64,6 +64,7 @@ def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int 
         derived["max_steps"] = max_steps
     if not evaluate:
         derived["save_strategy"] = "no"
+    derived["logging_steps"] = 1  # a short run: every step on its loss curve
     if learning_rate is not None:
         derived["learning_rate"] = learning_rate
     return derived
