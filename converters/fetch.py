@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converters.registry import Dataset, HubFile, ManualFile, Source, UrlFile, content_digest
-from core.io import DataError
+from core.io import DataError, sha256_of
 
 
 class FetchError(Exception):
@@ -32,14 +32,6 @@ class Fetched:
     path: Path
     sha256: str
     recorded: bool  # False: the registry has no checksum for it yet (printed by --record-checksums)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def git_blob_of(path: Path) -> str:

@@ -148,3 +148,11 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def sha256_of(path: str | Path) -> str:
+    """A file's sha256, hex, by huggingface_hub's own chunked hashing."""
+    from huggingface_hub.utils.sha import sha_fileobj
+
+    with open(path, "rb") as handle:
+        return sha_fileobj(handle).hex()

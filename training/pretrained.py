@@ -16,7 +16,6 @@ Nothing is fetched twice: a folder that is already complete is kept, and a downl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error
+from core.io import DataError, exits_on_data_error, sha256_of
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,6 @@ SMOLLM2 = WheelModel(
     end_of_turn="<|im_end|>",
 )
 DONE_MARKER = "pretrained.json"  # written last: its presence means the folder is complete
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_wheel(model: WheelModel, cache_dir: Path) -> Path:

@@ -1,0 +1,66 @@
+"""`training.derive`: a recipe run on other data keeps everything but the data, folders and length; the subset has
+the asked share of sentences with entities; bad input is one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from core.io import DataError
+from tests.constants import ROOT
+from training.derive import balanced_subset, derive, has_entities
+
+RECIPE = ROOT / "recipes" / "smollm2_135m_lora_conll.yml"
+
+
+def example(i: int, entities: bool) -> dict:
+    return {"id": f"x/train/{i}", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+                                               {"role": "assistant", "content": "LOC: u" if entities else "none"}],
+            "gold": {"task": "ner", "text": "u", "entities": [{"start": 0, "end": 1, "label": "LOC"}] if entities
+                     else [], "labels": ["LOC"], "answer_format": "lines"}}
+
+
+@pytest.fixture
+def pool(tmp_path):
+    path = tmp_path / "pool.jsonl"
+    path.write_text("".join(json.dumps(example(i, i % 4 == 0)) + "\n" for i in range(40)))
+    return path
+
+
+def test_the_subset_has_the_asked_share_with_entities_and_is_seeded():
+    examples = [example(i, i % 4 == 0) for i in range(40)]
+    chosen = balanced_subset(examples, 20, 0.8, seed=1)
+    assert len(chosen) == 20 and sum(map(has_entities, chosen)) == 16  # 10 exist: some are repeated
+    assert chosen == balanced_subset(examples, 20, 0.8, seed=1) != balanced_subset(examples, 20, 0.8, seed=2)
+    assert balanced_subset(examples, 5, None) == examples[:5]
+
+
+def test_a_share_with_entities_from_a_pool_without_any_is_refused():
+    with pytest.raises(DataError, match="examples with entities"):
+        balanced_subset([example(0, False)], 4, 0.5)
+
+
+def test_derived_recipe_changes_only_data_folders_and_length(pool, tmp_path):
+    path = derive(RECIPE, pool, tmp_path / "run", examples=12, entity_share=0.5, max_steps=3)
+    derived, recipe = yaml.safe_load(path.read_text()), yaml.safe_load(RECIPE.read_text())
+    assert derived["datasets"] == [dict(recipe["datasets"][0], path=str(tmp_path / "run" / "train.jsonl"))]
+    assert derived["max_steps"] == 3 and derived["save_strategy"] == "no" and "test_datasets" not in derived
+    changed = {"datasets", "output_dir", "dataset_prepared_path", "max_steps", "save_strategy", "logging_steps"}
+    dropped = {"test_datasets", "evals_per_epoch", "eval_sample_packing", "saves_per_epoch", "save_total_limit"}
+    assert {k: v for k, v in derived.items() if k not in changed} == \
+        {k: v for k, v in recipe.items() if k not in changed | dropped}
+    written = [json.loads(line) for line in open(tmp_path / "run" / "train.jsonl")]
+    assert len(written) == 12 and sum(map(has_entities, written)) == 6
+
+
+def test_bad_data_is_one_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1\n')
+    result = subprocess.run([sys.executable, "-m", "training.derive", str(RECIPE), "--data", str(bad), "--out-dir",
+                             str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {bad}:1:")
+    assert len(result.stderr.strip().splitlines()) == 1
