@@ -337,7 +337,11 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
     counts = json.loads((tmp_path / "data" / "counts.json").read_text())
     assert len(counts) == 9
     for target in counts:
-        assert (tmp_path / "data" / target).read_bytes() == (converted / target).read_bytes(), target
+        fetched = [json.loads(line) for line in lines(tmp_path / "data" / target)]
+        direct = [json.loads(line) for line in lines(converted / target)]
+        for example in direct:  # the Hub's CoNLL rows have lost -DOCSTART-: only the column file knows documents
+            example["gold"].pop("document", None)
+        assert fetched == direct, target
 
 
 @pytest.mark.slow
