@@ -141,13 +141,16 @@ class Bench:
             self.save_row(name, {**self.rows.get(name, {}), **facts, "report": str(report),
                                  "predictions": str(predictions)})
 
-    def zero_and_few_shot(self) -> None:
+    def zero_shot(self) -> None:
         self.predict_row("smollm2_zero_shot", MODEL, self.test, kind="prompting", shots=0)
-        few = self.out / "conll_test_subset_3shot.jsonl"
+
+    def few_shot(self, shots: int = 1) -> None:
+        """One solved sentence: each shot adds ~60 prompt tokens to every one of the 500 prompts."""
+        few = self.out / f"conll_test_subset_{shots}shot.jsonl"
         if not few.exists():
-            shots = seeded_sample([e for e in self.train_pool if e["gold"]["entities"]], 3, self.seed)
-            write_jsonl(few, (few_shot(e, shots) for e in read_records(self.test)))
-        self.predict_row("smollm2_3_shot", MODEL, few, kind="prompting", shots=3)
+            chosen = seeded_sample([e for e in self.train_pool if e["gold"]["entities"]], shots, self.seed)
+            write_jsonl(few, (few_shot(e, chosen) for e in read_records(self.test)))
+        self.predict_row(f"smollm2_{shots}_shot", MODEL, few, kind="prompting", shots=shots)
 
     def lora(self, size: int) -> Path:
         name = f"smollm2_lora_{size}"
@@ -174,9 +177,21 @@ class Bench:
         return output
 
     def constrained(self, adapter: Path, size: int) -> None:
-        from prediction.constrained import MODES
+        """`skip` is the free generation with its ungrounded lines dropped: computed from the unconstrained row's
+        predictions by the function `--constrained skip` applies (prediction.constrained.grounded_lines)."""
+        from prediction.constrained import grammar_of, grounded_lines
 
-        for mode in MODES:
+        name = f"smollm2_lora_{size}_constrained_skip"
+        skipped = self.out / name / "predictions.jsonl"
+        if not skipped.exists():
+            skipped.parent.mkdir(parents=True, exist_ok=True)
+            examples = {e["id"]: e for e in read_records(self.test)}
+            free = read_records(self.out / f"smollm2_lora_{size}" / "predictions.jsonl")
+            write_jsonl(skipped, ({"id": p["id"], "output": grounded_lines(grammar_of(examples[p["id"]]), p["output"])}
+                                  for p in free))
+        self.score_row(name, self.test, skipped, skipped.with_name("report.json"),
+                       {"kind": "lora + constrained decoding (skip)", "train_examples": size})
+        for mode in ("end", "force"):
             self.predict_row(f"smollm2_lora_{size}_constrained_{mode}", adapter, self.test, ("--constrained", mode),
                              kind=f"lora + constrained decoding ({mode})", train_examples=size)
 
@@ -237,7 +252,7 @@ class Bench:
         for name, row in self.rows.items():
             if name == reference or "ag_news" in name or "comparison" in row:
                 continue
-            gold = self.test if "3_shot" not in name else self.out / "conll_test_subset_3shot.jsonl"
+            gold = self.out / f"conll_test_subset_{row['shots']}shot.jsonl" if row.get("shots") else self.test
             out = self.out / name / "compare.json"
             run(python("evaluators", "compare", "--gold", str(gold), "--pred", self.rows[reference]["predictions"],
                        "--pred", row["predictions"], "--json", str(out)), out.with_suffix(".log"))
@@ -250,9 +265,10 @@ class Bench:
 @click.option("--test-size", default=500, show_default=True, help="CoNLL-2003 test sentences (a seeded sample).")
 @click.option("--sizes", default="100,400,1600", show_default=True, help="Training examples of the learning curve.")
 @click.option("--seed", default=42, show_default=True)
+@click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
 @exits_on_data_error
-def main(data_dir, out_dir, test_size, sizes, seed):
-    """Train, predict and score every row; resumes where a previous run stopped."""
+def main(data_dir, out_dir, test_size, sizes, seed, report_only):
+    """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from benchmarks import real_report
 
     out = Path(out_dir)
@@ -260,14 +276,18 @@ def main(data_dir, out_dir, test_size, sizes, seed):
     sizes = [int(s) for s in sizes.split(",")]
     bench = Bench(Path(data_dir), out, test_size, sizes, seed)
     bench.prepare()
-    bench.zero_and_few_shot()
-    adapters = {size: bench.lora(size) for size in sizes}
-    for size in sizes:
-        bench.spacy(size)
-    bench.constrained(adapters[max(sizes)], max(sizes))
-    bench.crf(max(sizes))
-    bench.ag_news()
-    bench.compare_with(f"smollm2_lora_{max(sizes)}")
+    if not report_only:
+        bench.zero_shot()
+        adapters = {size: bench.lora(size) for size in sizes}
+        for size in sizes:
+            bench.spacy(size)
+        bench.constrained(adapters[max(sizes)], max(sizes))
+        bench.crf(max(sizes))
+        bench.ag_news()
+        bench.few_shot()
+    reference = f"smollm2_lora_{max(sizes)}"
+    if reference in bench.rows:
+        bench.compare_with(reference)
     real_report.write(out, bench.rows, test_size, sizes)
     log(f"wrote {out / 'results.md'}")
 
