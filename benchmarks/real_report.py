@@ -8,6 +8,7 @@ N the model's 134.5M parameters; the attention term (~4·L·T·d per token, unde
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -27,6 +28,20 @@ def matmul_peak_gflops(dtype_name: str, size: int = 2048, seconds: float = 3.0) 
         torch.matmul(a, b)
         runs += 1
     return 2 * size**3 * runs / (time.perf_counter() - started) / 1e9
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def machine() -> str:
+    """The CPU's model name (Linux), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def figure(report: dict) -> tuple[str, float, list[float] | None]:
@@ -110,8 +125,8 @@ def write(out: Path, rows: dict, test_size: int, sizes: list[int]) -> None:
     ner = {name: row for name, row in rows.items() if "ag_news" not in name}
     ag = {name: row for name, row in rows.items() if "ag_news" in name}
     lines = [f"# bench-real: SmolLM2-135M-Instruct on real data, measured {time.strftime('%Y-%m-%d')}",
-             "", f"Command: `make bench-real` (python -m benchmarks.real); machine: {platform.processor() or platform.machine()}, "
-             f"{__import__('os').cpu_count()} cores, no GPU.", "",
+             "", f"Command: `make bench-real` (python -m benchmarks.real); machine: {machine()}, "
+             f"{os.cpu_count()} cores, no GPU; torch {torch_version()}.", "",
              f"## CoNLL-2003: {test_size} test sentences (seeded sample, seed 42), strict entity F1", "",
              f"Δ is this row minus `smollm2_lora_{max(sizes)}` with its paired-bootstrap 95% interval and p-value.", "",
              "| system | kind | training examples | entity F1 [95% CI] | Δ F1 vs fine-tuned [95% CI], p | cost |",
