@@ -30,7 +30,7 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import exits_on_data_error, read_records, write_jsonl
+from core.io import exits_on_data_error, read_jsonl, read_records, write_jsonl
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 MODEL = Path("models/smollm2-135m-instruct")
@@ -186,7 +186,7 @@ class Bench:
         if not skipped.exists():
             skipped.parent.mkdir(parents=True, exist_ok=True)
             examples = {e["id"]: e for e in read_records(self.test)}
-            free = read_records(self.out / f"smollm2_lora_{size}" / "predictions.jsonl")
+            free = [record for _, record in read_jsonl(self.out / f"smollm2_lora_{size}" / "predictions.jsonl")]
             write_jsonl(skipped, ({"id": p["id"], "output": grounded_lines(grammar_of(examples[p["id"]]), p["output"])}
                                   for p in free))
         self.score_row(name, self.test, skipped, skipped.with_name("report.json"),
