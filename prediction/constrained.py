@@ -5,9 +5,10 @@ Three ways to keep an answer grounded, `MODES`, differing in what happens where 
 - `force`: take the best token that keeps the answer valid (the first design). On a real model it bends a repeated
   or out-of-order mention onto some later, wrong substring, and costs F1 (benchmarks/RESULTS.md).
 - `end`: decode freely while the model's best token is valid; where it is not, end the answer at its last complete line.
-- `skip`: decode freely, then keep the complete lines that parse and ground, left to right, dropping the others. A
-  dropped line is one the scorer would count as a false positive, and grounding reads the kept ones exactly as it
-  would have, so precision can only rise and recall never falls.
+- `skip`: decode freely, then keep the lines the scorer would place in the text, dropping the others: mentions that
+  are not text of the input, labels outside the set, lines that do not parse. Those are false positives (or nothing)
+  to the scorer, which reads the kept lines as it would have; so precision rises and recall stays, but for the rare
+  dropped line of an unknown label that the scorer would have placed and moved its cursor past.
 
 No maintained structured-generation library expresses "a substring of this input, after the previous mention", so
 this is a logits processor over the answer format's grammar. `AnswerGrammar.state(prefix)` says whether an answer
@@ -35,6 +36,7 @@ class AnswerGrammar:
     def __init__(self, text: str, tokens: list[str] | None, labels: list[str], answer_format: str):
         self.index = TextIndex(text, token_boundaries(text, tokens))
         self.labels, self.segments, self.none = labels, LINE_SEGMENTS[answer_format], NONE_ANSWER[answer_format]
+        self.answer_format = answer_format
 
     def state(self, answer: str):
         if answer == self.none:
@@ -166,18 +168,21 @@ def complete_answer(grammar: AnswerGrammar, output: str) -> str:
 
 
 def grounded_lines(grammar: AnswerGrammar, output: str) -> str:
-    """`skip`: the complete lines of a free generation that parse and ground, each after the previous kept one.
+    """`skip`: the lines of a free generation that the scorer would place in the text, in their order: each parses as
+    one entity of a known label whose mention is text of the input on token boundaries (anywhere: the scorer places a
+    mention out of order at its first occurrence). The lines dropped are the scorer's ungrounded mentions, unknown
+    labels and unparseable lines, all false positives or nothing.
 
-    >>> grammar = AnswerGrammar("Japan beat Syria", None, ["LOC"], "lines")
-    >>> grounded_lines(grammar, "LOC: Japan\\nLOC: Japan\\nLOC: Syria\\nLOC: Sy")
-    'LOC: Japan\\nLOC: Syria'
+    >>> grammar = AnswerGrammar("Japan beat Syria", ["Japan", "beat", "Syria"], ["LOC"], "lines")
+    >>> grounded_lines(grammar, "LOC: Syria\\nLOC: Japan\\nLOC: Japan\\nLOC: Iraq\\nPER: Syria\\nLOC: Sy")
+    'LOC: Syria\\nLOC: Japan\\nLOC: Japan'
     """
-    from core.answer_format import answer_body
+    from core.answer_format import answer_body, parse_answer
 
-    kept, cursor = [], 0
-    for line in answer_body(output).split("\n"):  # a line cut by the token limit does not ground on token boundaries
-        end = grammar._complete_line(line, cursor)
-        if end is not None:
+    kept = []
+    for line in answer_body(output).split("\n"):
+        parsed = parse_answer(line, grammar.answer_format)
+        if (len(parsed.mentions) == 1 and parsed.mentions[0].label in grammar.labels
+                and grammar.index.find(parsed.mentions[0].text, 0) is not None):
             kept.append(line)
-            cursor = end
     return "\n".join(kept) if kept else grammar.none

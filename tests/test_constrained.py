@@ -120,3 +120,42 @@ def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
     result = CliRunner().invoke(predict, ["--model", str(tmp_path), "--data", str(data), "--output",
                                        str(tmp_path / "p.jsonl"), "--constrained", "--backend", "vllm"])
     assert result.exit_code == 2 and "drop --backend vllm" in result.output
+
+
+def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
+    """On the shipped WNUT-17 sample: gold answers with invented mentions, unknown labels, repeats, out-of-order lines
+    and a cut last line. Skipping keeps every true positive and leaves no ungrounded mention."""
+    import random
+    import subprocess
+    import sys
+
+    from evaluators.data import Gold, Prediction
+    from evaluators.score import build_report
+    from prediction.constrained import grammar_of, grounded_lines
+    from tests.constants import ROOT
+
+    data = tmp_path / "sample.jsonl"
+    subprocess.run([sys.executable, "-m", "converters", "wnut17", "--input",
+                    str(ROOT / "samples" / "wnut17" / "train_sample.conll"), "--output", str(data)], check=True,
+                   cwd=ROOT, capture_output=True)
+    examples = [json.loads(line) for line in open(data, encoding="utf-8")]
+    rng = random.Random(0)
+    noisy = {}
+    for example in examples:
+        lines = [line for line in example["messages"][-1]["content"].split("\n") if line != "none"]
+        words = example["gold"]["text"].split()
+        lines += [f"person: Zzyzx{rng.randint(0, 9)}", f"ORG: {rng.choice(words)}", f"location: {words[0][:2]}"]
+        lines += lines[:1] * 2
+        rng.shuffle(lines)
+        noisy[example["id"]] = "\n".join(lines)
+    gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, str(data))
+
+    def report(outputs):
+        return build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": outputs[e["id"]]})
+                                   for i, e in enumerate(examples)}, resamples=0)
+
+    raw = report(noisy)
+    skipped = report({e["id"]: grounded_lines(grammar_of(e), noisy[e["id"]]) for e in examples})
+    assert raw["ungrounded_mentions"] > 0 and skipped["ungrounded_mentions"] == 0
+    assert skipped["entity"]["micro"]["tp"] == raw["entity"]["micro"]["tp"]
+    assert skipped["entity"]["micro"]["fp"] < raw["entity"]["micro"]["fp"]
