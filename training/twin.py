@@ -76,9 +76,12 @@ def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, la
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
-    from training.budget import model_config
+    from training.budget import MODEL_CONFIGS, model_config
 
-    family = LlamaConfig if model_config(base_model)["model_type"] == "llama" else Qwen2Config
+    # the published config says the family (SmolLM2 is a Llama); a base the budget does not know goes by its name
+    llama = (model_config(base_model)["model_type"] == "llama" if base_model in MODEL_CONFIGS
+             else "llama" in base_model.lower())
+    family = LlamaConfig if llama else Qwen2Config
     config = family(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2,
                     num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                     max_position_embeddings=4096, tie_word_embeddings=True,
