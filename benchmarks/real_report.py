@@ -58,9 +58,9 @@ def interval(value: float, ci: list[float] | None) -> str:
 def comparison_cell(path: str | None) -> str:
     if not path or not Path(path).exists():
         return "(reference)"
-    f1 = json.loads(Path(path).read_text())["figures"]["entity.micro.f1"]
+    f1 = json.loads(Path(path).read_text())["figures"]["entity.micro.f1"]  # compare's b - a: this row - reference
     low, high = f1["difference_ci"]
-    return f"{-f1['difference']:+.4f} [{-high:+.4f}, {-low:+.4f}], p = {f1['p_value']:.3g}"
+    return f"{f1['difference']:+.4f} [{low:+.4f}, {high:+.4f}], p = {f1['p_value']:.3g}"
 
 
 def row_line(name: str, row: dict) -> str:
