@@ -39,7 +39,10 @@ def start(data: Path, output: Path, url: str, log: Path) -> subprocess.Popen:
                "--timeout", "5"]
     env = dict(os.environ, OPENAI_API_KEY="test-key")
     with open(log, "w") as handle:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        # A shell runs its background jobs with SIGINT ignored, and the child would inherit that (a CI started with
+        # `&` did): give it the default disposition, so that Python installs its KeyboardInterrupt handler.
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def cached_lines(path: Path) -> int:
