@@ -94,7 +94,7 @@ leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/
 	mkdir -p outputs
 	$(PY) -m evaluators leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
 
-bench-real: model ## The measured table on real data with the real model (hours on a CPU; resumable): runs/bench_real/results.md
+bench-real: model ## The real-model table on CoNLL-2003 and AG News (~1.5 h on 2 cores; resumable): runs/bench_real/results.md
 	$(OFFLINE) $(PY) -m benchmarks.real --data-dir $(DATA_DIR) --out-dir runs/bench_real
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
