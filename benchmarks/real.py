@@ -65,7 +65,7 @@ def seeded_sample(records: list[dict], size: int, seed: int = 42) -> list[dict]:
     """A fixed subset in file order: the same ids on every run and machine (random.Random is stable across versions).
 
     >>> [r["id"] for r in seeded_sample([{"id": i} for i in range(10)], 3)]
-    [0, 1, 8]
+    [0, 1, 4]
     """
     if size >= len(records):
         return records
@@ -73,7 +73,7 @@ def seeded_sample(records: list[dict], size: int, seed: int = 42) -> list[dict]:
     return [records[i] for i in chosen]
 
 
-def few_shot(example: dict, shots: list[dict]) -> dict:
+def with_shots(example: dict, shots: list[dict]) -> dict:
     """The example with solved training sentences appended to its system prompt (prediction drops assistant turns,
     so the shots live in the system turn)."""
     block = "\n\n".join(f"Text: {s['gold']['text']}\nAnswer:\n{s['messages'][-1]['content']}" for s in shots)
@@ -149,7 +149,7 @@ class Bench:
         few = self.out / f"conll_test_subset_{shots}shot.jsonl"
         if not few.exists():
             chosen = seeded_sample([e for e in self.train_pool if e["gold"]["entities"]], shots, self.seed)
-            write_jsonl(few, (few_shot(e, chosen) for e in read_records(self.test)))
+            write_jsonl(few, (with_shots(e, chosen) for e in read_records(self.test)))
         self.predict_row(f"smollm2_{shots}_shot", MODEL, few, kind="prompting", shots=shots)
 
     def lora(self, size: int) -> Path:

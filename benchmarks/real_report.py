@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from importlib.metadata import version
 import time
 from pathlib import Path
 
@@ -28,12 +29,6 @@ def matmul_peak_gflops(dtype_name: str, size: int = 2048, seconds: float = 3.0) 
         torch.matmul(a, b)
         runs += 1
     return 2 * size**3 * runs / (time.perf_counter() - started) / 1e9
-
-
-def torch_version() -> str:
-    import torch
-
-    return torch.__version__
 
 
 def machine() -> str:
@@ -127,7 +122,7 @@ def write(out: Path, rows: dict, test_size: int, sizes: list[int]) -> None:
     ag = {name: row for name, row in rows.items() if "ag_news" in name}
     lines = [f"# bench-real: SmolLM2-135M-Instruct on real data, measured {time.strftime('%Y-%m-%d')}",
              "", f"Command: `make bench-real` (python -m benchmarks.real); machine: {machine()}, "
-             f"{os.cpu_count()} cores, no GPU; torch {torch_version()}.", "",
+             f"{os.cpu_count()} cores, no GPU; torch {version('torch')}.", "",
              f"## CoNLL-2003: {test_size} test sentences (seeded sample, seed 42), strict entity F1", "",
              f"Δ is this row minus `smollm2_lora_{max(sizes)}` with its paired-bootstrap 95% interval and p-value.", "",
              "| system | kind | training examples | entity F1 [95% CI] | Δ F1 vs fine-tuned [95% CI], p | cost |",

@@ -15,14 +15,10 @@ def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
     return [tokenizer(label, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for label in labels]
 
 
-def left_padded(rows: list[list[int]], pad: int):
-    """(ids, mask, positions) with every row ending at the last column, positions counted from each row's start."""
-    import torch
-
-    width = max(len(row) for row in rows)
-    ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows])
-    mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
-    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+def padded(tokenizer, rows: list[list[int]], side: str):
+    """(ids, mask) of token-id rows padded by the tokenizer on `side`."""
+    batch = tokenizer.pad({"input_ids": rows}, padding_side=side, return_tensors="pt")
+    return batch["input_ids"], batch["attention_mask"]
 
 
 def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[str]],
@@ -35,19 +31,18 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
     import torch
     from tqdm import tqdm
 
-    pad = tokenizer.pad_token_id
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     targets = [label_token_ids(tokenizer, labels) for labels in label_sets]
     scores = []
     for start in tqdm(range(0, len(prompts), prompts_per_batch), desc="scoring labels", unit="batch"):
         batch = range(start, min(start + prompts_per_batch, len(prompts)))
-        ids, mask, positions = left_padded([prompt_ids[i] for i in batch], pad)
+        ids, mask = padded(tokenizer, [prompt_ids[i] for i in batch], "left")  # every prompt ends in the last column
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         rows = [(b, j) for b, i in enumerate(batch) for j in range(len(targets[i]))]
         owner = torch.tensor([b for b, _ in rows])
         label_rows = [targets[batch[b]][j] for b, j in rows]
-        width = max(len(row) for row in label_rows)
-        label_ids = torch.tensor([row + [pad] * (width - len(row)) for row in label_rows])
-        label_mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in label_rows])
+        label_ids, label_mask = padded(tokenizer, label_rows, "right")
+        width = label_ids.shape[1]
         device = model.device
         with torch.inference_mode():
             prompt_out = model(input_ids=ids.to(device), attention_mask=mask.to(device),

@@ -13,7 +13,6 @@ with entities repeated if there are too few), so the few steps are spent on the 
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
