@@ -40,7 +40,8 @@ from pathlib import Path
 import click
 from pydantic import BaseModel, Field, ValidationError
 
-from core.io import DataError, check_writable, exits_on_data_error, read_records, write_jsonl
+from core.errors import DataError
+from core.io import check_writable, read_records, write_jsonl
 from core.schemas import one_line
 from core.tasks import prompt_turns
 
@@ -342,7 +343,6 @@ def main():
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option("--allow-failures", is_flag=True,
               help="Exit 0 although some examples failed (they stay out of the predictions and are asked next run).")
-@exits_on_data_error
 def run(data, output, model, base_url, api_key_env, confidence, concurrency, max_retries, timeout, max_tokens,
         cache_path, limit, allow_failures):
     """Send every example's prompt to the endpoint and write predictions."""

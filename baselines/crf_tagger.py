@@ -21,7 +21,8 @@ import yaml
 
 from baselines.crf_model import CrfTagger, batches
 from core.examples import tokenised_ner_gold
-from core.io import DataError, check_writable, exits_on_data_error, write_jsonl
+from core.errors import DataError
+from core.io import check_writable, write_jsonl
 from core.iob import bio_labels, entities_from_tagger
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
@@ -129,7 +130,6 @@ def main():
 
 @main.command()
 @click.argument("config_path", type=click.Path(exists=True, dir_okay=False))
-@exits_on_data_error
 def train(config_path):
     """Train the tagger a config under baselines/configs/ describes."""
     losses = train_tagger(load_config(config_path))
@@ -141,7 +141,6 @@ def train(config_path):
 @click.option("--data", required=True)
 @click.option("--output", required=True)
 @click.option("--model", default=None, help="Trained folder (default: the config's output_dir).")
-@exits_on_data_error
 def predict(config_path, data, output, model):
     """Predict entity spans with a trained tagger."""
     check_writable(output)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, check_writable, exits_on_data_error, read_jsonl, read_records, write_jsonl
+from core.errors import DataError
+from core.io import check_writable, read_jsonl, read_records, write_jsonl
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -85,7 +86,6 @@ def main():
 @click.option("--max-epochs", default=10, show_default=True)
 @click.option("--eval-frequency", default=1000, show_default=True, help="Steps between dev evaluations.")
 @click.option("--seed", default=42, show_default=True)
-@exits_on_data_error
 def train(train_path, dev_path, out_dir, variant, vectors, max_epochs, eval_frequency, seed):
     """Train spaCy's NER on converter examples."""
     click.echo(json.dumps(train_model(train_path, dev_path, out_dir, variant, vectors, max_epochs, seed, eval_frequency)))
@@ -123,7 +123,6 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
 @click.option("--model", required=True, help="A trained spaCy pipeline folder (model-best).")
 @click.option("--data", required=True, help="Examples JSONL.")
 @click.option("--output", required=True, help="Predictions JSONL (spans).")
-@exits_on_data_error
 def predict(model, data, output):
     """Predict entity spans for every example."""
     check_writable(output)
@@ -148,7 +147,6 @@ def predict_spans(model, data):
 @click.option("--out-dir", default="outputs/baselines", show_default=True)
 @click.option("--datasets", default="conll2003,gmb", show_default=True)
 @click.option("--max-epochs", default=10, show_default=True)
-@exits_on_data_error
 def bench(data_dir, out_dir, datasets, max_epochs):
     """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
     from evaluators.data import load_gold, load_predictions

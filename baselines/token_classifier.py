@@ -15,7 +15,7 @@ from __future__ import annotations
 import click
 
 from core.examples import tokenised_ner_gold
-from core.io import check_writable, exits_on_data_error, write_jsonl
+from core.io import check_writable, write_jsonl
 from core.iob import bio_labels, entities_from_tagger, entities_to_tags
 from core.spans import Entity
 
@@ -71,7 +71,6 @@ def main():
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--learning-rate", default=5e-5, show_default=True)
 @click.option("--max-steps", default=-1, show_default=True)
-@exits_on_data_error
 def train(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps):
     """Fine-tune an encoder for token classification."""
     train_model(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps)
@@ -111,7 +110,6 @@ def _bf16() -> bool:
 @click.option("--data", required=True)
 @click.option("--output", required=True)
 @click.option("--batch-size", default=64, show_default=True)
-@exits_on_data_error
 def predict(model, data, output, batch_size):
     """Predict entity spans for every example."""
     check_writable(output)

@@ -30,7 +30,7 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import exits_on_data_error, read_jsonl, read_records, write_jsonl
+from core.io import read_jsonl, read_records, write_jsonl
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 MODEL = Path("models/smollm2-135m-instruct")
@@ -272,7 +272,6 @@ class Bench:
 @click.option("--sizes", default="100,400,1600", show_default=True, help="Training examples of the learning curve.")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
-@exits_on_data_error
 def main(data_dir, out_dir, test_size, sizes, seed, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from benchmarks import real_report

@@ -12,7 +12,8 @@ import click
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
 from converters.registry import REGISTRY, conversion_plan, missing_files
 from core.answer_format import ANSWER_FORMATS
-from core.io import DataError, check_writable, exits_on_data_error, write_jsonl
+from core.errors import DataError
+from core.io import check_writable, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 SPLITS = click.Choice(["train", "validation", "test"])
@@ -39,7 +40,6 @@ def column_command(dataset: str):
     @click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
                   help="Tag scheme of the file; IOB1 is converted to IOB2.")
     @format_option
-    @exits_on_data_error
     def command(input_path, output, split, scheme, answer_format):
         check_writable(output)
         prompt = ner_prompt(dataset, answer_format)
@@ -62,7 +62,6 @@ def seeded_command(name: str):
     @click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="train",
                   show_default=True)
     @format_option
-    @exits_on_data_error
     def command(input_path, output, split, answer_format):
         check_writable(output)
         examples = module.convert_file(input_path, ner_prompt(name, answer_format), None if split == "all" else split)
@@ -79,7 +78,6 @@ def fudan_command(name: str):
     @input_option
     @output_option
     @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
-    @exits_on_data_error
     def command(input_path, output, split):
         check_writable(output)
         report(output, write_jsonl(output, fudan_news.convert_file(input_path, split)))
@@ -116,7 +114,6 @@ def class_names(source: str, input_path: str, classes: str | None) -> tuple[str,
 @click.option("--shots", default=0, show_default=True, help="Solved examples put before each text.")
 @click.option("--shot-pool", default=None, help="File the shots are drawn from; never the evaluated file.")
 @click.option("--seed", default=42, show_default=True)
-@exits_on_data_error
 def classification_command(input_path, output, split, source, classes, shots, shot_pool, seed):
     check_writable(output)
     source = source or guess_source(input_path)
@@ -147,7 +144,6 @@ def classification_examples(input_path, source, labels, split, shots=0, shot_poo
 @output_option
 @click.option("--split", type=SPLITS, default="test", show_default=True)
 @click.option("--name", default="cmmlu", show_default=True, help="Dataset name used in the ids.")
-@exits_on_data_error
 def mcq_command(input_path, output, split, name):
     check_writable(output)
     report(output, write_jsonl(output, mcq.convert_path(input_path, name, split)))
@@ -191,7 +187,6 @@ out_dir_option = click.option("--out-dir", default="data", show_default=True, ty
                           "raw file not found.")
 @data_dir_option
 @out_dir_option
-@exits_on_data_error
 def all_command(data_dir, out_dir):
     convert_all(Path(data_dir), Path(out_dir), list(REGISTRY))
 
@@ -204,7 +199,6 @@ def all_command(data_dir, out_dir):
 @click.option("--record-checksums", is_flag=True, help="Print the sha256 of every fetched file the registry has no "
                                                         "checksum for yet, to paste into converters/registry.py.")
 @click.option("--no-convert", is_flag=True, help="Fetch only.")
-@exits_on_data_error
 def fetch_command(names, data_dir, out_dir, record_checksums, no_convert):
     from converters.fetch import FetchError, fetch_dataset
 

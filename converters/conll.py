@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.examples import ner_example
-from core.io import DataError
+from core.errors import DataError
 from core.iob import TagError, iob1_to_iob2, tags_to_entities
 from core.tasks import NerPrompt
 from core.text_files import at_least_one, numbered_lines

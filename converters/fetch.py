@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converters.registry import Dataset, HubFile, ManualFile, Source, UrlFile, content_digest
-from core.io import DataError, sha256_of
+from core.errors import DataError
+from core.io import sha256_of
 
 
 class FetchError(Exception):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from converters.classification import classification_example
-from core.io import DataError
+from core.errors import DataError
 from core.schemas import FudanRecord, read_valid
 
 

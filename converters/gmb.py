@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
-from core.io import DataError
+from core.errors import DataError
 from core.iob import TagError, tags_to_entities
 from core.tasks import NerPrompt
 from core.text_files import at_least_one, csv_rows, raw_lines

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from converters import conll
-from core.io import DataError, opened
+from core.errors import DataError
+from core.io import opened
 from core.iob import TagError
 from core.tasks import NerPrompt
 

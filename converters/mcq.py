@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.io import DataError
+from core.errors import DataError
 from core.tasks import MCQ_LETTERS, mcq_messages
 from core.text_files import at_least_one, csv_rows
 

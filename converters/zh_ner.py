@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.spans import Entity
 from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
-from core.io import DataError
+from core.errors import DataError
 from core.schemas import ZhNerRecord, read_valid
 from core.tasks import NerPrompt
 

@@ -25,7 +25,7 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
 
 def tokenised_ner_gold(path: str | Path, limit: int | None = None) -> list[dict]:
     """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on."""
-    from core.io import DataError
+    from core.errors import DataError
     from core.schemas import Example, read_valid
 
     examples = []
@@ -73,7 +73,7 @@ def source_digest(sentences: Iterable[str]) -> tuple[int, str]:
 
 def check_split_source(path: str | Path, split_file: Path, sentences: Iterable[str]) -> None:
     """One line, before a split of a source other than the one the split file was drawn from is used."""
-    from core.io import DataError
+    from core.errors import DataError
 
     fixed = json.loads(split_file.read_text())
     count, digest = source_digest(sentences)

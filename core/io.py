@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 
-
-class DataError(Exception):
-    """Bad input, reported as one line naming the file, the line and what was expected (exit status 2)."""
-
-    def __init__(self, path: str | Path, line: int | None, expected: str):
-        self.path, self.line, self.expected = str(path), line, expected
-        super().__init__(f"{self.path}:{line}: {expected}" if line else f"{self.path}: {expected}")
-
-
-# What a user should have given instead, by the file-system fault met.
-_EXPECTED = {errno.ENOENT: "expected an existing file or folder", errno.EISDIR: "expected a file, not a folder",
-             errno.ENOTDIR: "expected a folder on the way, not a file", errno.EACCES: "expected permission to use it",
-             errno.EPERM: "expected permission to use it", errno.EROFS: "expected a writable file system",
-             errno.ENOSPC: "expected free disk space"}
-
-
-def os_data_error(error: OSError, path: str | Path | None = None) -> DataError:
-    """An OSError as the one-line DataError: the file it names, what was expected, and the system's reason."""
-    expected = _EXPECTED.get(error.errno, "expected a readable input and a writable output")
-    reason = error.strerror or " ".join(str(error).split())
-    return DataError(path or error.filename or "(file)", None, f"{expected} ({reason})")
-
-
-def exits_on_data_error(command):
-    """Wrap a CLI entry point so that bad input or a file-system fault ends in one line on stderr and status 2,
-    never a traceback: a DataError as it is, any OSError or UnicodeError that a reader did not name a line for."""
-
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except DataError as error:
-            message = str(error)
-        except OSError as error:
-            message = str(os_data_error(error))
-        except UnicodeError as error:
-            message = f"(input): expected UTF-8 text ({error})"
-        print("error: " + " ".join(message.split()), file=sys.stderr)
-        sys.exit(2)
-
-    return wrapper
+from core.errors import DataError, os_data_error
 
 
 @contextmanager

@@ -14,7 +14,8 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from core.answer_format import ANSWER_FORMATS
-from core.io import DataError, read_jsonl
+from core.errors import DataError
+from core.io import read_jsonl
 from core.tasks import MCQ_LETTERS
 from core.text_files import at_least_one
 

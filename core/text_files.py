@@ -12,7 +12,8 @@ import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from core.io import DataError, opened
+from core.errors import DataError
+from core.io import opened
 
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
               (codecs.BOM_UTF16_BE, "UTF-16"))

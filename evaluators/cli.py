@@ -8,7 +8,7 @@ import json
 import click
 
 from core.answer_format import MCQ_RULES
-from core.io import atomic_output, check_writable, exits_on_data_error
+from core.io import atomic_output, check_writable
 
 
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
@@ -42,7 +42,6 @@ def main():
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
 @click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
               help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
-@exits_on_data_error
 def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
           mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
@@ -86,7 +85,6 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
               help="Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.002 near 0.05 at 10,000).")
 @click.option("--seed", default=42, show_default=True, help="Seed of the resamples.")
 @CLUSTER
-@exits_on_data_error
 def compare(gold, preds, json_path, resamples, seed, cluster):
     """Do two systems differ on the same examples? B − A per headline figure, by paired bootstrap: both systems are
     scored on the same resamples of the examples (whole documents where the examples have them); the 95% interval
@@ -94,7 +92,7 @@ def compare(gold, preds, json_path, resamples, seed, cluster):
     The task's primary figure (NER: strict entity micro F1; otherwise accuracy) is tested as it is; the other figures'
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
     resamples draw runs as well as examples."""
-    from core.io import DataError
+    from core.errors import DataError
     from evaluators import significance
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import PRIMARY, SMALL, clusters, scored
@@ -136,7 +134,6 @@ def compare(gold, preds, json_path, resamples, seed, cluster):
 @click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="With --pairs: paired bootstrap resamples.")
 @click.option("--seed", default=42, show_default=True, help="With --pairs: seed of the resamples.")
-@exits_on_data_error
 def leaderboard(reports, output, png, pairs, resamples, seed):
     """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals; with
     --pairs, a second table says which systems on the same data differ (the intervals' overlap does not)."""
@@ -184,12 +181,11 @@ def draw_confusion(path: str, report: dict) -> None:
 @main.command("plot-loss")
 @click.argument("output_dir")
 @click.option("--png", default=None, help="Where to draw it (default: OUTPUT_DIR/loss.png).")
-@exits_on_data_error
 def plot_loss(output_dir, png):
     """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
     from pathlib import Path
 
-    from core.io import DataError
+    from core.errors import DataError
     from evaluators import plots
 
     if not Path(output_dir).is_dir():
@@ -211,7 +207,6 @@ def plot_loss(output_dir, png):
 @click.option("--model", required=True, help="The model folder or hub id that was scored.")
 @click.option("--recipe", default=None, help="The recipe it was trained with.")
 @click.option("--output", required=True, help="Where the card (README.md) goes.")
-@exits_on_data_error
 def card(report, data, model, recipe, output):
     """Write a Hugging Face model card (README.md with model-index metadata) for a scored model."""
     from core.io import read_json

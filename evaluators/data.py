@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.io import DataError, read_jsonl
+from core.errors import DataError
+from core.io import read_jsonl
 from core.schemas import PREDICTIONS, Example, Keyed, read_valid, validated
 
 TASKS = ("ner", "classification", "mcq")

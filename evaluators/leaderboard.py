@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.io import DataError, read_json
+from core.errors import DataError
+from core.io import read_json
 from evaluators.model_card import headline
 
 

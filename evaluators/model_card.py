@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_jsonl
+from core.errors import DataError
+from core.io import read_jsonl
 
 TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
               "classification": ("text-classification", "Text classification"),
@@ -89,7 +90,6 @@ def main():
               help="The card `make eval` wrote (default: the model folder's own README.md).")
 @click.option("--private", is_flag=True)
 @click.option("--dry-run", is_flag=True, help="Say what would be uploaded; contact nothing.")
-@exits_on_data_error
 def push(model, repo, card, private, dry_run):
     """Upload the model folder and its card (as README.md) with huggingface_hub (HF_ENDPOINT selects the Hub)."""
     files = sorted(p.relative_to(model).as_posix() for p in Path(model).rglob("*") if p.is_file())

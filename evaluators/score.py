@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy
 
 from core.answer_format import parse_answer, parse_choice, parse_label
-from core.io import DataError
+from core.errors import DataError
 from core.spans import Entity, ground
 from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, check_writable, exits_on_data_error, read_json, read_records, write_jsonl
+from core.errors import DataError
+from core.io import check_writable, read_json, read_records, write_jsonl
 from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
@@ -297,7 +298,6 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 @click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True,
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
-@exits_on_data_error
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, dtype, chat_template, constrained,
             score_labels, calibration_data, limit, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""

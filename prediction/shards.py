@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import click
 
-from core.io import DataError, exits_on_data_error, read_jsonl, read_records, write_jsonl
+from core.errors import DataError
+from core.io import read_jsonl, read_records, write_jsonl
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -79,7 +80,6 @@ def main():
 @click.option("--data", required=True, help="The examples JSONL the shards were cut from.")
 @click.option("--output", required=True, help="Merged predictions JSONL to write.")
 @click.argument("shard_files", nargs=-1, required=True)
-@exits_on_data_error
 def merge(data, output, shard_files):
     """Merge SHARD_FILES (predictions JSONL) into one file, checking that every example is predicted exactly once."""
     count = merge_files(example_ids(data), data, list(shard_files), output)

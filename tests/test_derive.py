@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from core.io import DataError
+from core.errors import DataError
 from tests.constants import ROOT
 from training.derive import balanced_subset, derive, has_entities
 

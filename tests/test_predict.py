@@ -42,7 +42,7 @@ def test_date_in_a_template_is_pinned(tokenizer):
 
 
 def test_a_model_without_template_is_refused(tokenizer):
-    from core.io import DataError
+    from core.errors import DataError
 
     tokenizer.chat_template = None
     with pytest.raises(DataError, match="no chat template"):

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from core.io import DataError
+from core.errors import DataError
 from tests.constants import ROOT
 from training import pretrained
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.io import DataError
+from core.errors import DataError
 from prediction.shards import merge_predictions, parse_shard, shard_of, sub_shard
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -41,7 +41,7 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import DataError, exits_on_data_error
+from core.errors import DataError
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
 MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_distill_qwen_1.5b.json",
@@ -238,7 +238,6 @@ def report(path: Path) -> tuple[str, bool]:
 @click.command()
 @click.argument("recipes", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--header", is_flag=True, help="Print the memory lines of each recipe's header instead.")
-@exits_on_data_error
 def main(recipes, header):
     """Training and evaluation memory of RECIPES (default: every recipe under recipes/); exit 1 if one is over."""
     paths = recipes or sorted((CONFIGS.parent.parent / "recipes").rglob("*.yml"))

@@ -19,7 +19,8 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import DataError, exits_on_data_error, read_records, write_jsonl
+from core.errors import DataError
+from core.io import read_records, write_jsonl
 
 EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
 SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")
@@ -95,7 +96,6 @@ def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examp
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Optimizer steps [default: the recipe's].")
 @click.option("--learning-rate", type=float, default=None)
 @click.option("--seed", default=42, show_default=True)
-@exits_on_data_error
 def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed):
     """Write OUT_DIR/recipe.yml: RECIPE trained on (a subset of) DATA."""
     click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed))

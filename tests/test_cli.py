@@ -1,0 +1,74 @@
+"""The one command line: every stage is a subcommand of `llmner`, every shared idea is spelled the way
+core/options.py declares it, and no command takes a retired spelling."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from core.options import RETIRED
+from llmner.cli import COMMANDS, main
+from tests.cli import llmner
+
+
+def walk(command: click.Command, path: tuple[str, ...] = ()):
+    """(path, command) for every runnable command under `command`."""
+    if isinstance(command, click.Group):
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            yield from walk(command.get_command(context, name), (*path, name))
+    else:
+        yield path, command
+
+
+ALL = list(walk(main))
+VOCABULARY = {"--data", "--eval-data", "--pred", "--model", "--output", "--out-dir", "--data-dir", "--dataset",
+              "--split", "--examples", "--max-steps", "--epochs", "--batch-size", "--learning-rate", "--seed",
+              "--json", "--png", "--dry-run"}
+
+
+def test_every_stage_is_a_subcommand():
+    assert len(ALL) > 30 and set(COMMANDS) == set(main.list_commands(click.Context(main)))
+    assert llmner("--help").exit_code == 0
+
+
+@pytest.mark.parametrize("path, command", ALL, ids=[" ".join(path) for path, _ in ALL])
+def test_options_are_the_vocabulary(path, command):
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    retired = sorted(name for p in options for name in p.opts if name in RETIRED)
+    homemade = sorted(name for p in options for name in p.opts
+                      if name in VOCABULARY and not getattr(p, "vocabulary", False))
+    assert not retired and not homemade, (retired, homemade)
+
+
+def broken_inputs() -> dict:
+    from tests.baselines.broken_inputs import BROKEN as baselines
+    from tests.benchmarks.broken_inputs import BROKEN as benchmarks
+    from tests.converters.broken_inputs import BROKEN as converters
+    from tests.evaluators.broken_inputs import BROKEN as evaluators
+    from tests.prediction.broken_inputs import BROKEN as prediction
+    from tests.training.broken_inputs import BROKEN as training
+
+    return converters | training | prediction | evaluators | baselines | benchmarks
+
+
+BROKEN = broken_inputs()
+
+
+def test_every_command_has_a_broken_input_row():
+    assert sorted(" ".join(path) for path, _ in ALL if " ".join(path) not in BROKEN) == []
+
+
+@pytest.mark.parametrize("path", sorted(BROKEN))
+def test_a_broken_input_is_one_line_and_status_2(tmp_path, path):
+    files, args, name, line = BROKEN[path]
+    for relative, content in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    before = set(tmp_path.rglob("*"))
+    result = llmner(*path.split(), *[arg.replace("{d}", str(tmp_path)) for arg in args])
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.stdout == "" and result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    location = f"{name}:{line}: " if line else f"{name}: "
+    assert location in result.stderr and "expected" in result.stderr.split(location, 1)[1], (location, result.stderr)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in before) == []
