@@ -3,7 +3,7 @@
 that can be made first is made before a table is printed or a model loaded), no traceback, no output file left.
 
 Each row is (id, command, files to create, arguments, the file the error must name, its line or None). `{d}` in an
-argument is the test's folder. Most rows run in-process through click's CliRunner (fast); a few run as subprocesses
+argument is the test's folder. Most rows run in-process through `llmner`'s root (fast); a few run as subprocesses
 to check the real entry points end the same way.
 """
 
@@ -14,8 +14,8 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
+from tests.cli import llmner
 from tests.constants import ROOT
 
 CONLL = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n"
@@ -50,10 +50,14 @@ def utf16(text: str) -> bytes:
     return text.encode("utf-16")
 
 
-CONVERT = "converters"
-SCORE = "evaluators"
-PREDICT = "prediction"
-BASELINE = "baselines"
+# The `llmner` words before each row's arguments, by stage.
+CONVERT = ("data",)
+
+SCORE = ()
+
+PREDICT = ("predict",)
+
+BASELINE = ("baseline",)
 NER_SCORE = ["score", "--gold", "{d}/gold.jsonl", "--pred", "{d}/pred.jsonl"]
 GOOD_NER = {"gold.jsonl": jl(NER_GOLD), "pred.jsonl": jl({"id": "d/test/0", "output": "PER: Peter Blackburn"})}
 
@@ -273,13 +277,13 @@ CASES = [
      1),
     ("predict-data-id-a-list", PREDICT, {"data.jsonl": jl(NER_GOLD | {"id": [1]})}, predict(), "data.jsonl", 1),
     ("tagger-data-not-tokenised", BASELINE, {"data.jsonl": jl(gold(NER_GOLD, tokens=None))},
-     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+     ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/out/p.jsonl"], "data.jsonl", 1),
     ("tagger-data-no-gold", BASELINE, {"data.jsonl": jl({"id": "d/0", "messages": []})},
-     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+     ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/out/p.jsonl"], "data.jsonl", 1),
     ("tagger-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
-     ["token-classifier", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
+     ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/afile/p.jsonl"], "p.jsonl", None),
     ("spacy-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
      ["spacy", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
@@ -288,25 +292,6 @@ CASES = [
      ["card", "--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
      "r.json", 1),
 ]
-
-
-def commands():
-    from converters.cli import main as converters
-    from evaluators.cli import main as evaluators
-    from prediction.predict import predict
-
-    return {CONVERT: converters, SCORE: evaluators, PREDICT: predict, BASELINE: baselines()}
-
-
-def baselines():
-    import click
-
-    from baselines import spacy_ner, token_classifier
-
-    group = click.Group()  # baselines/__main__.py runs its group on import; the same commands, gathered here
-    group.add_command(spacy_ner.main, "spacy")
-    group.add_command(token_classifier.main, "token-classifier")
-    return group
 
 
 def make_files(folder, files: dict) -> None:
@@ -333,7 +318,7 @@ def check_one_line_error(stderr: str, stdout: str, name: str, line: int | None) 
 def test_bad_input_is_one_line_and_status_2(tmp_path, command, files, args, name, line):
     make_files(tmp_path, files)
     before = set(tmp_path.rglob("*"))
-    result = CliRunner().invoke(commands()[command], [arg.replace("{d}", str(tmp_path)) for arg in args])
+    result = llmner(*command, *[arg.replace("{d}", str(tmp_path)) for arg in args])
     assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
     check_one_line_error(result.stderr, result.stdout, name, line)
     assert outputs_left(tmp_path, before) == []
@@ -348,7 +333,7 @@ def test_real_entry_points_end_the_same_way(tmp_path, case):
     _, command, files, args, name, line = next(c for c in CASES if c[0] == case)
     make_files(tmp_path, files)
     before = set(tmp_path.rglob("*"))
-    process = subprocess.run([sys.executable, "-m", command, *[a.replace("{d}", str(tmp_path)) for a in args]],
+    process = subprocess.run([sys.executable, "-m", "llmner", *command, *[a.replace("{d}", str(tmp_path)) for a in args]],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert process.returncode == 2, process.stderr
     check_one_line_error(process.stderr, process.stdout, name, line)
