@@ -41,8 +41,8 @@ import click
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import DataError
-from core.io import check_writable, read_records, write_jsonl
-from core.schemas import one_line
+from core.io import check_writable, write_jsonl
+from core.schemas import one_line, read_records
 from core.tasks import prompt_turns
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '

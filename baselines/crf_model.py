@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from core.iob import entities_to_tags
-from core.spans import Entity, token_boundaries
+from core.spans import Entity, token_offsets
 
 FORBIDDEN = -10_000.0
 
@@ -42,7 +42,7 @@ def build_crf(labels: list[str]):
 def word_starts(tokenizer, text: str, tokens: list[str], max_length: int) -> tuple[list[int], list[int]]:
     """Input ids, and for each word the index of its first sub-token (words cut off by max_length are dropped)."""
     encoded = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=max_length)
-    starts, first = sorted(token_boundaries(text, tokens)[0]), []
+    starts, first = [start for start, _ in token_offsets(text, tokens)], []
     position = 0
     for start in starts:
         while position < len(encoded["offset_mapping"]) and encoded["offset_mapping"][position][1] <= start:

@@ -22,7 +22,9 @@ from pathlib import Path
 import click
 
 from core.errors import DataError
-from core.io import check_writable, read_jsonl, read_records, write_jsonl
+from core.io import check_writable, read_jsonl, write_jsonl
+from core.schemas import read_records
+from core.spans import token_offsets
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -38,10 +40,7 @@ def make_doc(nlp, gold: dict):
     tokens = gold.get("tokens")
     if not tokens:
         return nlp.make_doc(gold["text"])
-    spaces, position = [], 0
-    for token in tokens:
-        position = gold["text"].index(token, position) + len(token)
-        spaces.append(gold["text"][position:position + 1] == " ")
+    spaces = [gold["text"][end:end + 1] == " " for _, end in token_offsets(gold["text"], tokens)]
     return Doc(nlp.vocab, words=tokens, spaces=spaces)
 
 

@@ -23,7 +23,7 @@ import click
 @click.option("--chat-template", default=None)
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
 def main(model, data, limit, batch_size, max_new_tokens, chat_template, dtype):
-    from core.io import read_records
+    from core.schemas import read_records
     from evaluators.data import Gold, Prediction
     from prediction.constrained import MODES
     from prediction.predict import generate_answers, load_model, training_prompts

@@ -36,6 +36,9 @@ from pathlib import Path
 import click
 import yaml
 
+from core.io import write_jsonl
+from core.schemas import read_records
+
 # The twin and prediction code this suite reuses, imported in one place.
 from prediction import predict as prediction
 from training import twin as recipe_twin
@@ -130,15 +133,9 @@ def gmb_files(train: Path, test: Path, out: Path) -> tuple[Path, Path]:
     return converted[0], converted[1]
 
 
-def read_examples(path: Path, limit: int) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for _, line in zip(range(limit), handle)]
-
-
 def subset(path: Path, limit: int, out: Path) -> Path:
     """The first `limit` examples, so Axolotl tokenises only what the timed steps consume."""
-    with open(path, encoding="utf-8") as handle:
-        out.write_text("".join(line for _, line in zip(range(limit), handle)), encoding="utf-8")
+    write_jsonl(out, read_records(path, limit))
     return out
 
 
@@ -235,7 +232,7 @@ def train_recipe(name: str, settings: dict) -> dict:
         raise Skipped("QLoRA needs bitsandbytes")
     out = settings["out"] / "train" / name
     out.mkdir(parents=True, exist_ok=True)
-    examples = read_examples(settings["train"], settings["tokenizer_examples"])
+    examples = read_records(settings["train"], settings["tokenizer_examples"])
     tokenizer = tokenizer_for(recipe["chat_template"], examples, settings["out"], settings["toy"])
     model_dir = random_model(recipe["base_model"], tokenizer, settings["out"], settings["toy"])
     max_steps = settings["warmup"] + settings["steps"] + settings["profile_steps"]
@@ -261,7 +258,7 @@ def seeds_way(settings: dict) -> dict:
     from benchmarks.step_timer import StepTimer
 
     recipe = yaml.safe_load((ROOT / "recipes" / "ds15b_fft.yml").read_text())
-    examples = read_examples(settings["train"], settings["tokenizer_examples"])
+    examples = read_records(settings["train"], settings["tokenizer_examples"])
     tokenizer = tokenizer_for(recipe["chat_template"], examples, settings["out"], settings["toy"])
     model_dir = random_model(recipe["base_model"], tokenizer, settings["out"], settings["toy"])
     rows = []
@@ -329,7 +326,7 @@ def predict_rates(settings: dict) -> dict:
     from transformers import AutoModelForCausalLM
 
     recipe = yaml.safe_load((ROOT / "recipes" / "ds15b_fft.yml").read_text())
-    tokenizer = tokenizer_for(recipe["chat_template"], read_examples(settings["train"], settings["tokenizer_examples"]),
+    tokenizer = tokenizer_for(recipe["chat_template"], read_records(settings["train"], settings["tokenizer_examples"]),
                               settings["out"], settings["toy"])
     model_dir = random_model(recipe["base_model"], tokenizer, settings["out"], settings["toy"])
     cuda = device() == "cuda"
@@ -337,7 +334,7 @@ def predict_rates(settings: dict) -> dict:
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32,
                                                  attn_implementation=attention).to(device()).eval()
     tokenizer.padding_side = "left"
-    examples = read_examples(settings["test"], settings["predict_examples"])
+    examples = read_records(settings["test"], settings["predict_examples"])
     prompts = prediction.training_prompts(tokenizer, examples, None)
     new_tokens = answer_tokens(tokenizer, examples)
     alone = prompts[:max(8, len(prompts) // 8)]  # one at a time is slow: a slice is enough for its rate

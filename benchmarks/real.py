@@ -30,7 +30,9 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import read_jsonl, read_records, write_jsonl
+from core.examples import draw_shots
+from core.io import read_jsonl, write_jsonl
+from core.schemas import read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 MODEL = Path("models/smollm2-135m-instruct")
@@ -148,7 +150,7 @@ class Bench:
         """One solved sentence: each shot adds ~60 prompt tokens to every one of the 500 prompts."""
         few = self.out / f"conll_test_subset_{shots}shot.jsonl"
         if not few.exists():
-            chosen = seeded_sample([e for e in self.train_pool if e["gold"]["entities"]], shots, self.seed)
+            chosen = draw_shots([e for e in self.train_pool if e["gold"]["entities"]], shots, self.seed)
             write_jsonl(few, (with_shots(e, chosen) for e in read_records(self.test)))
         self.predict_row(f"smollm2_{shots}_shot", MODEL, few, kind="prompting", shots=shots)
 

@@ -9,7 +9,6 @@ AG News (Zhang et al. 2015; research, non-commercial): ``"3","Fears for T N pens
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,10 +49,6 @@ def classification_example(example_id: str, text: str, label: str, labels: tuple
                            shots: list[tuple[str, str]] = ()) -> dict:
     return {"id": example_id, "messages": classification_messages(text, labels, shots, answer=label),
             "gold": {"task": "classification", "label": label, "labels": list(labels)}}
-
-
-def draw_shots(pool: list[tuple[str, str]], count: int, seed: int) -> list[tuple[str, str]]:
-    return random.Random(seed).sample(pool, count) if count else []
 
 
 def convert_file(path: str | Path, source: str, labels: tuple[str, ...], split: str,

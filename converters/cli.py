@@ -13,6 +13,7 @@ from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq,
 from converters.registry import REGISTRY, conversion_plan, missing_files
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
+from core.examples import draw_shots
 from core.io import check_writable, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
@@ -135,7 +136,7 @@ def classification_examples(input_path, source, labels, split, shots=0, shot_poo
         if shots > len(pool):
             raise DataError(shot_pool, None, f"expected at least {shots} examples to draw --shots from, found "
                                              f"{len(pool)}")
-        drawn = classification.draw_shots(pool, shots, seed)
+        drawn = draw_shots(pool, shots, seed)
     return classification.convert_file(input_path, source, labels, split, drawn)
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from converters import conll
 from core.errors import DataError
-from core.io import opened
 from core.iob import TagError
 from core.tasks import NerPrompt
+from core.text_files import opened
 
 
 def tag_names(path: str | Path, schema) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
-from core.examples import seeded_split
+from core.examples import draw_shots, seeded_split
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the training pool
@@ -157,7 +157,7 @@ def thucnews_targets(entry: Dataset, folder: Path) -> Targets:
     pool = [(text, label) for _, text, label in classification.read_thucnews(dev, labels)]
     steps.append((f"zh_news/test_{FEW_SHOT}shot.jsonl",
                   lambda: classification.convert_file(test, "zh_news", labels, "test",
-                                                      classification.draw_shots(pool, FEW_SHOT, 42))))
+                                                      draw_shots(pool, FEW_SHOT, 42))))
     return steps
 
 

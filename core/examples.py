@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from pathlib import Path
 
 from core.answer_format import render_answer
+from core.errors import DataError
+from core.schemas import EXAMPLE, Example, read_valid
 from core.spans import Entity
 from core.tasks import NerPrompt
 
@@ -25,16 +28,11 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
 
 def tokenised_ner_gold(path: str | Path, limit: int | None = None) -> list[dict]:
     """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on."""
-    from core.errors import DataError
-    from core.schemas import Example, read_valid
-
     examples = []
-    for line, example, record in read_valid(path, Example, "an example (shared/CONTRACT.md section 1)"):
+    for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
         if example.gold.task != "ner" or not example.gold.tokens:
             raise DataError(path, line, "expected tokenised NER examples (gold.tokens)")
         examples.append(record["gold"] | {"id": record["id"]})
-        if len(examples) == limit:
-            break
     return examples
 
 
@@ -45,6 +43,19 @@ def seeded_split(keys: list, seed: int = 42, fractions: tuple[float, float] = (0
     n_validation, n_test = (round(len(shuffled) * f) for f in fractions)
     return {"validation": sorted(shuffled[:n_validation]),
             "test": sorted(shuffled[n_validation:n_validation + n_test])}
+
+
+def draw_shots(pool: Sequence, count: int, seed: int = 42) -> list:
+    """`count` solved examples for a few-shot prompt, drawn once from a training pool with a fixed seed, in the
+    order drawn (the order the prompt shows them): the same shots on every run and machine (random.Random's
+    sample is stable across Python versions). A pool smaller than `count` is the caller's to refuse first.
+
+    >>> draw_shots(["a", "b", "c", "d", "e"], 2)
+    ['a', 'e']
+    >>> draw_shots(["a", "b"], 0)
+    []
+    """
+    return random.Random(seed).sample(list(pool), count)
 
 
 def split_of(key, split_ids: dict[str, set]) -> str:
@@ -73,8 +84,6 @@ def source_digest(sentences: Iterable[str]) -> tuple[int, str]:
 
 def check_split_source(path: str | Path, split_file: Path, sentences: Iterable[str]) -> None:
     """One line, before a split of a source other than the one the split file was drawn from is used."""
-    from core.errors import DataError
-
     fixed = json.loads(split_file.read_text())
     count, digest = source_digest(sentences)
     if (count, digest) != (fixed["sentences"], fixed["digest"]):

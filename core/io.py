@@ -1,4 +1,6 @@
-"""Reading and writing files, and the one kind of error a user ever sees for bad input or a file-system fault."""
+"""JSON and JSONL files read with exact line numbers (over core.text_files), and outputs written whole or not at all.
+
+The examples of the contract, read and checked, come from core.schemas.read_records."""
 
 from __future__ import annotations
 
@@ -10,17 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import DataError, os_data_error
-
-
-@contextmanager
-def opened(path: str | Path, mode: str = "r", **kwargs):
-    """`open`, with a file-system fault turned into the one-line DataError naming the path."""
-    try:
-        handle = open(path, mode, **kwargs)
-    except OSError as error:
-        raise os_data_error(error, path) from None
-    with handle:
-        yield handle
+from core.text_files import numbered_lines, opened
 
 
 def check_writable(path: str | Path) -> None:
@@ -61,8 +53,6 @@ def atomic_output(path: str | Path, mode: str = "w", **kwargs):
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; a line that is not a JSON object is a DataError."""
-    from core.text_files import numbered_lines
-
     for number, line in numbered_lines(path):
         if not line.strip():
             continue
@@ -77,8 +67,6 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 def read_json(path: str | Path) -> dict:
     """One JSON object from a file (a report, a config)."""
-    from core.text_files import numbered_lines
-
     text = "\n".join(line for _, line in numbered_lines(path))
     try:
         value = json.loads(text)
@@ -87,14 +75,6 @@ def read_json(path: str | Path) -> dict:
     if not isinstance(value, dict):
         raise DataError(path, None, "expected a JSON object")
     return value
-
-
-def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The example records of a JSONL file in order (the first `limit` of them when given), each checked against
-    the contract's example schema (core.schemas) before any work is done on them."""
-    from core.schemas import read_examples
-
-    return read_examples(path, limit)
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:

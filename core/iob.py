@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.spans import Entity
+from core.spans import Entity, token_offsets
 
 
 class TagError(ValueError):
@@ -16,19 +16,6 @@ def bio_labels(labels: list[str]) -> list[str]:
     ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']
     """
     return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
-
-
-def token_offsets(tokens: list[str]) -> list[tuple[int, int]]:
-    """(start, end) of each token in ``" ".join(tokens)``, the text of every tokenised source here.
-
-    >>> token_offsets(["New", "York", "."])
-    [(0, 3), (4, 8), (9, 10)]
-    """
-    offsets, position = [], 0
-    for token in tokens:
-        offsets.append((position, position + len(token)))
-        position += len(token) + 1
-    return offsets
 
 
 def iob1_to_iob2(tags: list[str]) -> list[str]:
@@ -52,7 +39,7 @@ def tags_to_entities(tokens: list[str], tags: list[str], labels: tuple[str, ...]
     [Entity(start=0, end=4, label='PER'), Entity(start=14, end=22, label='LOC')]
     """
     entities, open_entity = [], None
-    for (start, end), tag in zip(token_offsets(tokens), tags, strict=True):
+    for (start, end), tag in zip(token_offsets(" ".join(tokens), tokens), tags, strict=True):
         if tag == "O":
             prefix, label = "O", None
         elif len(tag) > 2 and tag[1] == "-" and tag[0] in "BI":
@@ -91,7 +78,7 @@ def entities_to_tags(tokens: list[str], entities: list[Entity]) -> list[str]:
     >>> entities_to_tags(["New", "York", "rocks"], [Entity(0, 8, "LOC")])
     ['B-LOC', 'I-LOC', 'O']
     """
-    offsets = token_offsets(tokens)
+    offsets = token_offsets(" ".join(tokens), tokens)
     tags = ["O"] * len(tokens)
     for entity in entities:
         inside = [i for i, (start, end) in enumerate(offsets) if entity.start <= start and end <= entity.end]

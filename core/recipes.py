@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import DataError
-from core.io import opened
+from core.text_files import opened
 
 
 def parse_recipe(text: str, path: str | Path) -> dict:

@@ -8,6 +8,7 @@ does not validate a default, so leaving it out is fine and `null` is an error).
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Union
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
 from core.io import read_jsonl
+from core.spans import token_offsets
 from core.tasks import MCQ_LETTERS
 from core.text_files import at_least_one
 
@@ -59,12 +61,7 @@ class NerGold(Record):
     @model_validator(mode="after")
     def consistent(self):
         check_spans(self.entities, self.text)
-        position = 0
-        for token in self.tokens or ():  # the tokens' offsets must be derivable (core.spans.token_boundaries)
-            found = self.text.find(token, position)
-            if found < 0:
-                raise ValueError(f"token {token!r} not found in the text after offset {position}")
-            position = found + len(token)
+        token_offsets(self.text, self.tokens or [])  # the tokens' offsets must be derivable
         return self
 
 
@@ -181,19 +178,21 @@ def validated(schema: type[BaseModel], record: dict, path: str | Path, line: int
         raise DataError(path, line, one_line(error, what)) from None
 
 
+EXAMPLE = "an example (shared/CONTRACT.md section 1)"  # what a bad example line should have been
+
+
 def read_valid(path: str | Path, schema: type[BaseModel], what: str):
     """(line, validated model, the record as read) per record of a JSONL file; at least one record."""
     for line, record in at_least_one(read_jsonl(path), path, what):
         yield line, validated(schema, record, path, line, what), record
 
 
-def read_examples(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The examples a model is prompted with, each checked (a user turn included) before any work is done."""
-    examples = []
-    for line, example, record in read_valid(path, Example, "an example (shared/CONTRACT.md section 1)"):
+def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The example records of a JSONL file in order (the first `limit` of them when given), each checked against the
+    example schema, a user turn included, before any work is done on them."""
+    records = []
+    for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
         if not any(message.role == "user" for message in example.messages):
             raise DataError(path, line, "expected an example whose messages include a user turn")
-        examples.append(record)
-        if limit is not None and len(examples) == limit:
-            break
-    return examples
+        records.append(record)
+    return records

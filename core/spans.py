@@ -47,17 +47,32 @@ class Grounding:
         return len(self.unplaced)
 
 
+def token_offsets(text: str, tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each token, located left to right in `text`: the one way a token's span is found, whether
+    the text is the tokens joined by spaces (every tokenised source here) or spaced otherwise.
+
+    >>> token_offsets("New York .", ["New", "York", "."])
+    [(0, 3), (4, 8), (9, 10)]
+    >>> token_offsets("New York", ["York", "New"])
+    Traceback (most recent call last):
+    ValueError: token 'New' not found in the text after offset 8
+    """
+    offsets, position = [], 0
+    for token in tokens:
+        start = text.find(token, position)
+        if start < 0:
+            raise ValueError(f"token {token!r} not found in the text after offset {position}")
+        position = start + len(token)
+        offsets.append((start, position))
+    return offsets
+
+
 def token_boundaries(text: str, tokens: list[str] | None) -> tuple[frozenset[int], frozenset[int]] | None:
-    """Start and end offsets of each token, located left to right; None where the text is not tokenised."""
+    """Start and end offsets of each token; None where the text is not tokenised."""
     if not tokens:
         return None
-    starts, ends, position = [], [], 0
-    for token in tokens:
-        position = text.index(token, position)
-        starts.append(position)
-        position += len(token)
-        ends.append(position)
-    return frozenset(starts), frozenset(ends)
+    offsets = token_offsets(text, tokens)
+    return frozenset(start for start, _ in offsets), frozenset(end for _, end in offsets)
 
 
 def fold(text: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.answer_format import ANSWER_FORMATS
+
 NER_LABELS: dict[str, tuple[str, ...]] = {
     "conll2003": ("PER", "LOC", "ORG", "MISC"),
     "gmb": ("GEO", "GPE", "PER", "ORG", "TIM", "ART", "EVE", "NAT"),
@@ -64,8 +66,6 @@ class NerPrompt:
     answer_format: str  # a name from core.answer_format.ANSWER_FORMATS
 
     def system(self) -> str:
-        from core.answer_format import ANSWER_FORMATS
-
         kinds = ", ".join(f"{label} ({LABEL_GLOSSES[label]})" if label in LABEL_GLOSSES else label
                           for label in self.labels)
         return (f"You are a named-entity recogniser. Entity types: {kinds}. "

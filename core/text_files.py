@@ -2,7 +2,8 @@
 
 The one reader under every format of the project (JSONL, CSV, CoNLL/GMB column files, label lists): a UTF-8 byte
 order mark is dropped, CRLF line ends are accepted, a byte that does not decode, a NUL byte or a UTF-16/32 file is
-refused naming its line, and a source with nothing in it is refused rather than converted into nothing.
+refused naming its line, and a source with nothing in it is refused rather than converted into nothing. `opened`,
+the one way a file is opened (for reading or writing), lives here too, under every reader and writer of core.io.
 """
 
 from __future__ import annotations
@@ -10,10 +11,22 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import DataError
-from core.io import opened
+from core.errors import DataError, os_data_error
+
+
+@contextmanager
+def opened(path: str | Path, mode: str = "r", **kwargs):
+    """`open`, with a file-system fault turned into the one-line DataError naming the path."""
+    try:
+        handle = open(path, mode, **kwargs)
+    except OSError as error:
+        raise os_data_error(error, path) from None
+    with handle:
+        yield handle
+
 
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
               (codecs.BOM_UTF16_BE, "UTF-16"))

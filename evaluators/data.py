@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.errors import DataError
 from core.io import read_jsonl
-from core.schemas import PREDICTIONS, Example, Keyed, read_valid, validated
+from core.schemas import EXAMPLE, PREDICTIONS, Example, Keyed, read_valid, validated
 
 TASKS = ("ner", "classification", "mcq")
 
@@ -28,7 +28,7 @@ class Prediction:
 
 def load_gold(path: str | Path) -> Gold:
     task, examples = None, {}
-    for line, example, record in read_valid(path, Example, "an example (shared/CONTRACT.md section 1)"):
+    for line, example, record in read_valid(path, Example, EXAMPLE):
         if task is None:
             task = example.gold.task
         elif example.gold.task != task:

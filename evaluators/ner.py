@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.spans import Entity, token_boundaries
+from core.spans import Entity, token_offsets
 from evaluators.metrics import macro, prf
 
 NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have
@@ -61,10 +61,9 @@ def entity_scores(items: list[NerItem]) -> dict:
 
 def token_spans(item: NerItem) -> list[tuple[int, int]]:
     """The units scored at token level: the gold tokens, or each non-space character of an untokenised text."""
-    bounds = token_boundaries(item.text, item.tokens)
-    if bounds is None:
+    if not item.tokens:
         return [(i, i + 1) for i, char in enumerate(item.text) if not char.isspace()]
-    return list(zip(sorted(bounds[0]), sorted(bounds[1])))
+    return token_offsets(item.text, item.tokens)
 
 
 def token_labels(spans: list[tuple[int, int]], entities: frozenset[Entity]) -> list[str]:

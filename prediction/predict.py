@@ -27,7 +27,8 @@ from pathlib import Path
 import click
 
 from core.errors import DataError
-from core.io import check_writable, read_json, read_records, write_jsonl
+from core.io import check_writable, read_json, write_jsonl
+from core.schemas import read_records
 from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard

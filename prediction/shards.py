@@ -14,7 +14,8 @@ from __future__ import annotations
 import click
 
 from core.errors import DataError
-from core.io import read_jsonl, read_records, write_jsonl
+from core.io import read_jsonl, write_jsonl
+from core.schemas import read_records
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from core.spans import Entity
+from core.spans import Entity, token_offsets
 from core.iob import entities_from_tagger, entities_to_tags
 from evaluators import ner
 from core.answer_format import parse_choice, parse_label
@@ -129,11 +129,7 @@ def test_token_scores_hand_counted():
 
 def perturb(entities: list[Entity], tokens: list[str], labels: list[str], rng: random.Random) -> list[Entity]:
     """Drop, add, relabel, shift a boundary, split or merge; the result stays flat and token-aligned."""
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    ends = [s + len(t) for s, t in zip(starts, tokens)]
+    starts, ends = (list(side) for side in zip(*token_offsets(" ".join(tokens), tokens)))
     spans = [(starts.index(e.start), ends.index(e.end), e.label) for e in entities]  # token indices, inclusive
     out = []
     for first, last, label in spans:

@@ -1,11 +1,15 @@
 """The folder tree shows the flow: a core that imports nothing else of the project, stages that import the core,
-and no cycle between packages (module-level and function-level imports alike)."""
+no cycle between packages and none between the modules of one package (module-level and function-level imports
+alike, so an import moved inside a function cannot hide a cycle)."""
 
 from __future__ import annotations
 
 import ast
 import re
 from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
 
 from tests.constants import ROOT
 
@@ -13,18 +17,31 @@ PACKAGES = ("core", "converters", "training", "prediction", "evaluators", "basel
 STAGES = PACKAGES[1:]
 
 
-def imported_packages(path) -> set[str]:
-    """The project packages a module imports anywhere in it (inside functions too: lazy imports are arrows)."""
+def imported_names(path: Path, module: str) -> set[str]:
+    """Every dotted name a module imports anywhere in it (inside functions too: lazy imports are arrows), relative
+    imports made absolute; `from a import b` gives both `a` and `a.b`, since b may be a module."""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-        found |= {name.split(".")[0] for name in names} & set(PACKAGES)
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[:len(package) - node.level + 1] + [node.module or ""] if node.level
+                            else [node.module or ""]).strip(".")
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
     return found
 
 
+def modules_of(root: Path, package: str) -> dict[str, Path]:
+    """Each module of `package` under `root` by its dotted name (a package by its own name)."""
+    return {".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): path
+            for path in (root / package).rglob("*.py")}
+
+
 def package_graph() -> dict[str, set[str]]:
-    return {package: set().union(*(imported_packages(p) for p in (ROOT / package).rglob("*.py"))) - {package}
+    """Each package -> the other project packages its modules import."""
+    return {package: {name.split(".")[0] for module, path in modules_of(ROOT, package).items()
+                      for name in imported_names(path, module)} & set(PACKAGES) - {package}
             for package in PACKAGES}
 
 
@@ -39,6 +56,39 @@ def test_no_cycle_between_packages():
     except CycleError as error:  # pragma: no cover - the failure message is the point
         raise AssertionError(f"import cycle: {error.args[1]}") from None
     assert order[0] == "core"
+
+
+def module_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Each module of `package` (under `root`) -> the modules of the same package it imports."""
+    modules = modules_of(root, package)
+    return {module: {name for name in imported_names(path, module) if name in modules} - {module}
+            for module, path in modules.items()}
+
+
+def import_cycle(graph: dict[str, set[str]]) -> str | None:
+    """One cycle of the graph, written `a -> b -> a`, or None."""
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        return " -> ".join(reversed(error.args[1]))
+    return None
+
+
+@pytest.mark.parametrize("package", PACKAGES + ("llmner", "tests"))
+def test_no_cycle_between_modules_of_a_package(package):
+    cycle = import_cycle(module_graph(ROOT, package))
+    assert cycle is None, f"import cycle in {package}: {cycle} (an import inside a function counts too)"
+
+
+def test_the_module_cycle_check_sees_a_cycle_hidden_in_a_function(tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / "a.py").write_text("from pkg.b import helper\n")
+    (folder / "b.py").write_text("def helper():\n    from . import a  # hides the cycle from Python, not from us\n")
+    assert import_cycle(module_graph(tmp_path, "pkg")) in ("pkg.a -> pkg.b -> pkg.a", "pkg.b -> pkg.a -> pkg.b")
+    (folder / "b.py").write_text("def helper():\n    import json\n")
+    assert import_cycle(module_graph(tmp_path, "pkg")) is None
 
 
 def test_the_scorer_imports_only_the_core():

@@ -107,7 +107,7 @@ class FakeWorker:
     fail_on: str | None = None
 
     def __init__(self, command, env):
-        from core.io import read_records
+        from core.schemas import read_records
 
         FakeWorker.started.append((command, env["CUDA_VISIBLE_DEVICES"]))
         option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}

@@ -20,7 +20,8 @@ import click
 import yaml
 
 from core.errors import DataError
-from core.io import read_records, write_jsonl
+from core.io import write_jsonl
+from core.schemas import read_records
 
 EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
 SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")

@@ -11,11 +11,13 @@ in CPU_OVERRIDES or done below with a reason.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 import yaml
+
+from core.io import write_jsonl
+from core.schemas import read_records
 
 # Special tokens of each chat template, as the real tokenizers have them.
 TEMPLATE_TOKENS = {
@@ -41,14 +43,8 @@ GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention
                  "save_steps")
 
 
-def message_texts(path: str | Path, limit: int) -> list[str]:
-    texts = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            if number >= limit:
-                break
-            texts.extend(turn["content"] for turn in json.loads(line)["messages"])
-    return texts
+def message_texts(examples: list[dict]) -> list[str]:
+    return [turn["content"] for example in examples for turn in example["messages"]]
 
 
 def build_tokenizer(texts: list[str], template: str, out_dir: Path, vocab_size: int = 1200):
@@ -110,11 +106,10 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     source = Path(data or recipe["datasets"][0]["path"])
-    subset = out_dir / "train.jsonl"
-    with open(source, encoding="utf-8") as handle:
-        subset.write_text("".join(line for _, line in zip(range(examples), handle)), encoding="utf-8")
+    subset, head = out_dir / "train.jsonl", read_records(source, examples)
+    write_jsonl(subset, head)
     model_dir = out_dir / "model"
-    tokenizer = build_tokenizer(message_texts(subset, examples), recipe["chat_template"], model_dir)
+    tokenizer = build_tokenizer(message_texts(head), recipe["chat_template"], model_dir)
     build_model(recipe["base_model"], tokenizer, model_dir, hidden, layers)
     twin = twin_config(recipe, model_dir, subset, out_dir, max_steps)
     if learning_rate is not None:

@@ -101,7 +101,7 @@ def test_full_width_forms_ground_to_the_original_span():
     assert grounding.entities == [Entity(5, 7, "TIM")]
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("dataset", ["conll2003", "gmb", "zh_ner", "wnut17"])
 def test_round_trip_is_lossless_on_every_real_sentence(converted, dataset):
     """Render gold, parse the rendering, ground it: exactly the gold spans, for 100% of sentences."""
