@@ -299,9 +299,11 @@ CHAT_TEMPLATE = click.option("--chat-template", default=None,
 @DATA
 @OUTPUT
 @options.batch_size(32)
-@click.option("--max-new-tokens", default=256, show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True,
+              help="The longest answer, in tokens.")
 @QUANTIZATION
-@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
+@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True,
+              help="auto: vLLM where it is installed and can do what is asked, transformers otherwise.")
 @DTYPE
 @CHAT_TEMPLATE
 @click.option("--constrained", type=click.Choice(CONSTRAINT_MODES), is_flag=False, flag_value="skip", default=None,
