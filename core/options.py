@@ -121,10 +121,11 @@ def dry_run(help: str = "Say what would be done; do nothing."):
     return _option("--dry-run", is_flag=True, help=help)
 
 
-def recipe():
+def recipe(required: bool = True):
     """RECIPE: an Axolotl YAML recipe, the first positional argument of every command that takes one (a missing or
-    malformed one is the loader's one-line error, not click's usage text)."""
-    return click.argument("recipe")
+    malformed one is the loader's one-line error, not click's usage text); optional where it is only recorded (the
+    model card names the recipe a model was trained with, if given)."""
+    return click.argument("recipe", required=required)
 
 
 def recipes():

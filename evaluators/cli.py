@@ -1,5 +1,5 @@
-"""`python -m evaluators score --gold EXAMPLES --pred PREDICTIONS [--json REPORT]`, `compare`, `leaderboard`,
-`card` and `plot-loss`."""
+"""The scorer's commands: `llmner score --data EXAMPLES --pred PREDICTIONS [--json REPORT]`, `compare`,
+`leaderboard`, `plot-loss` and `card` (shared/CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import click
 
+from core import options
 from core.answer_format import MCQ_RULES
 from core.io import atomic_output, check_writable
 
@@ -21,15 +22,10 @@ def warn(lines: list[str]) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
-@click.group()
-def main():
-    """Strict scoring of NER, classification and multiple-choice predictions (shared/CONTRACT.md)."""
-
-
-@main.command()
-@click.option("--gold", required=True, help="Examples JSONL written by a converter.")
-@click.option("--pred", required=True, help="Predictions JSONL (raw outputs, spans or labels).")
-@click.option("--json", "json_path", default=None, help="Write the contract's report here.")
+@click.command()
+@options.data(help="Gold examples JSONL (a converter's output).")
+@options.pred(help="Predictions JSONL (raw outputs, spans or labels).")
+@options.json_report(help="Write the contract's report here.")
 @click.option("--confusion-png", default=None, help="Draw the confusion matrix (NER: exact spans) here.")
 @click.option("--reliability-png", default=None, help="Classification with confidences: reliability diagram.")
 @click.option("--worst", default=10, show_default=True, type=click.IntRange(min=0),
@@ -37,12 +33,12 @@ def main():
 @click.option("--submission", default=None, help="Multiple choice: write submission.csv (ID, Answer) here.")
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=0),
               help="Bootstrap resamples of the examples for the 95% intervals (0: no intervals).")
-@click.option("--seed", default=42, show_default=True, help="Seed of the bootstrap resamples.")
+@options.seed(help="Seed of the bootstrap resamples.")
 @CLUSTER
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
 @click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
               help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
-def score(gold, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
+def score(data, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
           mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
     from pathlib import Path
@@ -54,7 +50,7 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
     for path in (json_path, confusion_png, reliability_png, submission):
         if path:
             check_writable(path)  # before any scoring: an unwritable report must not cost a whole run
-    gold_set = load_gold(gold)
+    gold_set = load_gold(data)
     predictions = load_predictions(pred, gold_set)
     report = build_report(gold_set, predictions, worst, resamples=resamples, seed=seed,
                           system=system or Path(pred).resolve().parent.name, mcq_rule=mcq_rule, cluster=cluster,
@@ -75,17 +71,16 @@ def score(gold, pred, json_path, confusion_png, reliability_png, worst, submissi
         mcq.write_submission(submission, submission_rows(gold_set, predictions, mcq_rule))
 
 
-@main.command()
-@click.option("--gold", required=True, help="Examples JSONL written by a converter.")
-@click.option("--pred", "preds", required=True, multiple=True,
-              help="Predictions of system A, then of system B (give --pred twice); several runs of one system "
-                   "(training seeds) as one comma-separated list.")
-@click.option("--json", "json_path", default=None, help="Write each figure's difference, interval and p-value here.")
+@click.command()
+@options.data(help="Gold examples JSONL (a converter's output).")
+@options.pred(help="Predictions of system A, then of system B (give --pred twice); several runs of one system "
+                   "(training seeds) as one comma-separated list.", multiple=True)
+@options.json_report(help="Write each figure's difference, interval and p-value here.")
 @click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.002 near 0.05 at 10,000).")
-@click.option("--seed", default=42, show_default=True, help="Seed of the resamples.")
+@options.seed(help="Seed of the resamples.")
 @CLUSTER
-def compare(gold, preds, json_path, resamples, seed, cluster):
+def compare(data, preds, json_path, resamples, seed, cluster):
     """Do two systems differ on the same examples? B − A per headline figure, by paired bootstrap: both systems are
     scored on the same resamples of the examples (whole documents where the examples have them); the 95% interval
     of B − A and a two-sided p-value (below 0.05 only when that interval excludes 0), with its Monte-Carlo error.
@@ -105,13 +100,13 @@ def compare(gold, preds, json_path, resamples, seed, cluster):
         raise DataError("--pred", None, "expected at least one prediction file for each system")
     if json_path:
         check_writable(json_path)
-    gold_set = load_gold(gold)
+    gold_set = load_gold(data)
     cluster, codes = clusters(gold_set, cluster)
     stats = [[scored(gold_set, load_predictions(path, gold_set))[1] for path in side] for side in runs]
     figures = significance.compare_runs(stats[0], stats[1], resamples, seed, clusters=codes,
                                         primary=PRIMARY[gold_set.task])
     units = len(gold_set.examples) if codes is None else int(codes.max()) + 1
-    result = {"task": gold_set.task, "examples": len(gold_set.examples), "data": gold, "a": preds[0], "b": preds[1],
+    result = {"task": gold_set.task, "examples": len(gold_set.examples), "data": data, "a": preds[0], "b": preds[1],
               "runs": {"a": len(runs[0]), "b": len(runs[1])},
               "method": f"paired bootstrap over {'documents' if codes is not None else 'examples'}"
                         + (", and over runs" if max(map(len, runs)) > 1 else ""),
@@ -125,20 +120,18 @@ def compare(gold, preds, json_path, resamples, seed, cluster):
         write_json(json_path, result)
 
 
-@main.command()
+@click.command()
 @click.argument("reports", nargs=-1, required=True)
-@click.option("--output", default=None, type=click.Path(dir_okay=False), help="Also write the Markdown table here.")
-@click.option("--png", default=None, type=click.Path(dir_okay=False), help="Draw the bar chart with error bars here.")
+@options.output("Also write the Markdown table here.", required=False)
+@options.png(help="Draw the bar chart with error bars here.")
 @click.option("--pairs", is_flag=True, help="Also test every pair of systems on the same data (paired bootstrap of "
                                             "the headline figure, Holm-adjusted across all pairs).")
 @click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="With --pairs: paired bootstrap resamples.")
-@click.option("--seed", default=42, show_default=True, help="With --pairs: seed of the resamples.")
+@options.seed(help="With --pairs: seed of the resamples.")
 def leaderboard(reports, output, png, pairs, resamples, seed):
     """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals; with
     --pairs, a second table says which systems on the same data differ (the intervals' overlap does not)."""
-    from pathlib import Path
-
     from evaluators import leaderboard as board
 
     for path in (output, png):
@@ -178,9 +171,9 @@ def draw_confusion(path: str, report: dict) -> None:
                             "classification")
 
 
-@main.command("plot-loss")
+@click.command("plot-loss")
 @click.argument("output_dir")
-@click.option("--png", default=None, help="Where to draw it (default: OUTPUT_DIR/loss.png).")
+@options.png(help="Where to draw it (default: OUTPUT_DIR/loss.png).")
 def plot_loss(output_dir, png):
     """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
     from pathlib import Path
@@ -201,18 +194,22 @@ def plot_loss(output_dir, png):
                f"steps; drawn in {png}")
 
 
-@main.command()
-@click.option("--report", required=True, help="report.json of `score`.")
-@click.option("--data", required=True, help="The scored examples.")
-@click.option("--model", required=True, help="The model folder or hub id that was scored.")
-@click.option("--recipe", default=None, help="The recipe it was trained with.")
-@click.option("--output", required=True, help="Where the card (README.md) goes.")
-def card(report, data, model, recipe, output):
-    """Write a Hugging Face model card (README.md with model-index metadata) for a scored model."""
+@click.command()
+@options.recipe(required=False)
+@click.option("--report", required=True, help="report.json of `llmner score`.")
+@options.data(help="The scored examples.")
+@options.model(help="The model folder or hub id that was scored.")
+@options.output("Where the card (README.md) goes.")
+def card(recipe, report, data, model, output):
+    """Write a Hugging Face model card (README.md with model-index metadata) for a scored model; RECIPE, if given,
+    is the recipe it was trained with, named on the card."""
     from core.io import read_json
+    from core.recipes import load_recipe
     from evaluators.model_card import build_card
 
     check_writable(output)
+    if recipe:
+        load_recipe(recipe)  # a card is public: it must not name a recipe that is not there
     card = build_card(read_json(report), report, data, model, recipe)
     with atomic_output(output, newline="", encoding="utf-8") as handle:
         handle.write(str(card))

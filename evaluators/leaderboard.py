@@ -1,4 +1,4 @@
-"""Every scored run in one table: `python -m evaluators leaderboard REPORT.json ... [--output board.md] [--png P]`.
+"""Every scored run in one table: `llmner leaderboard REPORT.json ... [--output board.md] [--png P]`.
 
 One row per report: the system and the data it was scored on (from the report's `system`, `dataset` and `split`; for
 older reports the report's folder and the gold file's name), the headline figure with its 95% interval, precision and
@@ -56,7 +56,7 @@ def row(report: dict, path: str | Path) -> Row:
                    recall=scores.get("recall"), examples=int(report["examples"]),
                    missing=int(report["missing_predictions"]), unparseable=int(report[unparseable]))
     except (KeyError, TypeError, ValueError):
-        raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
+        raise DataError(path, None, "expected a report written by `llmner score`") from None
 
 
 def load_rows(paths: list[str | Path]) -> list[Row]:
@@ -103,7 +103,7 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
         for _, report, path in entries:
             if "predictions" not in report:
                 raise DataError(path, None, "expected a report that names its `predictions` (written by "
-                                            "`python -m evaluators score` of this version) to compare pairs")
+                                            "`llmner score` of this version) to compare pairs")
         gold = load_gold(data)
         _, codes = clusters(gold)
         entries.sort(key=lambda entry: (-entry[0].score, entry[0].system))

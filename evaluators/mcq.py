@@ -8,7 +8,6 @@ from pathlib import Path
 
 from core.io import atomic_output
 from core.tasks import MCQ_LETTERS
-from evaluators.metrics import MISSING
 
 
 def mcq_scores(gold: list[str | None], predicted: list[str | None]) -> dict:

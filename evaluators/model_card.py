@@ -1,7 +1,7 @@
 """A Hugging Face model card with the score: README.md with `model-index` metadata, written beside report.json.
 
-    python -m evaluators card --report R/report.json --data data/conll2003/test.jsonl --model M --output R/README.md
-    python -m evaluators.model_card push --model M --repo user/name --card R/README.md [--dry-run]
+    llmner card [RECIPE] --report R/report.json --data data/conll2003/test.jsonl --model M --output R/README.md
+    llmner push --model M --repo user/name --card R/README.md [--dry-run]
 
 Built with huggingface_hub's ModelCard / ModelCardData / EvalResult only (no model library): the task, the dataset and
 split (from the example ids, `<dataset>/<split>/<index>`), the headline figure (NER: strict entity micro F1, equal to
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
+from core import options
 from core.errors import DataError
+from core.ids import parse_id
 from core.io import read_jsonl
 
 TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
@@ -33,11 +35,14 @@ def scorer_version() -> str:
 
 
 def dataset_and_split(data: str | Path) -> tuple[str, str]:
+    """The dataset and split the card names, from the first example's id: the card needs a converter's id
+    (`<dataset>/<split>/<index>`); any other id is a good one that just does not say."""
     for line, example in read_jsonl(data):
-        parts = str(example.get("id", "")).split("/")
-        if len(parts) != 3:
-            raise DataError(data, line, "expected ids '<dataset>/<split>/<index>'")
-        return parts[0], parts[1]
+        parsed = parse_id(example.get("id"), data, line)
+        if parsed.dataset is None:
+            raise DataError(data, line, f"expected ids '<dataset>/<split>/<index>' to name the dataset and split on "
+                                        f"the card, got {parsed.value!r}")
+        return parsed.dataset, parsed.split
     raise DataError(data, None, "expected at least one example")
 
 
@@ -48,7 +53,7 @@ def headline(report: dict, path: str | Path) -> tuple[str, str, float]:
             return "f1", "strict entity micro F1", float(report["entity"]["micro"]["f1"])
         return "accuracy", "accuracy", float(report["accuracy"])
     except (KeyError, TypeError, ValueError):
-        raise DataError(path, None, "expected a report written by `python -m evaluators score`") from None
+        raise DataError(path, None, "expected a report written by `llmner score`") from None
 
 
 def build_card(report: dict, report_path: str | Path, data: str | Path, model: str, recipe: str | None = None):
@@ -78,20 +83,18 @@ def build_card(report: dict, report_path: str | Path, data: str | Path, model: s
     return ModelCard(f"---\n{data_card.to_yaml()}\n---\n\n{body}\n")
 
 
-@click.group()
-def main():
-    """Model cards: push a model with its card."""
-
-
-@main.command()
-@click.option("--model", required=True, type=click.Path(exists=True, file_okay=False), help="Model folder.")
+@click.command()
+@options.model(help="The model folder to upload.")
 @click.option("--repo", required=True, help="Hub repository id, e.g. user/name.")
-@click.option("--card", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="The card `make eval` wrote (default: the model folder's own README.md).")
-@click.option("--private", is_flag=True)
-@click.option("--dry-run", is_flag=True, help="Say what would be uploaded; contact nothing.")
+@click.option("--card", default=None, help="The card `make eval` wrote (default: the model folder's own README.md).")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@options.dry_run(help="Say what would be uploaded; contact nothing.")
 def push(model, repo, card, private, dry_run):
     """Upload the model folder and its card (as README.md) with huggingface_hub (HF_ENDPOINT selects the Hub)."""
+    if not Path(model).is_dir():
+        raise DataError(model, None, "expected a model folder to upload")
+    if card and not Path(card).is_file():
+        raise DataError(card, None, "expected the model card file (README.md) `llmner card` wrote")
     files = sorted(p.relative_to(model).as_posix() for p in Path(model).rglob("*") if p.is_file())
     click.echo(f"{'would upload' if dry_run else 'uploading'} {len(files)} files of {model} to {repo}"
                + (f", with {card} as README.md" if card else ""), err=True)
@@ -104,7 +107,3 @@ def push(model, repo, card, private, dry_run):
     api.upload_folder(repo_id=repo, folder_path=model, commit_message="Upload model")
     if card:
         api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo, commit_message="Model card")
-
-
-if __name__ == "__main__":
-    main()

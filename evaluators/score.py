@@ -11,6 +11,7 @@ import numpy
 
 from core.answer_format import parse_answer, parse_choice, parse_label
 from core.errors import DataError
+from core.ids import parse_id
 from core.spans import Entity, ground
 from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction
@@ -142,11 +143,11 @@ def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10,
     return score_mcq(gold, predictions, mcq_rule)
 
 
-def dataset_and_split(gold: Gold) -> dict[str, str]:
-    """{"dataset", "split"} from the converters' ids `<dataset>/<split>/<index>`; {} for ids of another form (the
-    contract allows integer ids too)."""
-    parts = str(next(iter(gold.examples))).split("/")
-    return {"dataset": parts[0], "split": parts[1]} if len(parts) == 3 else {}
+def origin(gold: Gold) -> dict[str, str]:
+    """{"dataset", "split"} where the first id is a converter's `<dataset>/<split>/<index>` (core.ids); {} for an id
+    of another form (the contract allows integer ids too)."""
+    parsed = parse_id(next(iter(gold.examples)), gold.path)
+    return {"dataset": parsed.dataset, "split": parsed.split} if parsed.dataset else {}
 
 
 def clusters(gold: Gold, cluster: str | None = None) -> tuple[str, numpy.ndarray | None]:
@@ -160,7 +161,7 @@ def clusters(gold: Gold, cluster: str | None = None) -> tuple[str, numpy.ndarray
         return cluster, None
     if not has_documents:
         raise DataError(gold.path, None, "expected examples with a gold.document (CoNLL files with -DOCSTART- "
-                                         "lines, converted by `python -m converters`) for --cluster doc")
+                                         "lines, converted by `llmner data`) for --cluster doc")
     keys = [("document", str(document)) if document is not None else ("example", str(example_id))
             for example_id, document in zip(gold.examples, documents)]
     return cluster, bootstrap.cluster_codes(keys)
@@ -223,5 +224,5 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
         report["bootstrap"] = {"resamples": resamples, "seed": seed, "cluster": cluster, "units": units,
                                "method": method}
         report["warnings"] = interval_warnings(report, units, "documents" if codes is not None else "examples")
-    report |= {"data": gold.path, **dataset_and_split(gold)} | ({"predictions": pred} if pred else {})
+    report |= {"data": gold.path, **origin(gold)} | ({"predictions": pred} if pred else {})
     return report | ({"system": system} if system else {})

@@ -25,6 +25,8 @@ COMMANDS = {
     "train": ("training.tracking:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
     "merge": ("training.merge:main", "Merge a LoRA recipe's adapter into its base model."),
     "predict": ("prediction.predict:predict", "Generate answers for examples with a model."),
+    "predict-labels": ("prediction.label_scores:predict_labels",
+                       "Classify examples by each label's log-probability, with confidences."),
     "merge-shards": ("prediction.shards:merge", "Merge the predictions of --shard runs into one file."),
     "baseline": ("baselines.cli:main", "Train and run a baseline: spacy, encoder, crf or api."),
     "score": ("evaluators.cli:score", "Score predictions strictly, with bootstrap intervals."),

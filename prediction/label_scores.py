@@ -4,11 +4,22 @@ For each example and label, the score is the summed log-probability of the label
 after the exact training prefix (so a label that is the prefix of another does not win by stopping early). The
 prediction is the arg-max; the confidence is the softmax over labels of score / T, with the temperature T fitted on a
 validation split by minimising its negative log-likelihood (temperature scaling, Guo et al. 2017).
+
+    llmner predict-labels --model M --data data/zh_news/test.jsonl --output preds.jsonl \
+        --calibration-data data/zh_news/validation.jsonl
 """
 
 from __future__ import annotations
 
 import math
+
+import click
+
+from core import options
+from core.errors import DataError
+from core.io import read_records, write_jsonl
+from prediction.predict import (CHAT_TEMPLATE, DATA, DTYPE, EXAMPLES, MODEL, OUTPUT, QUANTIZATION, SHARD,
+                                examples_to_predict, load_model, training_prompts)
 
 
 def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
@@ -100,3 +111,47 @@ def predictions(examples: list[dict], scores: list[list[float]], label_sets: lis
         out.append({"id": example["id"], "label": labels[best], "confidence": probabilities[best],
                     "scores": dict(zip(labels, probabilities))})
     return out
+
+
+def gold_indices(examples: list[dict]) -> list[int]:
+    """Each example's gold label as its position in the example's own label set."""
+    return [e["gold"]["labels"].index(e["gold"]["label"]) for e in examples]
+
+
+def check_classification(examples: list[dict], path: str) -> None:
+    if any(e["gold"]["task"] != "classification" for e in examples):
+        raise DataError(path, None, "expected classification examples (predict-labels scores each example's labels; "
+                                    "use `llmner predict` to generate)")
+
+
+@click.command("predict-labels")
+@MODEL
+@DATA
+@OUTPUT
+@options.batch_size(32, help="Prompts per batch (each is run once, then copied for every label).")
+@QUANTIZATION
+@DTYPE
+@CHAT_TEMPLATE
+@click.option("--calibration-data", default=None,
+              help="Held-out classification examples to fit the softmax temperature on (default: temperature 1).")
+@EXAMPLES
+@SHARD
+def predict_labels(model, data, output, batch_size, quantization, dtype, chat_template, calibration_data, examples,
+                   shard):
+    """Classify every example of DATA with MODEL by the log-probability of each of its labels; each prediction
+    carries its confidence and every label's probability."""
+    records = examples_to_predict(data, output, examples, shard)
+    check_classification(records, data)
+    validation = read_records(calibration_data) if calibration_data else None
+    if validation:
+        check_classification(validation, calibration_data)
+    loaded, tokenizer = load_model(model, quantization, dtype)
+
+    def scores_of(chosen):
+        prompts = training_prompts(tokenizer, chosen, chat_template)
+        return label_logprobs(loaded, tokenizer, prompts, [e["gold"]["labels"] for e in chosen], batch_size)
+
+    temperature = fit_temperature(scores_of(validation), gold_indices(validation)) if validation else 1.0
+    count = write_jsonl(output, predictions(records, scores_of(records), [e["gold"]["labels"] for e in records],
+                                            temperature))
+    click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)

@@ -1,6 +1,6 @@
 """Generate an answer for every example: greedy, batched, deterministic; writes the contract's predictions JSONL.
 
-    python -m prediction --model outputs/ds15b_fft --data data/gmb/test.jsonl --output preds.jsonl
+    llmner predict --model outputs/ds15b_fft --data data/gmb/test.jsonl --output preds.jsonl
 
 The prompt is the exact prefix the model was trained on: the chat template saved with the model is applied to the
 example's conversation with a sentinel answer, and everything before the sentinel is the prompt. So training and
@@ -12,7 +12,8 @@ only). Both engines get the same prompt token ids, so they generate from the sam
 
 Every visible GPU is used: one worker process per GPU (or per `--tensor-parallel` GPUs) predicts its shard of the
 examples and the shards are merged, each id checked to be predicted once (prediction.shards). `--shard i/N` predicts
-one shard only (a Slurm array task; see slurm/eval.sbatch).
+one shard only (a Slurm array task; see slurm/eval.sbatch). Classification by label log-probabilities instead of
+generation is its own command, `llmner predict-labels` (prediction.label_scores).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import click
 
+from core import options
 from core.errors import DataError
 from core.io import check_writable, read_json, write_jsonl
 from core.schemas import read_records
@@ -271,76 +273,87 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
     return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
 
 
+def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[dict]:
+    """The examples a run predicts (the first `examples`, then its shard), every check that can fail made before a
+    model is loaded."""
+    check_writable(output)
+    records = read_records(data, examples)
+    return shard_of(records, *parse_shard(shard)) if shard else records
+
+
+# The options both prediction commands take, with one meaning in each.
+MODEL = options.model(help="Model folder, LoRA adapter folder or hub id.")
+DATA = options.data()
+OUTPUT = options.output("Predictions JSONL to write.")
+EXAMPLES = options.examples(help="Only the first N examples (a quick look).")
+SHARD = click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
+QUANTIZATION = click.option("--quantization", type=click.Choice(["8bit", "4bit", "none"]), default=None,
+                            help="bitsandbytes loading; none: bf16 [default: 4bit for a QLoRA adapter, else none].")
+DTYPE = click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
+                     help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")
+CHAT_TEMPLATE = click.option("--chat-template", default=None,
+                             help="Axolotl template name or .jinja file (default: the one saved with the model).")
+
+
 @click.command()
-@click.option("--model", required=True, help="Model folder, LoRA adapter folder or hub id.")
-@click.option("--data", required=True, help="Examples JSONL (a converter's output).")
-@click.option("--output", required=True, help="Predictions JSONL to write.")
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--max-new-tokens", default=256, show_default=True)
-@click.option("--quantization", type=click.Choice(["8bit", "4bit", "none"]), default=None,
-              help="bitsandbytes loading; none: bf16 [default: 4bit for a QLoRA adapter, else none].")
-@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True)
-@click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
-              help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")
-@click.option("--chat-template", default=None,
-              help="Axolotl template name or .jinja file (default: the one saved with the model).")
+@MODEL
+@DATA
+@OUTPUT
+@options.batch_size(32)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True,
+              help="The longest answer, in tokens.")
+@QUANTIZATION
+@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True,
+              help="auto: vLLM where it is installed and can do what is asked, transformers otherwise.")
+@DTYPE
+@CHAT_TEMPLATE
 @click.option("--constrained", type=click.Choice(CONSTRAINT_MODES), is_flag=False, flag_value="skip", default=None,
               help="NER: every answer parses and every mention is in the text. skip (the flag alone): drop the lines "
                    "that do not ground; end: stop at the model's first ungrounded choice; force: the best grounded "
                    "token at every step (see prediction/constrained.py).")
-@click.option("--score-labels", is_flag=True,
-              help="Classification: score every label's log-probability instead of generating; adds confidences.")
-@click.option("--calibration-data", default=None,
-              help="With --score-labels: validation examples to fit the softmax temperature on.")
-@click.option("--limit", type=int, default=None, help="Only the first N examples (a quick look).")
-@click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
+@EXAMPLES
+@SHARD
 @click.option("--gpus", type=click.IntRange(min=1), default=None,
               help="Spread over this many GPUs [default: every visible one].")
 @click.option("--tensor-parallel", type=click.IntRange(min=1), default=1, show_default=True,
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, dtype, chat_template, constrained,
-            score_labels, calibration_data, limit, shard, gpus, tensor_parallel):
+            examples, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
-    check_writable(output)  # every check that can fail does so before a model is loaded
-    examples = read_records(data, limit)
-    if shard:
-        examples = shard_of(examples, *parse_shard(shard))
-    if score_labels:
-        return predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template,
-                                       calibration_data, dtype)
-    if constrained and any(e["gold"]["task"] != "ner" for e in examples):
+    records = examples_to_predict(data, output, examples, shard)
+    if constrained and any(e["gold"]["task"] != "ner" for e in records):
         raise DataError(data, None, "--constrained is for NER examples")
     backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
-    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)[:len(examples)]  # no worker without an example
+    groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)[:len(records)]  # no worker without an example
     if len(groups) > 1:
-        count = predict_on_workers(groups, examples, data, output, shard, limit, backend, model=model,
+        count = predict_on_workers(groups, records, data, output, shard, examples, backend, model=model,
                                    batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
                                    dtype=dtype, chat_template=chat_template, constrained=constrained)
         click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
         return
-    if not examples:  # a shard can be empty (fewer examples than workers)
+    if not records:  # a shard can be empty (fewer examples than workers)
         outputs = []
     elif backend == "vllm":
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
-        prompts = training_prompts(tokenizer, examples, chat_template)
+        prompts = training_prompts(tokenizer, records, chat_template)
         outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
                                 tensor_parallel)
     else:
         loaded, tokenizer = load_model(model, quantization, dtype)
-        prompts = training_prompts(tokenizer, examples, chat_template)
-        outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens, constrained)
-    count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(examples, outputs)))
+        prompts = training_prompts(tokenizer, records, chat_template)
+        outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained)
+    count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(records, outputs)))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 
 
-def worker_command(options: dict, output: str, shard: str, gpus: int) -> list[str]:
+def worker_command(settings: dict, output: str, shard: str, gpus: int) -> list[str]:
     """This command again for one worker: its shard, its output, its GPUs (so it runs in one process)."""
-    command = [sys.executable, "-m", "prediction", "--output", output, "--shard", shard, "--gpus", str(gpus),
+    command = [sys.executable, "-m", "llmner", "predict", "--output", output, "--shard", shard, "--gpus", str(gpus),
                "--tensor-parallel", str(gpus)]
-    for name, value in options.items():
+    for name, value in settings.items():
         flag = "--" + name.replace("_", "-")
         if value is True:
             command.append(flag)
@@ -349,8 +362,8 @@ def worker_command(options: dict, output: str, shard: str, gpus: int) -> list[st
     return command
 
 
-def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str, output: str, shard: str | None,
-                       limit: int | None, backend: str, **options) -> int:
+def predict_on_workers(groups: list[list[str]], records: list[dict], data: str, output: str, shard: str | None,
+                       examples: int | None, backend: str, **settings) -> int:
     """One process per GPU group, each with CUDA_VISIBLE_DEVICES set to its group, predicting its shard; then the
     checked merge. Independent engines are vLLM's offline data parallel for a dense model (its own example starts
     one process per rank the same way) without the cross-rank synchronisation only MoE models need."""
@@ -361,7 +374,7 @@ def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str,
     for k, group in enumerate(groups):
         index, count = sub_shard(outer, (k, len(groups)))
         part = str(parts / f"{k}-of-{len(groups)}.jsonl")
-        command = worker_command({**options, "data": data, "limit": limit, "backend": backend}, part,
+        command = worker_command({**settings, "data": data, "examples": examples, "backend": backend}, part,
                                  f"{index}/{count}", len(group))
         environment = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(group)}
         workers.append((group, part, subprocess.Popen(command, env=environment)))
@@ -370,29 +383,6 @@ def predict_on_workers(groups: list[list[str]], examples: list[dict], data: str,
     if failed:
         raise click.ClickException(f"the worker on GPU {','.join(failed[0][0])} exited with status {failed[0][1]} "
                                    f"({len(failed)} of {len(groups)} failed; see its log above)")
-    written = merge_files([e["id"] for e in examples], data, [part for _, part, _ in workers], output)
+    written = merge_files([e["id"] for e in records], data, [part for _, part, _ in workers], output)
     shutil.rmtree(parts)
     return written
-
-
-def predict_by_label_scores(model, examples, data, output, batch_size, quantization, chat_template, calibration_data,
-                            dtype="auto"):
-    from prediction import label_scores
-
-    if any(e["gold"]["task"] != "classification" for e in examples):
-        raise DataError(data, None, "--score-labels is for classification examples")
-    validation = read_records(calibration_data) if calibration_data else None
-    loaded, tokenizer = load_model(model, quantization, dtype)
-
-    def scores_of(records):
-        prompts = training_prompts(tokenizer, records, chat_template)
-        return label_scores.label_logprobs(loaded, tokenizer, prompts, [e["gold"]["labels"] for e in records],
-                                           batch_size)
-
-    temperature = 1.0
-    if validation:
-        temperature = label_scores.fit_temperature(scores_of(validation),
-                                                   [e["gold"]["labels"].index(e["gold"]["label"]) for e in validation])
-    count = write_jsonl(output, label_scores.predictions(examples, scores_of(examples),
-                                                         [e["gold"]["labels"] for e in examples], temperature))
-    click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)

@@ -1,7 +1,7 @@
 """Shards of an examples file, and the checked merge of their predictions.
 
-    python -m prediction --model M --data D --output shards/3-of-8.jsonl --shard 3/8     # one Slurm array task
-    python -m prediction.shards merge --data D --output predictions.jsonl shards/*-of-8.jsonl
+    llmner predict --model M --data D --output shards/3-of-8.jsonl --shard 3/8     # one Slurm array task
+    llmner merge-shards --data D --output predictions.jsonl shards/*-of-8.jsonl
 
 Shard i of N holds the examples at positions i, i + N, i + 2N, ... (round robin: every shard gets long and short
 examples alike, whatever order the file is in). The merge writes the predictions in the examples' order and refuses
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import click
 
+from core import options
 from core.errors import DataError
-from core.io import read_jsonl, write_jsonl
+from core.ids import parse_id
+from core.io import check_writable, read_jsonl, write_jsonl
 from core.schemas import read_records
 
 
@@ -37,16 +39,15 @@ def sub_shard(outer: tuple[int, int], inner: tuple[int, int]) -> tuple[int, int]
     return i + n * k, n * w
 
 
-def merge_predictions(ids: list[str], data: str, shards: list[tuple[str, list[tuple[int, dict]]]]) -> list[dict]:
+def merge_predictions(ids: list[str | int], data: str,
+                      shards: list[tuple[str, list[tuple[int, dict]]]]) -> list[dict]:
     """Predictions in the examples' order; every example id exactly once. `shards` is [(path, [(line, record)])]."""
     wanted = set(ids)
-    found: dict[str, dict] = {}
-    seen_at: dict[str, str] = {}
+    found: dict[str | int, dict] = {}
+    seen_at: dict[str | int, str] = {}
     for path, records in shards:
         for line, record in records:
-            key = record.get("id")
-            if not isinstance(key, str):
-                raise DataError(path, line, "expected a prediction object with a string id")
+            key = parse_id(record.get("id"), path, line).value
             if key not in wanted:
                 raise DataError(path, line, f"expected ids of {data}; {key!r} is not one of its examples")
             if key in found:
@@ -60,32 +61,25 @@ def merge_predictions(ids: list[str], data: str, shards: list[tuple[str, list[tu
     return [found[key] for key in ids]
 
 
-def example_ids(data: str) -> list[str]:
+def example_ids(data: str) -> list[str | int]:
     ids = [record["id"] for record in read_records(data)]
     if len(set(ids)) != len(ids):
         raise DataError(data, None, "expected unique example ids (predictions are matched by id)")
     return ids
 
 
-def merge_files(ids: list[str], data: str, shard_paths: list[str], output: str) -> int:
+def merge_files(ids: list[str | int], data: str, shard_paths: list[str], output: str) -> int:
     shards = [(str(path), list(read_jsonl(path))) for path in shard_paths]
     return write_jsonl(output, merge_predictions(ids, data, shards))
 
 
-@click.group()
-def main():
-    """Shards of an examples file (see `python -m prediction --shard`)."""
-
-
-@main.command()
-@click.option("--data", required=True, help="The examples JSONL the shards were cut from.")
-@click.option("--output", required=True, help="Merged predictions JSONL to write.")
+@click.command()
+@options.data(help="The examples JSONL the shards were cut from.")
+@options.output("Merged predictions JSONL to write.")
 @click.argument("shard_files", nargs=-1, required=True)
 def merge(data, output, shard_files):
-    """Merge SHARD_FILES (predictions JSONL) into one file, checking that every example is predicted exactly once."""
+    """Merge SHARD_FILES (the predictions of `llmner predict --shard` runs) into one file, checking that every
+    example is predicted exactly once."""
+    check_writable(output)
     count = merge_files(example_ids(data), data, list(shard_files), output)
     click.echo(f"merged {len(shard_files)} shards: {count} predictions to {output}", err=True)
-
-
-if __name__ == "__main__":
-    main()

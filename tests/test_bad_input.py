@@ -53,12 +53,14 @@ def utf16(text: str) -> bytes:
 # The `llmner` words before each row's arguments, by stage.
 CONVERT = ("data",)
 
-SCORE = ()
+SCORE = ("score",)
+
+CARD = ("card",)
 
 PREDICT = ("predict",)
 
 BASELINE = ("baseline",)
-NER_SCORE = ["score", "--gold", "{d}/gold.jsonl", "--pred", "{d}/pred.jsonl"]
+NER_SCORE = ["--data", "{d}/gold.jsonl", "--pred", "{d}/pred.jsonl"]
 GOOD_NER = {"gold.jsonl": jl(NER_GOLD), "pred.jsonl": jl({"id": "d/test/0", "output": "PER: Peter Blackburn"})}
 
 
@@ -113,15 +115,15 @@ CASES = [
     ("shot-pool-missing", CONVERT, {"in.txt": THUC, "class.txt": CLASSES},
      classify("{d}/in.txt", "--shots", "1", "--shot-pool", "{d}/pool.txt"), "pool.txt", None),
     ("score-gold-folder", SCORE, {"dir/x": "", "pred.jsonl": ""},
-     ["score", "--gold", "{d}/dir", "--pred", "{d}/pred.jsonl"], "dir", None),
+     ["--data", "{d}/dir", "--pred", "{d}/pred.jsonl"], "dir", None),
     ("score-gold-missing", SCORE, {"pred.jsonl": ""}, NER_SCORE, "gold.jsonl", None),
     ("score-pred-missing", SCORE, {"gold.jsonl": jl(NER_GOLD)}, NER_SCORE, "pred.jsonl", None),
     ("score-pred-folder", SCORE, {"gold.jsonl": jl(NER_GOLD), "dir/x": ""},
-     ["score", "--gold", "{d}/gold.jsonl", "--pred", "{d}/dir"], "dir", None),
+     ["--data", "{d}/gold.jsonl", "--pred", "{d}/dir"], "dir", None),
     ("predict-data-folder", PREDICT, {"dir/x": ""}, predict(data="{d}/dir"), "dir", None),
     ("predict-data-missing", PREDICT, {}, predict(), "data.jsonl", None),
-    ("card-report-folder", SCORE, {"dir/x": "", "gold.jsonl": jl(NER_GOLD)},
-     ["card", "--report", "{d}/dir", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
+    ("card-report-folder", CARD, {"dir/x": "", "gold.jsonl": jl(NER_GOLD)},
+     ["--report", "{d}/dir", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
      "dir", None),
     # --- an output that cannot be written: refused before any work, before a table is printed or a model loaded --
     ("convert-output-under-a-file", CONVERT, {"in.conll": CONLL, "afile": ""},
@@ -149,8 +151,8 @@ CASES = [
      predict(output="{d}/afile/p.jsonl"), "p.jsonl", None),
     ("predict-output-read-only", PREDICT, {"data.jsonl": jl(NER_GOLD)}, predict(output="/proc/no-such/p.jsonl"),
      "p.jsonl", None),
-    ("card-output-under-a-file", SCORE, {"r.json": "{}", "gold.jsonl": jl(NER_GOLD), "afile": ""},
-     ["card", "--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output",
+    ("card-output-under-a-file", CARD, {"r.json": "{}", "gold.jsonl": jl(NER_GOLD), "afile": ""},
+     ["--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output",
       "{d}/afile/README.md"], "README.md", None),
     # --- encodings, bytes and line ends --------------------------------------------------------------------------
     ("conll-utf16", CONVERT, {"in.conll": utf16(CONLL)}, conll(), "in.conll", 1),
@@ -288,8 +290,8 @@ CASES = [
     ("spacy-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
      ["spacy", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/afile/p.jsonl"], "p.jsonl", None),
-    ("card-report-not-json", SCORE, {"r.json": "{oops", "gold.jsonl": jl(NER_GOLD)},
-     ["card", "--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
+    ("card-report-not-json", CARD, {"r.json": "{oops", "gold.jsonl": jl(NER_GOLD)},
+     ["--report", "{d}/r.json", "--data", "{d}/gold.jsonl", "--model", "m", "--output", "{d}/out/README.md"],
      "r.json", 1),
 ]
 

@@ -7,7 +7,6 @@ import json
 import random
 
 import pytest
-from click.testing import CliRunner
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
@@ -16,7 +15,7 @@ from core.iob import entities_from_tagger, entities_to_tags
 from evaluators import ner
 from core.answer_format import parse_choice, parse_label
 from evaluators.classification import INVALID, calibration, classification_scores
-from evaluators.cli import main
+from tests.cli import llmner
 
 TOKENS = "Peter Blackburn visited the European Commission in Brussels".split()
 TEXT = " ".join(TOKENS)
@@ -173,7 +172,7 @@ def load_items(path, rounds: int, seed: int) -> tuple[list[ner.NerItem], list[li
     return items, gold_tags, predicted_tags
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("dataset", ["conll2003", "gmb"])
 def test_entity_scores_equal_seqeval_strict_on_perturbed_real_predictions(converted, dataset):
     for seed in range(3):  # 3 seeds × 2 rounds × the whole test set: ~20,000 (CoNLL) / ~29,000 (GMB) sentences
@@ -193,7 +192,7 @@ def test_entity_scores_equal_seqeval_strict_on_perturbed_real_predictions(conver
             assert scores["support"] == report[label]["support"], label
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("dataset", ["conll2003", "gmb"])
 def test_token_scores_equal_a_direct_per_token_count(converted, dataset):
     items, gold_tags, predicted_tags = load_items(converted / dataset / "test.jsonl", rounds=1, seed=7)
@@ -286,8 +285,8 @@ NER_GOLD = [{"id": "d/test/0", "messages": [], "gold": {"task": "ner", "text": T
 
 def score(tmp_path, predictions, gold=NER_GOLD, *extra):
     report = tmp_path / "report.json"
-    result = CliRunner().invoke(main, ["score", "--gold", write(tmp_path / "gold.jsonl", gold), "--pred",
-                                       write(tmp_path / "pred.jsonl", predictions), "--json", str(report), *extra])
+    result = llmner("score", "--data", write(tmp_path / "gold.jsonl", gold), "--pred",
+                    write(tmp_path / "pred.jsonl", predictions), "--json", report, *extra)
     return result, (json.loads(report.read_text()) if report.exists() else None)
 
 
@@ -327,8 +326,7 @@ def test_bad_predictions(tmp_path, predictions, expected):
 
 def test_malformed_json_line_in_predictions(tmp_path):
     (tmp_path / "pred.jsonl").write_text('{"id": "d/test/0", "output": ""}\n{"id": \n')
-    result = CliRunner().invoke(main, ["score", "--gold", write(tmp_path / "gold.jsonl", NER_GOLD),
-                                       "--pred", str(tmp_path / "pred.jsonl")])
+    result = llmner("score", "--data", write(tmp_path / "gold.jsonl", NER_GOLD), "--pred", tmp_path / "pred.jsonl")
     assert result.exit_code == 2 and "pred.jsonl:2: expected one JSON object per line" in result.output
 
 
@@ -354,7 +352,7 @@ def test_a_negative_worst_count_is_refused(tmp_path):
     assert result.exit_code == 2 and "Invalid value for '--worst'" in result.output and report is None
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_reports_for_examples_made_by_the_converters(converted, tmp_path):
     def gold_as_predictions(path, make):
         return [make(json.loads(line)) for line in open(path, encoding="utf-8")]
@@ -381,12 +379,12 @@ def test_loss_curve_from_an_axolotl_log(tmp_path):
     log = tmp_path / "debug.log"
     log.write_text(" 1/3 [00:00]  {'loss': '7.1', 'grad_norm': '5.9', 'epoch': '0.1'}\n"
                    "{'loss': '3.5', 'epoch': '0.2'}\n{'eval_loss': '4.0', 'epoch': '0.2'}\n{'loss': '1.25'}\n")
-    result = CliRunner().invoke(main, ["plot-loss", str(tmp_path)])
+    result = llmner("plot-loss", tmp_path)
     assert result.exit_code == 0 and "7.100 -> 1.250 over 3 logged steps" in result.output
     assert (tmp_path / "loss.png").stat().st_size > 1000
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = CliRunner().invoke(main, ["plot-loss", str(empty)])
+    result = llmner("plot-loss", empty)
     assert result.exit_code == 2 and "expected logged training losses" in result.output
 
 
@@ -400,7 +398,7 @@ def test_plot_and_leaderboard_paths_fail_in_one_line(tmp_path, command):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "debug.log").write_text("{'loss': '7.1'}\n{'loss': '3.5'}\n")
     (tmp_path / "a_file").write_text("")
-    result = CliRunner().invoke(main, command(tmp_path))
+    result = llmner(*command(tmp_path))
     lines = result.output.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {tmp_path}"), result.output
     assert not list(tmp_path.rglob("*.png"))

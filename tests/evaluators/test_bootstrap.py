@@ -21,7 +21,7 @@ from evaluators import bootstrap, ner, significance
 from evaluators.data import Gold, Prediction, load_gold
 from evaluators.score import build_report, scored
 from tests.constants import SHARED_DATA, shared
-from tests.test_evaluators import perturb
+from tests.evaluators.test_evaluators import perturb
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +215,7 @@ def test_conll2003_keeps_its_documents_and_score_resamples_them(real, conll, con
     write_jsonl(tmp_path / "p.jsonl", (p.record for p in conll[1].values()))
     reports, outputs = {}, {}
     for cluster in ("", "doc", "example"):
-        result = run("score", "--gold", gold_path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
+        result = run("score", "--data", gold_path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
                      *(["--cluster", cluster] if cluster else []))
         assert result.exit_code == 0, result.output
         reports[cluster], outputs[cluster] = json.loads((tmp_path / "r.json").read_text()), result.output
@@ -226,7 +226,7 @@ def test_conll2003_keeps_its_documents_and_score_resamples_them(real, conll, con
     assert "bootstrap over whole documents, 1000 resamples, seed 42, BCa" in outputs[""]
     assert "bootstrap over examples, 1000 resamples, seed 42, percentile" in outputs["example"]
     (tmp_path / "none.jsonl").write_text("")
-    news = run("score", "--gold", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "none.jsonl",
+    news = run("score", "--data", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "none.jsonl",
                "--cluster", "doc")
     assert news.exit_code == 2 and news.output.startswith("error: ") and "gold.document" in news.output
 
@@ -240,7 +240,7 @@ def test_a_document_bootstrap_is_wider_where_errors_cluster(conll_gold_counts, c
     assert widths["document"] > 1.4 * widths["sentence"], widths
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_document_intervals_cover_and_sentence_intervals_do_not(conll_gold_counts, conll_documents):
     rng, datasets = numpy.random.default_rng(5), 400
     covered = {"document": 0, "sentence": 0}
@@ -284,7 +284,7 @@ def test_small_samples_and_error_free_systems_are_warned_about(real, tmp_path):
     examples = [json.loads(line) for line in open(gold_path, encoding="utf-8")][:60]
     write_jsonl(tmp_path / "gold.jsonl", examples)
     write_jsonl(tmp_path / "perfect.jsonl", ({"id": e["id"], "entities": e["gold"]["entities"]} for e in examples))
-    result = run("score", "--gold", tmp_path / "gold.jsonl", "--pred", tmp_path / "perfect.jsonl", "--json",
+    result = run("score", "--data", tmp_path / "gold.jsonl", "--pred", tmp_path / "perfect.jsonl", "--json",
                  tmp_path / "r.json", "--cluster", "example")
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -365,7 +365,7 @@ def test_equally_good_systems_differ_significantly_about_one_time_in_twenty(conl
     assert p_values.min() >= 2 / 501  # never 0: (k + 1) / (B + 1)
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_false_positive_rate_over_thousands_of_null_pairs_and_holm(conll_gold_counts):
     pairs, resamples = 10_000, 1000
     p_values = null_p_values(conll_gold_counts, pairs, resamples, seed=2024)
@@ -419,11 +419,9 @@ def test_holm_against_its_definition():
 # --- the commands ------------------------------------------------------------------------------------------------
 
 def run(*args):
-    from click.testing import CliRunner
+    from tests.cli import llmner
 
-    from evaluators.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return llmner(*args)
 
 
 def test_compare_generations_with_a_mix_of_spans_and_generations(real, conll, tmp_path):
@@ -442,13 +440,13 @@ def test_compare_generations_with_a_mix_of_spans_and_generations(real, conll, tm
                                                         for x in entities) or "none"})
     write_jsonl(tmp_path / "a.jsonl", a)
     write_jsonl(tmp_path / "b.jsonl", b)
-    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+    result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
                  "--json", tmp_path / "compare.json", "--resamples", 300)
     assert result.exit_code == 0, result.output
     compared = json.loads((tmp_path / "compare.json").read_text())
     # each side's figures are exactly what `score` reports for it
     for side, name in (("a", "a.jsonl"), ("b", "b.jsonl")):
-        run("score", "--gold", gold_path, "--pred", tmp_path / name, "--json", tmp_path / f"{side}.json",
+        run("score", "--data", gold_path, "--pred", tmp_path / name, "--json", tmp_path / f"{side}.json",
             "--resamples", 0)
         report = json.loads((tmp_path / f"{side}.json").read_text())
         assert compared["figures"]["entity.micro.f1"][side] == report["entity"]["micro"]["f1"]
@@ -465,12 +463,12 @@ def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
     gold = load_gold(gold_path)
     for name, seed in (("a", 1), ("b", 2)):
         write_jsonl(tmp_path / f"{name}.jsonl", (p.record for p in noisy_labels(gold, seed, 0.3).values()))
-    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+    result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
                  "--json", tmp_path / "c.json", "--resamples", 300)
     assert result.exit_code == 0, result.output
     figures = json.loads((tmp_path / "c.json").read_text())["figures"]
     assert set(figures) == ({"accuracy", "macro.f1"} if dataset == "ag_news" else {"accuracy"})
-    same = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "a.jsonl",
+    same = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "a.jsonl",
                "--json", tmp_path / "same.json", "--resamples", 300)
     for row in json.loads((tmp_path / "same.json").read_text())["figures"].values():
         assert row["difference"] == 0 and row["difference_ci"] == [0, 0] and row["p_value"] == 1, same.output
@@ -481,7 +479,7 @@ def test_compare_defaults_to_10000_resamples_with_the_p_values_monte_carlo_error
     gold, spans = conll
     write_jsonl(tmp_path / "a.jsonl", (p.record for p in spans.values()))
     write_jsonl(tmp_path / "b.jsonl", (p.record for p in imperfect_ner(gold, seed=1).values()))
-    result = run("compare", "--gold", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
+    result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
                  "--json", tmp_path / "c.json")
     assert result.exit_code == 0, result.output
     compared = json.loads((tmp_path / "c.json").read_text())
@@ -502,7 +500,7 @@ def test_compare_several_runs_per_system(real, conll, tmp_path):
     for seed in range(4):  # four "training seeds" of one system: its perturbations differ run to run
         write_jsonl(tmp_path / f"run{seed}.jsonl", (p.record for p in imperfect_ner(gold, seed=10 + seed).values()))
     a = ",".join(str(tmp_path / f"run{seed}.jsonl") for seed in range(3))
-    result = run("compare", "--gold", gold_path, "--pred", a, "--pred", tmp_path / "run3.jsonl", "--json",
+    result = run("compare", "--data", gold_path, "--pred", a, "--pred", tmp_path / "run3.jsonl", "--json",
                  tmp_path / "c.json", "--resamples", 2000)
     assert result.exit_code == 0, result.output
     compared = json.loads((tmp_path / "c.json").read_text())
@@ -530,7 +528,7 @@ def test_runs_that_differ_widen_the_interval_and_a_repeated_run_changes_nothing(
 
 
 def test_compare_needs_two_prediction_files(real):
-    result = run("compare", "--gold", real / "cmmlu" / "test.jsonl", "--pred", real / "cmmlu" / "test.jsonl")
+    result = run("compare", "--data", real / "cmmlu" / "test.jsonl", "--pred", real / "cmmlu" / "test.jsonl")
     assert result.exit_code == 2 and "error: --pred: expected exactly two prediction files" in result.output
 
 
@@ -544,12 +542,12 @@ def test_leaderboard_of_real_reports(real, conll, tmp_path):
         (tmp_path / name).mkdir()
         write_jsonl(tmp_path / name / "predictions.jsonl", predictions)
         reports.append(tmp_path / name / "report.json")
-        assert run("score", "--gold", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
+        assert run("score", "--data", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
                    reports[-1], "--resamples", 200).exit_code == 0
     news = load_gold(real / "ag_news" / "test.jsonl")
     write_jsonl(tmp_path / "news.jsonl", (p.record for p in noisy_labels(news, 3, 0.2).values()))
     reports.append(tmp_path / "news_report.json")
-    run("score", "--gold", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "news.jsonl", "--json", reports[-1],
+    run("score", "--data", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "news.jsonl", "--json", reports[-1],
         "--system", "noisy labeller", "--resamples", 200)
     board, png = tmp_path / "board.md", tmp_path / "board.png"
     result = run("leaderboard", *reports, "--output", board, "--png", png)
@@ -575,7 +573,7 @@ def test_leaderboard_tests_every_pair_with_holm_across_pairs(real, conll, tmp_pa
         (tmp_path / name).mkdir()
         write_jsonl(tmp_path / name / "predictions.jsonl", (p.record for p in imperfect_ner(gold, seed).values()))
         reports.append(tmp_path / name / "report.json")
-        assert run("score", "--gold", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
+        assert run("score", "--data", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
                    reports[-1], "--resamples", 0).exit_code == 0
     result = run("leaderboard", *reports, "--pairs", "--resamples", 2000)
     assert result.exit_code == 0, result.output
@@ -600,4 +598,4 @@ def test_leaderboard_refuses_what_is_not_a_report(tmp_path):
     (tmp_path / "other.json").write_text('{"loss": 1.0}')
     result = run("leaderboard", tmp_path / "other.json")
     assert result.exit_code == 2
-    assert result.output.strip().endswith("other.json: expected a report written by `python -m evaluators score`")
+    assert result.output.strip().endswith("other.json: expected a report written by `llmner score`")

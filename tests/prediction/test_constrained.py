@@ -10,6 +10,7 @@ import pytest
 from core.answer_format import parse_answer
 from core.spans import ground
 from prediction.constrained import COMPLETE, INVALID, MODES, OPEN, AnswerGrammar, complete_answer
+from tests.cli import llmner
 
 TEXT = "Only France and Britain backed Fischler 's proposal"
 GRAMMAR = AnswerGrammar(TEXT, TEXT.split(), ["PER", "LOC", "ORG", "MISC"], "lines")
@@ -44,7 +45,7 @@ def test_an_unfinished_last_line_is_dropped():
     assert complete_answer(GRAMMAR, "LOC: Fra") == "none"
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("dataset", ["conll2003", "zh_ner"])
 def test_grammar_accepts_every_gold_answer_and_each_prefix(converted, dataset):
     checked = 0
@@ -60,7 +61,7 @@ def test_grammar_accepts_every_gold_answer_and_each_prefix(converted, dataset):
     assert checked > 1500
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("dataset", ["conll2003", "zh_ner"])
 def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, dataset):
     """Even an untrained model, whose free outputs are noise, writes only parseable, grounded answers."""
@@ -94,8 +95,6 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
 
 
 def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
     from prediction import predict as module
 
     asked = []
@@ -105,20 +104,16 @@ def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
     data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}],
                                 "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
     for args, mode in ((["--constrained"], "skip"), (["--constrained", "force"], "force"), ([], None)):
-        CliRunner().invoke(module.predict, ["--model", str(tmp_path), "--data", str(data), "--output",
-                                            str(tmp_path / "p.jsonl"), *args])
+        llmner("predict", "--model", tmp_path, "--data", data, "--output", tmp_path / "p.jsonl", *args)
         assert asked.pop() == mode
 
 
 def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
-    from click.testing import CliRunner
-
-    from prediction.predict import predict
-
     data = tmp_path / "ner.jsonl"
-    data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}], "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
-    result = CliRunner().invoke(predict, ["--model", str(tmp_path), "--data", str(data), "--output",
-                                       str(tmp_path / "p.jsonl"), "--constrained", "--backend", "vllm"])
+    data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}],
+                                "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+    result = llmner("predict", "--model", tmp_path, "--data", data, "--output", tmp_path / "p.jsonl", "--constrained",
+                    "--backend", "vllm")
     assert result.exit_code == 2 and "drop --backend vllm" in result.output
 
 
@@ -126,19 +121,16 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     """On the shipped WNUT-17 sample: gold answers with invented mentions, unknown labels, repeats, out-of-order lines
     and a cut last line. Skipping keeps every true positive and leaves no ungrounded mention."""
     import random
-    import subprocess
-    import sys
 
+    from converters.conll import convert_file
+    from core.tasks import ner_prompt
     from evaluators.data import Gold, Prediction
     from evaluators.score import build_report
     from prediction.constrained import grammar_of, grounded_lines
     from tests.constants import ROOT
 
-    data = tmp_path / "sample.jsonl"
-    subprocess.run([sys.executable, "-m", "converters", "wnut17", "--input",
-                    str(ROOT / "samples" / "wnut17" / "train_sample.conll"), "--output", str(data)], check=True,
-                   cwd=ROOT, capture_output=True)
-    examples = [json.loads(line) for line in open(data, encoding="utf-8")]
+    data = ROOT / "samples" / "wnut17" / "train_sample.conll"
+    examples = list(convert_file(data, ner_prompt("wnut17"), "test"))  # as `llmner data wnut17` converts it
     rng = random.Random(0)
     noisy = {}
     for example in examples:

@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
-from click.testing import CliRunner
 
 from converters.classification import classification_example
 from prediction import label_scores
+from tests.cli import llmner
 
 LABELS = ["finance", "realty", "sports"]
 
@@ -74,34 +74,44 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
             assert score == pytest.approx(direct, abs=1e-4)
 
 
-def test_score_labels_through_predict_and_the_evaluator(tiny, tmp_path):
-    from evaluators.cli import main
-    from prediction.predict import predict
-
+def test_predict_labels_and_the_evaluator(tiny, tmp_path):
     folder, path, _ = tiny
-    runner = CliRunner()
-    result = runner.invoke(predict, ["--model", str(folder), "--data", str(path), "--output",
-                                  str(tmp_path / "p.jsonl"), "--score-labels", "--calibration-data", str(path)])
+    result = llmner("predict-labels", "--model", folder, "--data", path, "--output", tmp_path / "p.jsonl",
+                    "--calibration-data", path)
     assert result.exit_code == 0, result.output
     predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]
     assert len(predictions) == 12 and all(abs(sum(p["scores"].values()) - 1) < 1e-9 for p in predictions)
-    scored = runner.invoke(main, ["score", "--gold", str(path), "--pred", str(tmp_path / "p.jsonl"), "--json",
-                                  str(tmp_path / "r.json"), "--reliability-png", str(tmp_path / "r.png")])
+    scored = llmner("score", "--data", path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
+                    "--reliability-png", tmp_path / "r.png")
     report = json.loads((tmp_path / "r.json").read_text())
     assert scored.exit_code == 0 and report["calibration"]["examples"] == 12 and (tmp_path / "r.png").exists()
 
 
 def test_each_example_is_scored_against_its_own_label_set(tiny, tmp_path):
     """Fudan news gives every example its own candidates; the first example's set must not be used for all."""
-    from prediction.predict import predict
-
     folder, _, examples = tiny
     own = [classification_example(f"fudan_news/test/{i}", f"标题 {i} 新闻", labels[0], tuple(labels))
            for i, labels in enumerate([["finance", "realty"], ["sports", "realty", "finance"]])]
     path = tmp_path / "own.jsonl"
     path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in own))
-    result = CliRunner().invoke(predict, ["--model", str(folder), "--data", str(path), "--output",
-                                          str(tmp_path / "p.jsonl"), "--score-labels"])
+    result = llmner("predict-labels", "--model", folder, "--data", path, "--output", tmp_path / "p.jsonl")
     assert result.exit_code == 0, result.output
     predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]
     assert [sorted(p["scores"]) for p in predictions] == [["finance", "realty"], ["finance", "realty", "sports"]]
+
+
+@pytest.mark.parametrize("option", ["--backend", "--max-new-tokens", "--constrained", "--gpus", "--tensor-parallel"])
+def test_predict_labels_takes_no_generation_option(option, tmp_path):
+    """`--score-labels` once silently ignored these five; as a command of its own, it refuses them."""
+    result = llmner("predict-labels", "--model", "m", "--data", tmp_path / "d.jsonl", "--output",
+                    tmp_path / "p.jsonl", option, "1")
+    assert result.exit_code == 2 and f"No such option '{option}'" in result.output
+
+
+def test_predict_labels_refuses_examples_it_cannot_classify(tmp_path):
+    ner = {"id": "d/test/0", "messages": [{"role": "user", "content": "a"}],
+           "gold": {"task": "ner", "text": "a", "entities": []}}
+    (tmp_path / "ner.jsonl").write_text(json.dumps(ner) + "\n")
+    result = llmner("predict-labels", "--model", tmp_path / "no-model", "--data", tmp_path / "ner.jsonl",
+                    "--output", tmp_path / "p.jsonl")
+    assert result.exit_code == 2 and "ner.jsonl: expected classification examples" in result.stderr

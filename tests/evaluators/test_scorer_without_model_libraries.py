@@ -1,4 +1,4 @@
-"""The scorer needs no model library: `python -m evaluators score` runs with torch, transformers and friends made
+"""The scorer needs no model library: `llmner score` runs with torch, transformers and friends made
 unimportable (as seqeval needs none)."""
 
 from __future__ import annotations
@@ -19,22 +19,20 @@ class Block:
         if name.split(".")[0] in {BLOCKED!r}:
             raise ImportError("blocked in this test: " + name)
 sys.meta_path.insert(0, Block())
-sys.argv = ["evaluators"] + sys.argv[1:]
+sys.argv = ["llmner"] + sys.argv[1:]
 import runpy
-runpy.run_module("evaluators", run_name="__main__")
+runpy.run_module("llmner", run_name="__main__")
 """
 
 
 def test_score_runs_with_model_libraries_unimportable(tmp_path):
-    gold = tmp_path / "gold.jsonl"
-    subprocess.run([sys.executable, "-m", "converters", "conll2003", "--input", str(FIXTURES / "five.conll"),
-                    "--output", str(gold)], cwd=ROOT, check=True, capture_output=True)
+    gold = FIXTURES / "five.expected.jsonl"  # five.conll as the converter writes it
     examples = [json.loads(line) for line in gold.read_text().splitlines()]
     pred = tmp_path / "pred.jsonl"
     pred.write_text("".join(json.dumps({"id": e["id"], "output": e["messages"][-1]["content"]}) + "\n"
                             for e in examples))
     report, png = tmp_path / "report.json", tmp_path / "confusion.png"
-    result = subprocess.run([sys.executable, "-c", GUARD, "score", "--gold", str(gold), "--pred", str(pred),
+    result = subprocess.run([sys.executable, "-c", GUARD, "score", "--data", str(gold), "--pred", str(pred),
                              "--json", str(report), "--confusion-png", str(png)], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr[-2000:]

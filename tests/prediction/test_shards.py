@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from core.errors import DataError
 from prediction.shards import merge_predictions, parse_shard, shard_of, sub_shard
+from tests.cli import llmner
+from tests.constants import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-FIVE = ROOT / "tests" / "fixtures" / "five.expected.jsonl"
+FIVE = FIXTURES / "five.expected.jsonl"
 
 
 def ids_of(path: Path) -> list[str]:
@@ -61,11 +61,22 @@ def test_merge_keeps_the_examples_order():
                                                                           r"already predicted at s0:1$"),
     ([("s0", shard_records("a", "b", "c", "x"))], r"^s0:4: expected ids of d.jsonl; 'x' is not one of its examples"),
     ([("s0", shard_records("a"))], r"^d.jsonl: expected a prediction for every example; none for 'b' and 1 more"),
-    ([("s0", [(1, {"output": "none"})])], r"^s0:1: expected a prediction object with a string id"),
+    ([("s0", [(1, {"output": "none"})])], r"^s0:1: expected an id \(a string or an integer\), got None"),
 ])
 def test_merge_refuses_missing_repeated_and_unknown_ids(shards, message):
     with pytest.raises(DataError, match=message):
         merge_predictions(["a", "b", "c"], "d.jsonl", shards)
+
+
+def test_merge_takes_integer_ids_as_the_schemas_do():
+    """The contract allows integer ids (core.schemas.Id) and the scorer takes them; the merge must too, joining
+    exactly (17 is not "17") and refusing what is no id at all."""
+    merged = merge_predictions([0, 1, 2], "d.jsonl", [("s0", shard_records(2, 0)), ("s1", shard_records(1))])
+    assert [p["id"] for p in merged] == [0, 1, 2]
+    with pytest.raises(DataError, match=r"^s0:1: expected ids of d.jsonl; '0' is not one of its examples"):
+        merge_predictions([0], "d.jsonl", [("s0", shard_records("0"))])
+    with pytest.raises(DataError, match=r"^s0:1: expected an id \(a string or an integer\), got True"):
+        merge_predictions([1], "d.jsonl", [("s0", shard_records(True))])
 
 
 def write_shards(tmp_path: Path, parts: list[list[str]]) -> list[str]:
@@ -81,7 +92,7 @@ def test_merge_command(tmp_path):
     ids = ids_of(FIVE)
     paths = write_shards(tmp_path, [shard_of(ids, k, 3) for k in range(3)])
     merged = tmp_path / "predictions.jsonl"
-    result = subprocess.run([sys.executable, "-m", "prediction.shards", "merge", "--data", str(FIVE), "--output",
+    result = subprocess.run([sys.executable, "-m", "llmner", "merge-shards", "--data", str(FIVE), "--output",
                              str(merged), *paths], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert ids_of(merged) == ids
@@ -91,9 +102,8 @@ def test_merge_command_with_a_lost_shard_is_one_line_and_status_2(tmp_path):
     ids = ids_of(FIVE)
     paths = write_shards(tmp_path, [shard_of(ids, k, 3) for k in range(3)])
     merged = tmp_path / "predictions.jsonl"
-    result = subprocess.run([sys.executable, "-m", "prediction.shards", "merge", "--data", str(FIVE), "--output",
-                             str(merged), *paths[:2]], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 2
+    result = llmner("merge-shards", "--data", FIVE, "--output", merged, *paths[:2])
+    assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {FIVE}: expected a prediction for")
     assert not merged.exists()
 
@@ -101,7 +111,7 @@ def test_merge_command_with_a_lost_shard_is_one_line_and_status_2(tmp_path):
 # --- one worker per GPU group ---------------------------------------------------------------------------------------
 
 class FakeWorker:
-    """Stands in for `python -m prediction` on one GPU group: predicts its --shard of --data (after --limit)."""
+    """Stands in for `llmner predict` on one GPU group: predicts its --shard of --data (after --examples)."""
 
     started: list[tuple[list[str], str]] = []
     fail_on: str | None = None
@@ -111,8 +121,9 @@ class FakeWorker:
 
         FakeWorker.started.append((command, env["CUDA_VISIBLE_DEVICES"]))
         option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}
-        limit = int(option["--limit"]) if "--limit" in option else None
-        examples = shard_of(read_records(option["--data"], limit), *parse_shard(option["--shard"]))
+        assert command[:4] == [sys.executable, "-m", "llmner", "predict"]
+        count = int(option["--examples"]) if "--examples" in option else None
+        examples = shard_of(read_records(option["--data"], count), *parse_shard(option["--shard"]))
         Path(option["--output"]).write_text("".join(json.dumps({"id": e["id"], "output": "none"}) + "\n"
                                                     for e in examples), encoding="utf-8")
         self.status = 1 if env["CUDA_VISIBLE_DEVICES"] == FakeWorker.fail_on else 0
@@ -133,12 +144,9 @@ def fake_workers(monkeypatch):
 @pytest.mark.parametrize("extra,groups", [([], ["3", "5", "6", "7"]), (["--tensor-parallel", "2"], ["3,5", "6,7"]),
                                           (["--gpus", "2"], ["3", "5"])])
 def test_prediction_spreads_over_every_visible_gpu(fake_workers, monkeypatch, tmp_path, extra, groups):
-    from prediction.predict import predict
-
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5,6,7")  # as Slurm sets it for a job's GPUs
     output = tmp_path / "predictions.jsonl"
-    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(output),
-                                          "--backend", "vllm", *extra])
+    result = llmner("predict", "--model", "m", "--data", FIVE, "--output", output, "--backend", "vllm", *extra)
     assert result.exit_code == 0, result.output
     assert [gpus for _, gpus in fake_workers.started] == groups
     per_worker = str(len(groups[0].split(",")))
@@ -150,44 +158,35 @@ def test_prediction_spreads_over_every_visible_gpu(fake_workers, monkeypatch, tm
 
 
 def test_workers_of_an_array_task_predict_only_its_shard(fake_workers, monkeypatch, tmp_path):
-    from prediction.predict import predict
-
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     output = tmp_path / "predictions.jsonl"
-    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(output),
-                                          "--backend", "transformers", "--shard", "0/2", "--limit", "4"])
+    result = llmner("predict", "--model", "m", "--data", FIVE, "--output", output, "--backend", "transformers",
+                    "--shard", "0/2", "--examples", "4")
     assert result.exit_code == 0, result.output
     assert ids_of(output) == shard_of(ids_of(FIVE)[:4], 0, 2)
 
 
 def test_a_failed_worker_fails_the_run(fake_workers, monkeypatch, tmp_path):
-    from prediction.predict import predict
-
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     fake_workers.fail_on = "1"
     output = tmp_path / "predictions.jsonl"
-    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(output),
-                                          "--backend", "vllm"])
+    result = llmner("predict", "--model", "m", "--data", FIVE, "--output", output, "--backend", "vllm")
     assert result.exit_code == 1 and "worker on GPU 1 exited with status 1" in result.output
     assert not output.exists()
 
 
 def test_tensor_parallel_must_divide_the_gpus(fake_workers, monkeypatch, tmp_path):
-    from prediction.predict import predict
-
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2")
-    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(tmp_path / "p.jsonl"),
-                                          "--backend", "vllm", "--tensor-parallel", "2"])
+    result = llmner("predict", "--model", "m", "--data", FIVE, "--output", tmp_path / "p.jsonl", "--backend", "vllm",
+                    "--tensor-parallel", "2")
     assert result.exit_code == 2 and "expected a divisor of the 3 GPUs" in result.output
 
 
 def test_no_worker_starts_without_an_example(fake_workers, monkeypatch, tmp_path):
-    from prediction.predict import predict
-
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3,4,5,6,7")
     output = tmp_path / "predictions.jsonl"
-    result = CliRunner().invoke(predict, ["--model", "m", "--data", str(FIVE), "--output", str(output),
-                                          "--backend", "vllm", "--limit", "3"])
+    result = llmner("predict", "--model", "m", "--data", FIVE, "--output", output, "--backend", "vllm",
+                    "--examples", "3")
     assert result.exit_code == 0, result.output
     assert [gpus for _, gpus in fake_workers.started] == ["0", "1", "2"]
     assert ids_of(output) == ids_of(FIVE)[:3]

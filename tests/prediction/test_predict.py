@@ -9,6 +9,7 @@ import pytest
 
 from core.tasks import ner_prompt
 from prediction.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
+from tests.cli import llmner
 from training.twin import TEMPLATE_TOKENS, build_tokenizer
 
 MESSAGES = ner_prompt("conll2003").messages("Peter Blackburn", "PER: Peter Blackburn")
@@ -126,14 +127,9 @@ def fake_vllm(monkeypatch):
 
 
 def run_predict(model_dir, output, *extra):
-    from click.testing import CliRunner
-
-    from prediction.predict import predict
-
     data = output.parent / "examples.jsonl"
     data.write_text("".join(json.dumps(e) + "\n" for e in EXAMPLES), encoding="utf-8")
-    return CliRunner().invoke(predict, ["--model", str(model_dir), "--data", str(data), "--output", str(output),
-                                        "--max-new-tokens", "8", *extra])
+    return llmner("predict", "--model", model_dir, "--data", data, "--output", output, "--max-new-tokens", "8", *extra)
 
 
 @pytest.mark.parametrize("template", ["llama3", "deepseek_v3"])

@@ -1,3 +1,0 @@
-from evaluators.cli import main
-
-main()

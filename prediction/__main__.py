@@ -1,3 +1,0 @@
-from prediction.predict import predict
-
-predict()
