@@ -17,9 +17,21 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.io import read_records, write_jsonl
-from prediction.predict import (CHAT_TEMPLATE, DATA, DTYPE, EXAMPLES, MODEL, OUTPUT, QUANTIZATION, SHARD,
-                                examples_to_predict, load_model, training_prompts)
+from core.io import write_jsonl
+from core.schemas import read_records
+from prediction.predict import (
+    CHAT_TEMPLATE,
+    DATA,
+    DTYPE,
+    EXAMPLES,
+    MODEL,
+    OUTPUT,
+    QUANTIZATION,
+    SHARD,
+    examples_to_predict,
+    load_model,
+    training_prompts,
+)
 
 
 def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
