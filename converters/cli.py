@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
-from converters.registry import REGISTRY, conversion_plan, missing_files
 from converters.make_splits import main as splits_command
+from converters.registry import REGISTRY, conversion_plan, missing_files
 from core import options
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError

@@ -30,7 +30,7 @@ def test_every_make_target_exists():
 
 def test_every_module_exists():
     modules = set(re.findall(r"python -m ([\w.]+)", README))
-    assert {"converters", "evaluators", "training.twin"} <= modules
+    assert {"evaluators"} <= modules
     for module in modules:
         assert importlib.util.find_spec(module) is not None, module
 
