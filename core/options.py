@@ -77,8 +77,10 @@ def dataset(help: str = "A registered dataset; repeat it for several.", default:
     return _option("--dataset", "datasets", multiple=True, default=default, show_default=bool(default), help=help)
 
 
-def split(default: str = "test", help: str = "Split name used in the ids."):
-    return _option("--split", type=click.Choice(SPLITS), default=default, show_default=True, help=help)
+def split(default: str = "test", help: str = "Split name used in the ids.", choices: tuple[str, ...] = SPLITS):
+    """`choices`: a stage whose files already name a split otherwise (the converters' ids and data/<dataset>/
+    validation.jsonl say `validation`) keeps its names; the option and its default stay the vocabulary's."""
+    return _option("--split", type=click.Choice(choices), default=default, show_default=True, help=help)
 
 
 def examples(default: int | None = None, help: str = "Use only the first N examples."):

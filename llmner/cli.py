@@ -22,7 +22,7 @@ COMMANDS = {
     "derive": ("training.derive:main", "Derive a recipe onto other data, fewer examples or fewer steps."),
     "twin": ("training.twin:main", "Run a recipe's CPU twin: a tiny model, the same settings, a few steps."),
     "budget": ("training.budget:main", "Estimate a recipe's GPU memory and time from its own settings."),
-    "train": ("training.tracking:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
+    "train": ("training.train:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
     "merge": ("training.merge:main", "Merge a LoRA recipe's adapter into its base model."),
     "predict": ("prediction.predict:predict", "Generate answers for examples with a model."),
     "predict-labels": ("prediction.label_scores:predict_labels",

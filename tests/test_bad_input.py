@@ -51,7 +51,8 @@ def utf16(text: str) -> bytes:
 
 
 # The `llmner` words before each row's arguments, by stage.
-CONVERT = ("data",)
+DATA = ("data",)
+CONVERT = ("data", "convert")
 
 SCORE = ("score",)
 
@@ -134,8 +135,8 @@ CASES = [
      ["conll2003", "--input", "{d}/in.conll", "--output", "/proc/no-such/o.jsonl"], "o.jsonl", None),
     ("gmb-output-under-a-file", CONVERT, {"in.csv": GMB, "afile": ""},
      ["gmb", "--input", "{d}/in.csv", "--output", "{d}/afile/o.jsonl", "--split", "all"], "o.jsonl", None),
-    ("all-out-dir-under-a-file", CONVERT, {"raw/conll2003/test.txt": CONLL, "afile": ""},
-     ["all", "--data-dir", "{d}/raw", "--out-dir", "{d}/afile/data"], "counts.json", None),
+    ("all-out-dir-under-a-file", DATA, {"raw/conll2003/test.txt": CONLL, "afile": ""},
+     ["convert-all", "--data-dir", "{d}/raw", "--out-dir", "{d}/afile/data"], "counts.json", None),
     ("score-json-under-a-file", SCORE, GOOD_NER | {"afile": ""}, NER_SCORE + ["--json", "{d}/afile/r.json"],
      "r.json", None),
     ("score-json-read-only", SCORE, GOOD_NER, NER_SCORE + ["--json", "/proc/no-such/r.json"], "r.json", None),

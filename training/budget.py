@@ -1,11 +1,11 @@
 """What a recipe costs: optimizer steps per epoch for a GPU count, and GPU memory from the arithmetic in its two
 phases, training and evaluation (weights, gradients, optimizer states, then what each phase adds at micro batch ×
-sequence length). The recipe headers state these figures; tests/test_recipe_settings.py checks each header against
+sequence length). The recipe headers state these figures; tests/training/test_recipe_settings.py checks each header against
 these functions and each figure against 90% of the header's card.
 
-    python -m training.budget                          # every recipe: both phases, the card, whether they fit
-    python -m training.budget recipes/ds15b_qlora.yml  # one recipe
-    python -m training.budget --header recipes/ds15b_qlora.yml   # its header's memory and Eval lines, as tested
+    llmner budget recipes/*.yml                      # every recipe: both phases, the card, whether they fit
+    llmner budget recipes/ds15b_qlora.yml            # one recipe
+    llmner budget --header recipes/ds15b_qlora.yml   # its header's memory and Eval lines, as tested
 
 Memory model, per GPU, no DeepSpeed sharding (the headers' "1× GPU" case):
 - weights: bf16 (2 B/param); QLoRA stores the transformer blocks' linear layers in nf4 with double quantisation
@@ -39,9 +39,11 @@ import re
 from pathlib import Path
 
 import click
-import yaml
 
+from core import options
 from core.errors import DataError
+from core.text_files import opened
+from core.recipes import parse_recipe
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
 MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_distill_qwen_1.5b.json",
@@ -185,7 +187,7 @@ def phase_text(recipe: dict, parts: dict[str, float], tokens_part: str, rows: in
 def header_text(recipe: dict) -> str:
     """The memory sentence of a recipe header: both phases, their parts and sums (the recipe test compares them)."""
     training = memory_parts(recipe)
-    text = (f"by python -m training.budget, one GPU: training ≈ {sum(training.values()):.1f} GiB "
+    text = (f"by llmner budget, one GPU: training ≈ {sum(training.values()):.1f} GiB "
             f"({phase_text(recipe, training, 'activations', recipe['micro_batch_size'])})")
     evaluation = evaluation_parts(recipe)
     if evaluation is None:
@@ -218,10 +220,17 @@ def wrapped(text: str, width: int = 118) -> list[str]:
     return lines + [HEADER_INDENT + line]
 
 
-def report(path: Path) -> tuple[str, bool]:
+def recipe_text(path: str | Path) -> tuple[dict, str]:
+    """(the recipe, its text): the header the card is read from is in the text, the settings in the recipe."""
+    with opened(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    return parse_recipe(text, path), text
+
+
+def report(path: str | Path) -> tuple[str, bool]:
     """Both phases of one recipe against its header's card: (the lines to print, whether both fit)."""
-    text = path.read_text(encoding="utf-8")
-    recipe, card = yaml.safe_load(text), card_gb(text.split("\n\n")[0], path)
+    recipe, text = recipe_text(path)
+    card = card_gb(text.split("\n\n")[0], path)
     phases = [("training", memory_parts(recipe)), ("evaluation", evaluation_parts(recipe))]
     lines, ok = [f"{path}: {card} GB card, {0.9 * card * 1e9 / GIB:.1f} GiB with 10% free"], True
     for phase, parts in phases:
@@ -235,26 +244,23 @@ def report(path: Path) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-@click.command()
-@click.argument("recipes", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command("budget")
+@options.recipes()
 @click.option("--header", is_flag=True, help="Print the memory lines of each recipe's header instead.")
 def main(recipes, header):
-    """Training and evaluation memory of RECIPES (default: every recipe under recipes/); exit 1 if one is over."""
-    paths = recipes or sorted((CONFIGS.parent.parent / "recipes").rglob("*.yml"))
-    all_fit = True
-    for path in paths:
+    """Training and evaluation memory of RECIPES against the card each header names; any that does not fit with 10%
+    of its card free is the one error line after the table."""
+    over = []
+    for path in recipes:
         if header:
-            recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+            recipe = recipe_text(path)[0]
             click.echo("\n".join(wrapped(header_text(recipe))))
             if coverage := eval_coverage_text(recipe):
                 click.echo("# Eval:    " + "\n".join(wrapped(coverage))[len(HEADER_INDENT):])
             continue
         lines, ok = report(path)
-        all_fit &= ok
+        over += [] if ok else [path]
         click.echo(lines)
-    if not all_fit:
-        raise SystemExit(1)
-
-
-if __name__ == "__main__":
-    main()
+    if over:
+        raise DataError(", ".join(over), None, "expected training and evaluation to fit the header's card with 10% "
+                                               "free (OVER above)")

@@ -1,10 +1,10 @@
 """A recipe run on other data, for a set number of steps: the same model, template, masking and settings, with only
 the training file, the output folder and the step count changed (what `make demo`, the learning curve and the smoke
-test train). The CPU twin (training.twin) is the other derivation: it swaps the model as well.
+test train). The CPU twin (`llmner twin`) is the other derivation: it swaps the model as well.
 
-    python -m training.derive recipes/smollm2_135m_lora_conll.yml --data runs/demo/train_pool.jsonl \
+    llmner derive recipes/smollm2_135m_lora_conll.yml --data runs/demo/train_pool.jsonl \
         --out-dir runs/demo --examples 256 --entity-share 0.75 --max-steps 32
-    axolotl train runs/demo/recipe.yml
+    llmner train runs/demo/recipe.yml
 
 NER training sets are mostly sentences without entities (WNUT-17: 64%); a small model trained on few steps learns
 to answer `none` to everything. `--entity-share` draws the subset so that this share of it has entities (sentences
@@ -19,9 +19,12 @@ from pathlib import Path
 import click
 import yaml
 
+from core import options
 from core.errors import DataError
-from core.io import write_jsonl
+from core.io import check_writable, write_jsonl
+from core.recipes import load_recipe
 from core.schemas import read_records
+from training.settings import first_dataset
 
 EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
 SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")
@@ -55,11 +58,12 @@ def balanced_subset(examples: list[dict], size: int, entity_share: float | None,
 
 
 def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int | None,
-                   learning_rate: float | None = None, evaluate: bool = False) -> dict:
+                   learning_rate: float | None = None, evaluate: bool = False, recipe_path: str | Path = "(recipe)"
+                   ) -> dict:
     """The recipe with its training file, folders and length replaced; no evaluation or checkpoints unless asked."""
     keep = {key: value for key, value in recipe.items()
             if evaluate or key not in EVALUATION_KEYS + SAVING_KEYS}
-    derived = keep | {"datasets": [dict(recipe["datasets"][0], path=str(data_file))],
+    derived = keep | {"datasets": [dict(first_dataset(recipe, recipe_path), path=str(data_file))],
                       "output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared")}
     if max_steps is not None:
         derived["max_steps"] = max_steps
@@ -74,33 +78,30 @@ def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int 
 def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examples: int | None = None,
            entity_share: float | None = None, max_steps: int | None = None, learning_rate: float | None = None,
            seed: int = 42) -> Path:
-    recipe = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8"))
+    recipe = load_recipe(recipe_path)
     out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir / "recipe.yml")
     pool = read_records(data)
     subset = balanced_subset(pool, examples or len(pool), entity_share, seed)
+    config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate, recipe_path=recipe_path)
     write_jsonl(out_dir / "train.jsonl", subset)
-    config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate)
     path = out_dir / "recipe.yml"
-    path.write_text(f"# {recipe_path} on {data} (python -m training.derive)\n"
+    path.write_text(f"# {recipe_path} on {data} (llmner derive)\n"
                     + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
-@click.command()
-@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", required=True, help="Examples JSONL to draw the training set from.")
-@click.option("--out-dir", required=True, help="Folder for train.jsonl, recipe.yml and the run's output.")
-@click.option("--examples", type=click.IntRange(min=1), default=None, help="Training examples [default: all].")
+@click.command("derive")
+@options.recipe()
+@options.data("Examples JSONL to draw the training set from.")
+@options.out_dir("Folder for train.jsonl, recipe.yml and the run's output.")
+@options.examples(help="Training examples [default: all].")
 @click.option("--entity-share", type=click.FloatRange(0, 1), default=None,
               help="NER: share of the training examples that have entities [default: as drawn, in file order].")
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Optimizer steps [default: the recipe's].")
-@click.option("--learning-rate", type=float, default=None)
-@click.option("--seed", default=42, show_default=True)
+@options.max_steps(help="Optimizer steps [default: the recipe's].")
+@options.learning_rate(help="Learning rate [default: the recipe's].")
+@options.seed(help="Seed of the drawn subset.")
 def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed):
     """Write OUT_DIR/recipe.yml: RECIPE trained on (a subset of) DATA."""
     click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed))
 
-
-if __name__ == "__main__":
-    main()

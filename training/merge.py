@@ -1,7 +1,7 @@
 """Merge a LoRA recipe's adapter into its base model with Axolotl, then give the merged folder the tokenizer training
 used, and check that both encode and decode alike.
 
-    python -m training.merge recipes/ds15b_lora.yml [extra `axolotl merge-lora` options]
+    llmner merge recipes/ds15b_lora.yml [-- extra `axolotl merge-lora` options]
 
 Why: Axolotl's merge copies the base model's tokenizer files into OUTPUT_DIR/merged. transformers 5 maps
 DeepSeek-R1-Distill-Llama to the right tokenizer class (TokenizersBackend) only when it is loaded by hub id; a local
@@ -17,7 +17,11 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
+
+from core import options
+from core.errors import DataError
+from core.recipes import load_recipe
+from training.settings import setting
 
 # Tokenizer files a base model may ship; the base's are removed so that only the training tokenizer's remain.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
@@ -56,26 +60,19 @@ def round_trip_differences(trained: Path, merged: Path, texts=ROUND_TRIP_TEXTS) 
     return differences
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.command("merge")
+@options.recipe()
 @click.argument("merge_args", nargs=-1, type=click.UNPROCESSED)
 def main(recipe, merge_args):
-    output_dir = Path(yaml.safe_load(Path(recipe).read_text())["output_dir"])
+    """Merge RECIPE's trained LoRA adapter into its base model, with the tokenizer training used."""
+    output_dir = Path(setting(load_recipe(recipe), "output_dir", recipe))
     if not (output_dir / "tokenizer_config.json").exists():
-        click.echo(f"error: {output_dir}: expected the training run's output (tokenizer_config.json); train first",
-                   err=True)
-        sys.exit(2)
+        raise DataError(output_dir, None, "expected the training run's output (tokenizer_config.json); train first")
     merge = subprocess.run([sys.executable, "-m", "axolotl.cli.main", "merge-lora", recipe, *merge_args])
-    if merge.returncode != 0:
-        sys.exit(merge.returncode)
+    if merge.returncode != 0:  # Axolotl has said why; its status is the command's
+        click.get_current_context().exit(merge.returncode)
     merged = output_dir / "merged"
     restore_tokenizer(output_dir, merged)
     if differences := round_trip_differences(output_dir, merged):
-        click.echo(f"error: {merged}: expected the training tokenizer's round trip; " + "; ".join(differences),
-                   err=True)
-        sys.exit(2)
+        raise DataError(merged, None, "expected the training tokenizer's round trip; " + "; ".join(differences))
     click.echo(f"{merged}: merged weights with the training tokenizer ({len(ROUND_TRIP_TEXTS)} texts round-trip alike)")
-
-
-if __name__ == "__main__":
-    main()

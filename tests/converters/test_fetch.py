@@ -17,11 +17,10 @@ from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 import pytest
-from click.testing import CliRunner
 
 from converters import conll, hub_parquet, registry
-from converters.cli import main
 from core.tasks import ner_prompt
+from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, shared
 
 CONLL_NAMES = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]  # the Hub's order
@@ -83,7 +82,13 @@ def standin(tmp_path, monkeypatch):
 
 
 def run(*args):
-    return CliRunner().invoke(main, list(args))
+    """`llmner data ARGS...`"""
+    return llmner("data", *args)
+
+
+def not_fetched(output: str) -> list[str]:
+    """The reasons `fetch` gave, one line per dataset it could not fetch."""
+    return [line.removeprefix("not fetched: ") for line in output.splitlines() if line.startswith("not fetched: ")]
 
 
 def lines(path):
@@ -105,7 +110,7 @@ def test_parquet_without_tag_names_is_refused(tmp_path):
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"tokens": [["EU"]], "ner_tags": [[0]]}), tmp_path / "bare.parquet")
-    result = run("conll2003", "--input", str(tmp_path / "bare.parquet"), "--output", str(tmp_path / "o.jsonl"))
+    result = run("convert", "conll2003", "--input", str(tmp_path / "bare.parquet"), "--output", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 2 and "bare.parquet: expected Hugging Face Parquet with ner_tags" in result.output
 
 
@@ -114,11 +119,11 @@ def test_fetch_then_convert_equals_direct_conversion(standin, tmp_path, monkeypa
     for source in registry.REGISTRY["conll2003"].sources:
         write_parquet(FIXTURES / "five.conll", hub_path(root, source), CONLL_NAMES)
     monkeypatch.setitem(registry.REGISTRY, "conll2003", pinned_to(registry.REGISTRY["conll2003"], FIXTURES / "five.conll"))
-    result = run("fetch", "conll2003", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"),
-                 "--record-checksums")
+    result = run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--out-dir",
+                 str(tmp_path / "data"), "--record-checksums")
     assert result.exit_code == 0, result.output
     direct = tmp_path / "direct.jsonl"
-    assert run("conll2003", "--input", str(FIXTURES / "five.conll"), "--output", str(direct)).exit_code == 0
+    assert run("convert", "conll2003", "--input", str(FIXTURES / "five.conll"), "--output", str(direct)).exit_code == 0
     documented = [json.loads(line) for line in lines(direct)]
     for example in documented:  # the Hub's rows have lost -DOCSTART-: only the column file knows the documents
         del example["gold"]["document"]
@@ -126,7 +131,7 @@ def test_fetch_then_convert_equals_direct_conversion(standin, tmp_path, monkeypa
     # No checksum is known offline for the Hub's Parquet export: the first fetch prints it, to be recorded.
     assert result.output.count("# recorded on first fetch") == 3
     # Fetched once: a second fetch verifies the files in place and downloads nothing.
-    assert run("fetch", "conll2003", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
+    assert run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
 
 
 def test_known_checksums_are_verified_and_a_changed_file_is_refused(standin, tmp_path, monkeypatch):
@@ -139,11 +144,11 @@ def test_known_checksums_are_verified_and_a_changed_file_is_refused(standin, tmp
         sources.append(dataclasses.replace(source, url=f"{endpoint}/raw/{source.save_as}"))
     entry = dataclasses.replace(registry.REGISTRY["zh_news"], sources=tuple(sources))
     monkeypatch.setitem(registry.REGISTRY, "zh_news", entry)
-    assert run("fetch", "zh_news", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
+    assert run("fetch", "--dataset", "zh_news", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
     assert (tmp_path / "raw" / "zh_news" / "dev.txt").read_bytes() == (folder / "dev.txt").read_bytes()
     (tmp_path / "raw" / "zh_news" / "test.txt").write_text("changed\t0\n")
-    result = run("fetch", "zh_news", "--data-dir", str(tmp_path / "raw"), "--no-convert")
-    assert result.exit_code == 1 and "test.txt: sha256" in result.output and "is not the pinned ebecc8c8" in result.output
+    result = run("fetch", "--dataset", "zh_news", "--data-dir", str(tmp_path / "raw"), "--no-convert")
+    assert result.exit_code == 2 and "test.txt: sha256" in result.output and "is not the pinned ebecc8c8" in result.output
 
 
 def test_an_interrupted_url_download_resumes(standin, tmp_path):
@@ -169,17 +174,20 @@ def test_offline_download_ends_in_one_line_saying_what_to_do(tmp_path, monkeypat
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
-    result = run("fetch", "zh_ner", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"))
-    assert result.exit_code == 1
-    error = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(error) == 1 and "could not download http://127.0.0.1:9/datasets/qgyd2021/chinese_ner_sft/resolve/" \
-        in error[0] and "put the file at" in error[0] and "Traceback" not in result.output
+    result = run("fetch", "--dataset", "zh_ner", "--data-dir", str(tmp_path / "raw"), "--out-dir",
+                 str(tmp_path / "data"))
+    assert result.exit_code == 2
+    reasons = not_fetched(result.output)
+    assert len(reasons) == 1 and "could not download http://127.0.0.1:9/datasets/qgyd2021/chinese_ner_sft/resolve/" \
+        in reasons[0] and "put the file at" in reasons[0] and "Traceback" not in result.output
+    # the root's one error line ends the run, naming what was not fetched
+    assert result.stderr.splitlines()[-1] == f"error: {tmp_path / 'raw'}: expected zh_ner fetched (the reason is above)"
 
 
 def test_gmb_prints_the_exact_kaggle_command_and_where_its_file_lands(tmp_path):
-    result = run("fetch", "gmb", "--data-dir", str(tmp_path / "raw"))
+    result = run("fetch", "--dataset", "gmb", "--data-dir", str(tmp_path / "raw"))
     folder = tmp_path / "raw" / "gmb"
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     # The Kaggle CLI ignores --unzip together with -f: the file lands zipped, and the message says so.
     assert (f"`kaggle datasets download abhinavwalia95/entity-annotated-corpus -f ner_dataset.csv -p {folder}`, "
             f"which puts ner_dataset.csv.zip at {folder / 'ner_dataset.csv.zip'}; then run this again") in result.output
@@ -201,13 +209,13 @@ def test_the_zip_the_kaggle_command_leaves_is_unpacked_and_verified(tmp_path, mo
 
     folder = tmp_path / "raw" / "gmb"
     zip_holding(folder / "ner_dataset.csv.zip", {"ner_dataset.csv": GMB_ROWS})
-    result = run("fetch", "gmb", "--data-dir", str(tmp_path / "raw"), "--no-convert")  # the real pin: refused
-    assert result.exit_code == 1 and "ner_dataset.csv.zip: its ner_dataset.csv has sha256" in result.output \
+    result = run("fetch", "--dataset", "gmb", "--data-dir", str(tmp_path / "raw"), "--no-convert")  # the pin: refused
+    assert result.exit_code == 2 and "ner_dataset.csv.zip: its ner_dataset.csv has sha256" in result.output \
         and "not the pinned 83257dd9" in result.output, result.output
     assert sorted(p.name for p in folder.iterdir()) == ["ner_dataset.csv.zip"]  # nothing unverified left in place
     source = dataclasses.replace(registry.REGISTRY["gmb"].sources[0], sha256=hashlib.sha256(GMB_ROWS).hexdigest())
     monkeypatch.setitem(registry.REGISTRY, "gmb", dataclasses.replace(registry.REGISTRY["gmb"], sources=(source,)))
-    result = run("fetch", "gmb", "--data-dir", str(tmp_path / "raw"), "--no-convert")
+    result = run("fetch", "--dataset", "gmb", "--data-dir", str(tmp_path / "raw"), "--no-convert")
     assert result.exit_code == 0, result.output
     assert (folder / "ner_dataset.csv").read_bytes() == GMB_ROWS
 
@@ -220,7 +228,8 @@ def test_a_present_archive_whose_folders_are_missing_is_unpacked(tmp_path, monke
                                                         "test/agronomy.csv": ",Question,A,B,C,D,Answer\n0,题,甲,乙,丙,丁,B\n"})
     source = dataclasses.replace(registry.REGISTRY["cmmlu"].sources[0], sha256=sha256_of(archive))
     monkeypatch.setitem(registry.REGISTRY, "cmmlu", dataclasses.replace(registry.REGISTRY["cmmlu"], sources=(source,)))
-    result = run("fetch", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"))
+    result = run("fetch", "--dataset", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--out-dir",
+                 str(tmp_path / "data"))
     assert result.exit_code == 0, result.output
     assert (folder / "dev" / "agronomy.csv").exists() and lines(tmp_path / "data" / "cmmlu" / "test.jsonl")
 
@@ -233,12 +242,13 @@ def test_a_hub_archive_is_fetched_verified_and_unpacked(standin, tmp_path, monke
     archive = zip_holding(hub_path(root, pinned), {"dev/a.csv": ",Question,A,B,C,D,Answer\n0,问,甲,乙,丙,丁,A\n",
                                                    "test/a.csv": ",Question,A,B,C,D,Answer\n0,题,甲,乙,丙,丁,B\n"})
     # This zip is not the pinned Git LFS object: refused, and nothing is put in place.
-    result = run("fetch", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--no-convert")
-    assert result.exit_code == 1 and f"sha256 {sha256_of(archive)} is not the pinned {pinned.sha256}" in result.output
+    result = run("fetch", "--dataset", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--no-convert")
+    assert result.exit_code == 2 and f"sha256 {sha256_of(archive)} is not the pinned {pinned.sha256}" in result.output
     assert not (tmp_path / "raw" / "cmmlu").exists()
     source = dataclasses.replace(pinned, sha256=sha256_of(archive))
     monkeypatch.setitem(registry.REGISTRY, "cmmlu", dataclasses.replace(registry.REGISTRY["cmmlu"], sources=(source,)))
-    result = run("fetch", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"))
+    result = run("fetch", "--dataset", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--out-dir",
+                 str(tmp_path / "data"))
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["gold"]["answer"] for line in lines(tmp_path / "data" / "cmmlu" / "test.jsonl")] == ["B"]
 
@@ -248,11 +258,12 @@ def test_a_fetched_source_that_converts_otherwise_than_its_pin_is_refused(standi
     root, _ = standin
     for source in registry.REGISTRY["conll2003"].sources:
         write_parquet(FIXTURES / "five.conll", hub_path(root, source), CONLL_NAMES)  # not the pinned 14,041 ...
-    result = run("fetch", "conll2003", "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data"))
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    error = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(error) == 1 and f"{tmp_path / 'raw' / 'conll2003' / 'train.parquet'}: converts to 5 " \
-        "conll2003/train.jsonl examples" in error[0] and "not the pinned 14041" in error[0], result.output
+    result = run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--out-dir",
+                 str(tmp_path / "data"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    reasons = not_fetched(result.output)
+    assert len(reasons) == 1 and f"{tmp_path / 'raw' / 'conll2003' / 'train.parquet'}: converts to 5 " \
+        "conll2003/train.jsonl examples" in reasons[0] and "not the pinned 14041" in reasons[0], result.output
     assert not (tmp_path / "data").exists()
 
 
@@ -260,8 +271,8 @@ def test_a_file_pinned_by_its_git_blob_is_refused_when_changed(tmp_path):
     folder = tmp_path / "raw" / "ag_news"
     folder.mkdir(parents=True)
     (folder / "train.csv").write_text('"3","Title","Text"\n')  # train.csv's sha256 is not known offline; its blob is
-    result = run("fetch", "ag_news", "--data-dir", str(tmp_path / "raw"), "--no-convert")
-    assert result.exit_code == 1 and "train.csv: git blob" in result.output \
+    result = run("fetch", "--dataset", "ag_news", "--data-dir", str(tmp_path / "raw"), "--no-convert")
+    assert result.exit_code == 2 and "train.csv: git blob" in result.output \
         and "is not the pinned 694aa19971315410e000404523796b76349d3c1d" in result.output, result.output
 
 
@@ -290,7 +301,7 @@ def test_the_printed_url_is_the_one_requested(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     source = registry.REGISTRY["conll2003"].sources[0]
-    result = run("fetch", "conll2003", "--data-dir", str(tmp_path / "raw"), "--no-convert")
+    result = run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--no-convert")
     requested = hf_hub_url(source.repo_id, source.path, repo_type="dataset", revision=source.revision,
                            endpoint="http://127.0.0.1:9")
     assert "/resolve/refs%2Fconvert%2Fparquet/" in requested and f"could not download {requested} (" in result.output
@@ -309,12 +320,42 @@ def test_every_source_is_pinned_but_the_one_that_cannot_be_offline():
     assert unpinned == {"fudan_news"}
 
 
+def test_one_dataset_that_cannot_be_fetched_does_not_stop_the_others(monkeypatch, tmp_path):
+    """GMB behind its Kaggle login: the other named datasets are still fetched, then the root's one error line."""
+    from converters import fetch
+
+    def fetch_dataset(entry, data_dir):
+        tried.append(entry.name)
+        if entry.name != "ag_news":
+            raise fetch.FetchError(f"{entry.name}: no way")
+        return []
+
+    tried = []
+    monkeypatch.setattr(fetch, "fetch_dataset", fetch_dataset)
+    result = run("fetch", "--dataset", "gmb", "--dataset", "ag_news", "--dataset", "cmmlu", "--data-dir",
+                 str(tmp_path / "raw"), "--no-convert")
+    assert result.exit_code == 2 and tried == ["gmb", "ag_news", "cmmlu"]
+    assert not_fetched(result.output) == ["gmb: no way", "cmmlu: no way"]
+    assert result.stderr.splitlines()[-1] == f"error: {tmp_path / 'raw'}: expected gmb, cmmlu fetched (the reason is " \
+                                             "above)"
+
+
+def test_no_dataset_named_fetches_every_one(monkeypatch, tmp_path):
+    from converters import cli, fetch
+
+    tried = []
+    monkeypatch.setattr(fetch, "fetch_dataset", lambda entry, data_dir: tried.append(entry.name) or [])
+    assert run("fetch", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
+    assert tried == list(cli.REGISTRY)
+
+
 def test_unknown_dataset_name_is_refused():
-    result = run("fetch", "nope")
+    result = run("fetch", "--dataset", "nope")
     assert result.exit_code == 2 and "expected dataset names" in result.output
 
 
-@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.server
 def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(standin, tmp_path, converted):
     """The real files, through the real command in its own process, selected only by HF_ENDPOINT."""
     root, endpoint = standin
@@ -330,7 +371,8 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
     shutil.copyfile(shared("zh_ner", "ccfbdci.jsonl"), ccfbdci)
     # (CMMLU's zip is pinned by its sha256, which a zip rebuilt here cannot have: its tests patch the pin.)
     env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf")}
-    process = subprocess.run([sys.executable, "-m", "converters", "fetch", "conll2003", "wnut17", "zh_ner",
+    process = subprocess.run([sys.executable, "-m", "llmner", "data", "fetch", "--dataset", "conll2003", "--dataset", "wnut17",
+                              "--dataset", "zh_ner",
                               "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data")],
                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert process.returncode == 0, process.stderr[-2000:]
@@ -344,7 +386,7 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
         assert fetched == direct, target
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_the_recorded_content_digests_are_those_of_shared_data(converted):
     """The pins of the sources whose commit and checksum cannot be known offline: ../shared/data's copies."""
     for entry in registry.REGISTRY.values():

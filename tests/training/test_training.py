@@ -17,11 +17,11 @@ from tests.constants import ROOT
 
 RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in yaml.safe_load(p.read_text())]
 BIN = Path(sys.executable).parent
-# The three ways users start training; each twin goes through one of them.
-LAUNCHERS = [["axolotl", "train"], ["accelerate", "launch", "-m", "axolotl.cli.train"],
+# The three ways users start training; each twin goes through one of them (`llmner train`: accelerate's launcher).
+LAUNCHERS = [["axolotl", "train"], [sys.executable, "-m", "llmner", "train"],
              ["axolotl", "train", "--launcher", "python"]]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.data, pytest.mark.training]
 
 
 def environment() -> dict:
@@ -42,14 +42,14 @@ def recipe_data(converted: Path, recipe: Path) -> Path:
 def predict_and_score(model: Path, data: Path, out: Path, limit: int | None = None, max_new_tokens: int = 16,
                       extra: tuple[str, ...] = ()) -> dict:
     predictions, report = out / "predictions.jsonl", out / "report.json"
-    run([sys.executable, "-m", "prediction", "--model", str(model), "--data", str(data), "--output",
+    run([sys.executable, "-m", "llmner", "predict", "--model", str(model), "--data", str(data), "--output",
          str(predictions), "--max-new-tokens", str(max_new_tokens), "--batch-size", "8", *extra]
-        + (["--limit", str(limit)] if limit else []))
+        + (["--examples", str(limit)] if limit else []))
     gold = data
     if limit:  # score against the examples that were predicted; the rest would be counted as missing
         gold = out / "gold.jsonl"
         gold.write_text("".join(line for _, line in zip(range(limit), open(data, encoding="utf-8"))), encoding="utf-8")
-    run([sys.executable, "-m", "evaluators", "score", "--gold", str(gold), "--pred", str(predictions), "--json",
+    run([sys.executable, "-m", "llmner", "score", "--data", str(gold), "--pred", str(predictions), "--json",
          str(report)])
     return json.loads(report.read_text())
 
@@ -74,7 +74,7 @@ def test_twin_trains_predicts_and_scores(converted, tmp_path, index):
     config = yaml.safe_load(recipe.read_text())
     assert (output / ("adapter_config.json" if config.get("adapter") else "config.json")).exists()
     if config.get("adapter") == "lora":  # `make merge`: Axolotl's merge plus training's tokenizer and template
-        run([sys.executable, "-m", "training.merge", str(twin)])
+        run([sys.executable, "-m", "llmner", "merge", str(twin)])
         output = output / "merged"
         assert (output / "config.json").exists() and (output / "chat_template.jinja").exists()
     report = predict_and_score(output, tmp_path / "train.jsonl", tmp_path, limit=4)

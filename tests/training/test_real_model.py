@@ -13,21 +13,21 @@ import pytest
 import yaml
 
 from tests.constants import ROOT
-from tests.test_pretrained import MODEL_DIR
-from tests.test_training import labelled_text, predict_and_score, run
+from tests.training.test_pretrained import MODEL_DIR
+from tests.training.test_training import labelled_text, predict_and_score, run
 from training import pretrained
 from training.derive import derive
 
 RECIPE = ROOT / "recipes" / "smollm2_135m_lora_conll.yml"
 END_OF_TURN = "<|im_end|>"
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.training
 
 
 @pytest.fixture(scope="module")
 def wnut_pool(tmp_path_factory):
     pool = tmp_path_factory.mktemp("wnut") / "pool.jsonl"
-    subprocess.run([sys.executable, "-m", "converters", "wnut17", "--input",
+    subprocess.run([sys.executable, "-m", "llmner", "data", "convert", "wnut17", "--input",
                     str(ROOT / "samples" / "wnut17" / "train_sample.conll"), "--output", str(pool), "--split", "train"],
                    check=True, cwd=ROOT, capture_output=True)
     pretrained.get_model(MODEL_DIR, ROOT / ".cache" / "wheels")
@@ -48,7 +48,7 @@ def test_a_few_lora_steps_then_predict_parse_and_score(wnut_pool, tmp_path):
     recipe = derive(RECIPE, wnut_pool, tmp_path, examples=16, entity_share=0.75, max_steps=2)
     config = yaml.safe_load(recipe.read_text())
     assert config["base_model"] == "models/smollm2-135m-instruct" and config["bf16"] is True
-    run(["axolotl", "train", str(recipe)])
+    run([sys.executable, "-m", "llmner", "train", str(recipe)])  # what `make demo` runs
     output = tmp_path / "output"
     assert (output / "adapter_model.safetensors").exists()
     losses = [float(v) for v in re.findall(r"'loss': '?([\d.]+)", (output / "debug.log").read_text())]

@@ -17,6 +17,7 @@ import pytest
 
 from training.merge import ROUND_TRIP_TEXTS, restore_tokenizer, round_trip_differences
 from training.twin import TEMPLATE_TOKENS
+from tests.cli import llmner
 from tests.constants import ROOT
 
 # The keys of each model's tokenizer_config.json on the Hub (chat templates left out: the recipes set their own).
@@ -113,7 +114,7 @@ def trained_and_merged(tmp_path_factory) -> dict[str, Path]:
     return outputs
 
 
-@pytest.mark.slow  # the fixture loads each tokenizer by hub id through the stand-in, in a fresh Python (~1 minute)
+@pytest.mark.server  # the fixture loads each tokenizer by hub id through the stand-in, in a fresh Python (~1 minute)
 def test_axolotls_merge_leaves_the_distill_llama_tokenizer_that_drops_spaces_and_chinese(trained_and_merged):
     """The defect: the merged folder as Axolotl leaves it decodes the R1-Distill-Llama's text wrongly."""
     output = trained_and_merged["deepseek-ai/DeepSeek-R1-Distill-Llama-8B"]
@@ -121,7 +122,7 @@ def test_axolotls_merge_leaves_the_distill_llama_tokenizer_that_drops_spaces_and
     assert len(differences) >= len(ROUND_TRIP_TEXTS), differences
 
 
-@pytest.mark.slow
+@pytest.mark.server
 @pytest.mark.parametrize("repo", FAMILIES)
 def test_merged_folder_gets_the_training_tokenizer(trained_and_merged, repo):
     from transformers import AutoTokenizer
@@ -137,11 +138,16 @@ def test_merged_folder_gets_the_training_tokenizer(trained_and_merged, repo):
 
 
 def test_merge_before_training_is_one_error_line(tmp_path):
-    from click.testing import CliRunner
-
-    from training.merge import main
-
     recipe = tmp_path / "recipe.yml"
     recipe.write_text(f"output_dir: {tmp_path / 'outputs'}\n")
-    result = CliRunner().invoke(main, [str(recipe)])
-    assert result.exit_code == 2 and result.output.startswith("error: ") and "train first" in result.output
+    result = llmner("merge", recipe)
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and "train first" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_recipe_without_an_output_dir_is_one_error_line(tmp_path):
+    """It was a KeyError traceback."""
+    recipe = tmp_path / "recipe.yml"
+    recipe.write_text("base_model: m\n")
+    result = llmner("merge", recipe)
+    assert result.exit_code == 2 and result.stderr == f"error: {recipe}: expected a `output_dir:` setting\n"

@@ -1,4 +1,4 @@
-"""`training.derive`: a recipe run on other data keeps everything but the data, folders and length; the subset has
+"""`llmner derive`: a recipe run on other data keeps everything but the data, folders and length; the subset has
 the asked share of sentences with entities; bad input is one line."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_derived_recipe_changes_only_data_folders_and_length(pool, tmp_path):
 def test_bad_data_is_one_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1\n')
-    result = subprocess.run([sys.executable, "-m", "training.derive", str(RECIPE), "--data", str(bad), "--out-dir",
+    result = subprocess.run([sys.executable, "-m", "llmner", "derive", str(RECIPE), "--data", str(bad), "--out-dir",
                              str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith(f"error: {bad}:1:")
     assert len(result.stderr.strip().splitlines()) == 1

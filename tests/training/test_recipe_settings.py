@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_recipes import RECIPES, load, validate
+from tests.training.test_recipes import RECIPES, load, validate
 
 EVALUATING = [path for path in RECIPES if load(path).get("test_datasets") or load(path).get("val_set_size")]
 
@@ -100,7 +100,7 @@ def test_header_memory_figures_are_the_arithmetics_and_both_phases_fit_the_card(
     from training.budget import card_gb, evaluation_gib, estimate_gib, fits, header_text as budget_text
 
     recipe, header = load(path), header_text(path)
-    assert budget_text(recipe) in header, f"{path.name}: header lacks `python -m training.budget --header` output"
+    assert budget_text(recipe) in header, f"{path.name}: header lacks `llmner budget --header` output"
     card = card_gb(header, path)
     assert fits(estimate_gib(recipe), card), f"{path.name}: training {estimate_gib(recipe):.1f} GiB on {card} GB"
     evaluation = evaluation_gib(recipe)
@@ -125,11 +125,9 @@ def test_evaluation_memory_counts_the_logits_liger_writes_outside_training():
 
 
 def test_budget_command_prints_both_phases_of_every_recipe_within_the_card():
-    from click.testing import CliRunner
+    from tests.cli import llmner
 
-    from training.budget import main
-
-    result = CliRunner().invoke(main, [])
+    result = llmner("budget", *RECIPES)
     assert result.exit_code == 0, result.output
     for path in RECIPES:
         assert f"{path}: " in result.output
@@ -145,7 +143,7 @@ def test_budget_command_refuses_a_header_without_a_card_in_one_line(tmp_path):
 
     recipe = tmp_path / "r.yml"
     recipe.write_text("# GPUs: some\n\nbase_model: x\n")
-    result = subprocess.run([sys.executable, "-m", "training.budget", str(recipe)], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "llmner", "budget", str(recipe)], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {recipe}: expected a header line 'GPUs: 1× GPU with N GB'"]

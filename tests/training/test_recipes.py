@@ -1,5 +1,5 @@
 """Every recipe, found recursively: a header, Axolotl's own validation, paths that exist after `make data`, DeepSpeed
-configs that DeepSpeed loads with the recipe's batch settings. (The Slurm scripts: tests/test_slurm.py.)"""
+configs that DeepSpeed loads with the recipe's batch settings. (The Slurm scripts: tests/training/test_slurm.py.)"""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_recipe_uses_a_template_the_twins_know_and_files_that_exist(path):
         assert dataset["path"].startswith("data/"), "data paths point at `make data` output"
 
 
-@pytest.mark.slow
+@pytest.mark.data
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_recipe_data_exists_after_make_data(converted, path):
     recipe = load(path)

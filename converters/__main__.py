@@ -1,3 +1,0 @@
-from converters.cli import main
-
-main()

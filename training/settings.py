@@ -1,0 +1,30 @@
+"""The settings of a loaded recipe that a training command cannot do without, each refused in one line naming the
+recipe when it is missing (a KeyError deep in a derivation would be a traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import DataError
+
+
+def setting(recipe: dict, key: str, path: str | Path):
+    """recipe[key], which must be set.
+
+    >>> setting({"output_dir": "runs/x"}, "output_dir", "r.yml")
+    'runs/x'
+    >>> setting({}, "output_dir", "r.yml")
+    Traceback (most recent call last):
+    core.errors.DataError: r.yml: expected a `output_dir:` setting
+    """
+    if recipe.get(key) in (None, ""):
+        raise DataError(path, None, f"expected a `{key}:` setting")
+    return recipe[key]
+
+
+def first_dataset(recipe: dict, path: str | Path) -> dict:
+    """The recipe's training dataset: the first entry of `datasets:`, with its `path`."""
+    datasets = recipe.get("datasets")
+    if not (isinstance(datasets, list) and datasets and isinstance(datasets[0], dict) and datasets[0].get("path")):
+        raise DataError(path, None, "expected `datasets:` as a list whose first entry has a `path:`")
+    return datasets[0]

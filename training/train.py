@@ -1,0 +1,58 @@
+"""`llmner train RECIPE`: train a recipe with Axolotl on this machine's GPUs, tracked when asked.
+
+    llmner train recipes/ds15b_lora.yml                           # accelerate launch -m axolotl.cli.train RECIPE
+    llmner train recipes/ds15b_lora.yml --track wandb --dry-run   # print the command it would run
+    llmner train recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json -- \\
+        accelerate launch --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
+
+The recipe is loaded and checked first, so a malformed one is one line before anything starts. What runs is
+LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
+accelerate); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from core import options
+from core.errors import DataError
+from core.recipes import load_recipe
+from training.tracking import TRACKERS, overrides
+
+LAUNCHER = ("accelerate", "launch", "-m", "axolotl.cli.train")
+
+
+def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: str | None = None,
+                   track: str | None = None) -> list[str]:
+    """The command that trains `recipe_path`, its recipe loaded and checked first.
+
+    >>> launch_command("recipes/ds15b_fft.yml", deepspeed="deepspeed_configs/zero2.json")[-3:]
+    ['recipes/ds15b_fft.yml', '--deepspeed', 'deepspeed_configs/zero2.json']
+    """
+    recipe = load_recipe(recipe_path)
+    if deepspeed is not None and not Path(deepspeed).is_file():
+        raise DataError(deepspeed, None, "expected a DeepSpeed config file (see deepspeed_configs/)")
+    return [*(launcher or LAUNCHER), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []),
+            *overrides(recipe, recipe_path, track)]
+
+
+@click.command("train")
+@options.recipe()
+@click.option("--track", type=click.Choice(("none", *TRACKERS)), default="none", envvar="TRACK", show_envvar=True,
+              show_default=True, help="Track the run with Weights & Biases or SwanLab.")
+@click.option("--deepspeed", default=None, help="A DeepSpeed config (deepspeed_configs/) for Axolotl to shard with.")
+@options.dry_run(help="Print the command instead of running it.")
+@click.argument("launcher", nargs=-1, type=click.UNPROCESSED)
+def main(recipe, track, deepspeed, dry_run, launcher):
+    """Train RECIPE with Axolotl; LAUNCHER after `--` replaces `accelerate launch -m axolotl.cli.train`."""
+    command = launch_command(recipe, launcher, deepspeed, None if track == "none" else track)
+    if dry_run:
+        click.echo(shlex.join(command))
+        return
+    sys.stdout.flush()
+    os.execvp(command[0], command)
