@@ -48,10 +48,10 @@ COMMAND_LINE = re.compile(r"(?:^|[\s`(])(?:python -m |\$\(PY\) -m )?llmner((?: [
 def llmner_lines(text: str) -> list[list[str]]:
     """The arguments of every `llmner ...` line in a text (backslash continuations joined).
 
-    >>> llmner_lines("run `llmner score --data g.jsonl --pred p.jsonl` then\\n$(PY) -m llmner data fetch \\\\\\n  --dataset x")
+    >>> llmner_lines("run `llmner score --data g.jsonl --pred p.jsonl` then $(PY) -m llmner data fetch --dataset x")
     [['score', '--data', 'g.jsonl', '--pred', 'p.jsonl'], ['data', 'fetch', '--dataset', 'x']]
     """
-    joined = re.sub(r"\\\n\s*", " ", text)
+    joined = re.sub(r"\s*\\\n\s*", " ", text)
     return [match.split() for match in COMMAND_LINE.findall(joined)]
 
 
@@ -62,7 +62,7 @@ def resolve(words: list[str]):
     from llmner.cli import main
 
     command, rest = main, list(words)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "<", "…", "$(")):
         command = command.get_command(click.Context(command), rest.pop(0))
         if command is None:
             return None, rest
@@ -73,10 +73,16 @@ def unknown_options(words: list[str]) -> list[str]:
     import click
 
     command, rest = resolve(words)
-    if command is None or isinstance(command, click.Group):
+    if command is None:
         return [" ".join(words)]
+    if isinstance(command, click.Group):  # a stage named as a whole, or with a placeholder for its subcommand
+        return []
     known = {name for param in command.params for name in getattr(param, "opts", [])} | {"--help", "-h"}
     return [word.split("=")[0] for word in rest if word.startswith("--") and word.split("=")[0] not in known]
+
+
+def test_continued_lines_are_joined():
+    assert llmner_lines("$(PY) -m llmner data fetch \\\n    --dataset x") == [["data", "fetch", "--dataset", "x"]]
 
 
 def test_every_llmner_line_names_a_command_and_its_options():
