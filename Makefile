@@ -77,8 +77,8 @@ demo: model ## The real model on held-out tweets before and after LoRA fine-tuni
 	$(PY) -m llmner compare --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
-	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets conll2003 --max-epochs 3
-	$(PY) -m baselines spacy bench --data-dir data --out-dir outputs/baselines --datasets gmb --max-epochs 1
+	$(PY) -m llmner baseline spacy bench --data-dir data --out-dir outputs/baselines --dataset conll2003 --epochs 3
+	$(PY) -m llmner baseline spacy bench --data-dir data --out-dir outputs/baselines --dataset gmb --epochs 1
 
 # Every report `make eval`, `make baselines` and `make demo` wrote (or REPORTS=...): one table and one chart.
 REPORTS ?= $(shell find outputs runs -name report.json 2>/dev/null | sort)
@@ -88,10 +88,10 @@ leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/
 	$(PY) -m llmner leaderboard $(REPORTS) --output outputs/leaderboard.md --png outputs/leaderboard.png
 
 bench-real: model ## The real-model table on CoNLL-2003 and AG News (~1.5 h on 2 cores; resumable): runs/bench_real/results.md
-	$(OFFLINE) $(PY) -m benchmarks.real --data-dir $(DATA_DIR) --out-dir runs/bench_real
+	$(OFFLINE) $(PY) -m llmner bench real --data-dir $(DATA_DIR) --out-dir runs/bench_real
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
-	$(PY) -m benchmarks.cpu_speed --data-dir $(DATA_DIR)
+	$(PY) -m llmner bench cpu --data-dir $(DATA_DIR)
 
 # The GPU suite runs on a GPU machine with its own Python (no .venv there): see benchmarks/RESULTS.md.
 PART ?= training
@@ -99,7 +99,7 @@ bench-gpu: ## GPU figures through axolotl train (run on the GPU machine): make b
 	bash benchmarks/bench_gpu.sh $(PART)
 
 bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb_bench/ (a GMB slice) for the GPU machine
-	$(PY) -m benchmarks.gpu_bundle
+	$(PY) -m llmner bench bundle
 	@# the GPU machine gets no ../shared/data: a slice of the converted GMB travels with the wheels (~8 MB)
 	test -f data/gmb/train.jsonl || $(MAKE) data
 	mkdir -p data/gmb_bench
@@ -116,7 +116,7 @@ test-twins: setup ## Every recipe's CPU twin and the learning test (~14 minutes;
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_EVERY_TWIN=1 $(PY) -m pytest -m training tests/training/test_training.py $(PYTEST_ARGS)
 
 test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment, suite at toy size (downloads ~3 GB once)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/test_gpu_bench.py $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/benchmarks/test_gpu_bench.py $(PYTEST_ARGS)
 
 lint: setup ## shellcheck the Slurm scripts and .ci/run
 	shellcheck slurm/*.sbatch slurm/env.sh .ci/run

@@ -1,10 +1,10 @@
 """Prompting a chat API (any OpenAI-compatible endpoint: OpenAI, DeepSeek, vLLM, ...) with the converters' prompts.
 
-    python -m baselines api run --data data/zh_news/test_5shot.jsonl --output preds.jsonl \
+    llmner baseline api run --data data/zh_news/test_5shot.jsonl --output preds.jsonl \
         --base-url https://api.deepseek.com --model deepseek-chat --confidence
-    python -m evaluators score --gold data/zh_news/test_5shot.jsonl --pred preds.jsonl --reliability-png rel.png
+    llmner score --data data/zh_news/test_5shot.jsonl --pred preds.jsonl --reliability-png rel.png
 
-Zero-, one- or few-shot is the examples file's own prompt (`python -m converters classification --shots N ...`).
+Zero-, one- or few-shot is the examples file's own prompt (`llmner data classification --shots N ...`).
 With `--confidence` (classification), the model also states how sure it is, as the seeds did: it answers
 `{"label": ..., "confidence": 0.0-1.0}`; an answer that is not such JSON is kept as raw output, which the evaluator
 reads as a plain label or counts as invalid.
@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import queue
-import sys
 import threading
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from pathlib import Path
 import click
 from pydantic import BaseModel, Field, ValidationError
 
+from core import options
 from core.errors import DataError
 from core.io import check_writable, write_jsonl
 from core.schemas import one_line, read_records
@@ -326,9 +326,9 @@ def main():
 
 
 @main.command()
-@click.option("--data", required=True, help="Examples JSONL (its prompts are sent as they are).")
-@click.option("--output", required=True, help="Predictions JSONL.")
-@click.option("--model", required=True, help="Model name at the endpoint.")
+@options.data("Examples JSONL (its prompts are sent as they are).")
+@options.output("Predictions JSONL.")
+@options.model("Model name at the endpoint.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI's).")
 @click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable with the key.")
 @click.option("--confidence", is_flag=True, help="Classification: ask for a label and a stated confidence.")
@@ -340,17 +340,17 @@ def main():
               help="Seconds per request attempt.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--cache", "cache_path", default=None, help="Answer cache (default: OUTPUT.cache.jsonl).")
-@click.option("--limit", type=click.IntRange(min=1), default=None)
+@options.examples()
 @click.option("--allow-failures", is_flag=True,
               help="Exit 0 although some examples failed (they stay out of the predictions and are asked next run).")
 def run(data, output, model, base_url, api_key_env, confidence, concurrency, max_retries, timeout, max_tokens,
-        cache_path, limit, allow_failures):
+        cache_path, examples, allow_failures):
     """Send every example's prompt to the endpoint and write predictions."""
     import openai
 
     output = Path(output)
     cache_path = Path(cache_path or f"{output}.cache.jsonl")
-    examples = read_prompts(data, limit, confidence)
+    examples = read_prompts(data, examples, confidence)
     for path in (output, cache_path):
         check_writable(path)
     cache = AnswerCache(cache_path)
@@ -361,18 +361,13 @@ def run(data, output, model, base_url, api_key_env, confidence, concurrency, max
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {len(cache.answers)} answers are kept in {cache_path}; rerun to ask the rest",
                    err=True)
-        sys.exit(130)
+        raise click.exceptions.Exit(130) from None
     except (*fatal_errors(), openai.APIConnectionError) as error:
         click.echo(f"\nerror: {base_url or 'the OpenAI API'}: {error}; the answers so far are kept in {cache_path}",
                    err=True)
-        sys.exit(1)
+        raise click.exceptions.Exit(1) from None
     count = write_jsonl(output, collect_predictions(examples, model, cache, confidence))
     click.echo(json.dumps({"examples": len(examples), "predictions": count, **stats}), err=True)
-    if count == 0:
-        sys.exit(1)  # nothing to score: never a success, whatever --allow-failures says
-    if count < len(examples) and not allow_failures:
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()
+    if count == 0 or (count < len(examples) and not allow_failures):
+        # nothing to score is never a success, whatever --allow-failures says
+        raise click.exceptions.Exit(1)

@@ -1,7 +1,7 @@
 """A decoder LLM as encoder, a linear layer to BIO labels and a CRF on top (the seeds' Llama-3.2-1B + CRF tagger).
 
-    python -m baselines crf train baselines/configs/llama1b_lora_crf_conll.yml
-    python -m baselines crf predict baselines/configs/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
+    llmner baseline crf train baselines/configs/llama1b_lora_crf_conll.yml
+    llmner baseline crf predict baselines/configs/llama1b_lora_crf_conll.yml --data data/conll2003/test.jsonl \
         --output preds.jsonl
 
 The backbone is frozen; LoRA adapters (peft) on its attention projections, the head and the CRF (pytorch-crf) train.
@@ -17,13 +17,14 @@ import json
 from pathlib import Path
 
 import click
-import yaml
 
 from baselines.crf_model import CrfTagger, batches
-from core.examples import tokenised_ner_gold
+from core import options
 from core.errors import DataError
+from core.examples import tokenised_ner_gold
 from core.io import check_writable, write_jsonl
 from core.iob import bio_labels, entities_from_tagger
+from core.recipes import load_recipe
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
             "loss": {"cross_entropy": 0.5, "crf": 0.3, "label_smoothing": 0.2},
@@ -32,7 +33,7 @@ DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["
 
 
 def load_config(path: str | Path) -> dict:
-    config = yaml.safe_load(Path(path).read_text()).get("tagger")
+    config = load_recipe(path).get("tagger")
     if not isinstance(config, dict) or not {"backbone", "train", "output_dir"} <= set(config):
         raise DataError(path, None, "expected a `tagger:` block with backbone, train and output_dir")
     return {**DEFAULTS, **config, "lora": {**DEFAULTS["lora"], **config.get("lora", {})},
@@ -128,8 +129,13 @@ def main():
     """LLM backbone + linear + CRF tagger (train, predict)."""
 
 
+def config_argument():
+    """CONFIG: a tagger config under baselines/configs/ (a missing or malformed one is the loader's one-line error)."""
+    return click.argument("config_path", metavar="CONFIG")
+
+
 @main.command()
-@click.argument("config_path", type=click.Path(exists=True, dir_okay=False))
+@config_argument()
 def train(config_path):
     """Train the tagger a config under baselines/configs/ describes."""
     losses = train_tagger(load_config(config_path))
@@ -137,14 +143,14 @@ def train(config_path):
 
 
 @main.command()
-@click.argument("config_path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", required=True)
-@click.option("--output", required=True)
-@click.option("--model", default=None, help="Trained folder (default: the config's output_dir).")
+@config_argument()
+@options.data()
+@options.output("Predictions JSONL (spans).")
+@options.model("Trained folder (default: the config's output_dir).", required=False)
 def predict(config_path, data, output, model):
     """Predict entity spans with a trained tagger."""
-    check_writable(output)
     config = load_config(config_path)
+    check_writable(output)
     count = write_jsonl(output, predict_spans(config, model or config["output_dir"], data))
     click.echo(f"wrote {count} predictions to {output}", err=True)
 

@@ -1,10 +1,10 @@
 """spaCy NER baseline: examples -> DocBins -> `spacy train` from spaCy's own generated config -> span predictions.
 
-    python -m baselines spacy train --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl \
+    llmner baseline spacy train --data data/conll2003/train.jsonl --eval-data data/conll2003/validation.jsonl \
         --out-dir outputs/spacy_conll --variant sm
-    python -m baselines spacy predict --model outputs/spacy_conll/model-best --data data/conll2003/test.jsonl \
+    llmner baseline spacy predict --model outputs/spacy_conll/model-best --data data/conll2003/test.jsonl \
         --output preds.jsonl
-    python -m evaluators score --gold data/conll2003/test.jsonl --pred preds.jsonl
+    llmner score --data data/conll2003/test.jsonl --pred preds.jsonl
 
 Variants in the spirit of spaCy's packages: `sm` (CPU-efficient CNN tok2vec, no vectors), `md`/`lg` (spaCy's
 accuracy config with static vectors: pass `--vectors en_core_web_md` or `_lg`, installed by the user), `trf` (a
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from core import options
 from core.errors import DataError
 from core.io import check_writable, read_jsonl, write_jsonl
 from core.schemas import read_records
@@ -76,18 +77,26 @@ def main():
     """spaCy NER baseline (train, predict, bench)."""
 
 
+def whole_epochs(epochs: float) -> int:
+    """spaCy trains whole epochs only: a fraction is refused rather than rounded away."""
+    if epochs != int(epochs):
+        raise click.BadParameter(f"spaCy trains whole epochs, not {epochs}", param_hint="--epochs")
+    return int(epochs)
+
+
 @main.command()
-@click.option("--train", "train_path", required=True, help="Training examples JSONL.")
-@click.option("--dev", "dev_path", required=True, help="Validation examples JSONL.")
-@click.option("--out-dir", required=True, help="Output folder (config, DocBins, model-best, model-last).")
+@options.data("Training examples JSONL.")
+@options.eval_data("Validation examples JSONL (spaCy keeps the best model on it).")
+@options.out_dir("Output folder (config, DocBins, model-best, model-last).")
 @click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True)
 @click.option("--vectors", default=None, help="Static vectors package or path (md/lg variants).")
-@click.option("--max-epochs", default=10, show_default=True)
+@options.epochs(10, "Passes over the training data (whole ones).")
 @click.option("--eval-frequency", default=1000, show_default=True, help="Steps between dev evaluations.")
-@click.option("--seed", default=42, show_default=True)
-def train(train_path, dev_path, out_dir, variant, vectors, max_epochs, eval_frequency, seed):
+@options.seed()
+def train(data, eval_data, out_dir, variant, vectors, epochs, eval_frequency, seed):
     """Train spaCy's NER on converter examples."""
-    click.echo(json.dumps(train_model(train_path, dev_path, out_dir, variant, vectors, max_epochs, seed, eval_frequency)))
+    click.echo(json.dumps(train_model(data, eval_data, out_dir, variant, vectors, whole_epochs(epochs), seed,
+                                      eval_frequency)))
 
 
 def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epochs=10, seed=42,
@@ -97,9 +106,9 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
 
     if variant in ("md", "lg") and not vectors:
         raise DataError(train_path, None, f"the {variant} variant needs --vectors (e.g. en_core_web_{variant})")
+    lang = language_of(next(read_jsonl(train_path))[1]["id"])  # bad data is found before a folder is made
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    lang = language_of(next(read_jsonl(train_path))[1]["id"])
     nlp = spacy.blank(lang)
     counts = {}
     for name, path in (("train", train_path), ("dev", dev_path)):
@@ -119,9 +128,9 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
 
 
 @main.command()
-@click.option("--model", required=True, help="A trained spaCy pipeline folder (model-best).")
-@click.option("--data", required=True, help="Examples JSONL.")
-@click.option("--output", required=True, help="Predictions JSONL (spans).")
+@options.model("A trained spaCy pipeline folder (model-best).")
+@options.data()
+@options.output("Predictions JSONL (spans).")
 def predict(model, data, output):
     """Predict entity spans for every example."""
     check_writable(output)
@@ -133,8 +142,8 @@ def predict_spans(model, data):
     import spacy
     from tqdm import tqdm
 
+    examples = read_records(data)  # bad data is found before a model is loaded
     nlp = spacy.load(model)
-    examples = read_records(data)
     docs = (make_doc(nlp, example["gold"]) for example in examples)
     for example, doc in zip(examples, tqdm(nlp.pipe(docs, batch_size=256), total=len(examples), desc="spaCy")):
         yield {"id": example["id"], "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}
@@ -142,16 +151,17 @@ def predict_spans(model, data):
 
 
 @main.command()
-@click.option("--data-dir", default="data", show_default=True, help="`make data` output.")
-@click.option("--out-dir", default="outputs/baselines", show_default=True)
-@click.option("--datasets", default="conll2003,gmb", show_default=True)
-@click.option("--max-epochs", default=10, show_default=True)
-def bench(data_dir, out_dir, datasets, max_epochs):
+@options.data_dir("data", "Converted examples (`make data` output): DATASET/train.jsonl, validation.jsonl, test.jsonl.")
+@options.out_dir("A folder per dataset: model, predictions.jsonl, report.json.", default="outputs/baselines")
+@options.dataset(default=("conll2003", "gmb"))
+@options.epochs(10, "Passes over the training data (whole ones).")
+def bench(data_dir, out_dir, datasets, epochs):
     """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report
 
-    for dataset in datasets.split(","):
+    max_epochs = whole_epochs(epochs)
+    for dataset in datasets:
         folder, data = Path(out_dir) / f"spacy_{dataset}", Path(data_dir) / dataset
         trained = train_model(data / "train.jsonl", data / "validation.jsonl", folder, max_epochs=max_epochs)
         # model-best exists once an evaluation was due; the last model otherwise

@@ -1,8 +1,8 @@
 """Encoder token classification (BERT, ELECTRA, NuNER or any encoder id) with transformers' Trainer.
 
-    python -m baselines token-classifier train --model google/electra-base-discriminator \
-        --train data/conll2003/train.jsonl --dev data/conll2003/validation.jsonl --out-dir outputs/electra_conll
-    python -m baselines token-classifier predict --model outputs/electra_conll --data data/conll2003/test.jsonl \
+    llmner baseline encoder train --model google/electra-base-discriminator \
+        --data data/conll2003/train.jsonl --eval-data data/conll2003/validation.jsonl --out-dir outputs/electra_conll
+    llmner baseline encoder predict --model outputs/electra_conll --data data/conll2003/test.jsonl \
         --output preds.jsonl
 
 Labels are IOB2 over the gold tokens; only each word's first sub-token carries a label (the rest are -100), and
@@ -11,9 +11,9 @@ predictions are read from first sub-tokens, decoded strictly (a stray I- starts 
 
 from __future__ import annotations
 
-
 import click
 
+from core import options
 from core.examples import tokenised_ner_gold
 from core.io import check_writable, write_jsonl
 from core.iob import bio_labels, entities_from_tagger, entities_to_tags
@@ -63,24 +63,31 @@ def main():
 
 
 @main.command()
-@click.option("--model", required=True, help="Encoder id or folder (bert-base-cased, numind/NuNER-v2.0, ...).")
-@click.option("--train", "train_path", required=True)
-@click.option("--dev", "dev_path", required=True)
-@click.option("--out-dir", required=True, help="Folder for the trained model.")
-@click.option("--epochs", default=3.0, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--learning-rate", default=5e-5, show_default=True)
-@click.option("--max-steps", default=-1, show_default=True)
-def train(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps):
+@options.model("Encoder id or folder (bert-base-cased, numind/NuNER-v2.0, ...).")
+@options.data("Training examples JSONL (tokenised NER).")
+@options.eval_data("Validation examples JSONL, scored after each epoch.")
+@options.out_dir("Folder for the trained model.")
+@options.epochs(3.0)
+@options.batch_size(32)
+@options.learning_rate(5e-5)
+@options.max_steps(None, "Optimizer steps [default: as many as --epochs take].")
+def train(model, data, eval_data, out_dir, epochs, batch_size, learning_rate, max_steps):
     """Fine-tune an encoder for token classification."""
-    train_model(model, train_path, dev_path, out_dir, epochs, batch_size, learning_rate, max_steps)
+    train_model(model, data, eval_data, out_dir, epochs, batch_size, learning_rate, max_steps or -1)
 
 
 def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
-    from datasets import Dataset
-    from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, Trainer, TrainingArguments
-
+    # bad data is found before a model library is imported or a model loaded
     train_examples, dev_examples = tokenised_ner_gold(train_path), tokenised_ner_gold(dev_path)
+
+    from datasets import Dataset
+    from transformers import (
+        AutoModelForTokenClassification,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+    )
+
     labels = bio_labels(next(iter(train_examples))["labels"])
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = load_tokenizer(model)
@@ -91,7 +98,7 @@ def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, lea
     args = TrainingArguments(output_dir=str(out), num_train_epochs=epochs, max_steps=max_steps,
                              per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
                              learning_rate=learning_rate, warmup_steps=0.1, weight_decay=0.01, eval_strategy="epoch",
-                             save_strategy="no", logging_steps=50, report_to=[], seed=42, bf16=_bf16())
+                             save_strategy="no", logging_steps=50, report_to=[], seed=42, bf16=bf16_available())
     trainer = Trainer(model=network, args=args, train_dataset=train_set, eval_dataset=dev_set,
                       data_collator=DataCollatorForTokenClassification(tokenizer), processing_class=tokenizer)
     trainer.train()
@@ -99,17 +106,17 @@ def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, lea
     return trainer.state.log_history
 
 
-def _bf16() -> bool:
+def bf16_available() -> bool:
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 @main.command()
-@click.option("--model", required=True, help="A folder written by `train`.")
-@click.option("--data", required=True)
-@click.option("--output", required=True)
-@click.option("--batch-size", default=64, show_default=True)
+@options.model("A folder written by `train`.")
+@options.data()
+@options.output("Predictions JSONL (spans).")
+@options.batch_size(64)
 def predict(model, data, output, batch_size):
     """Predict entity spans for every example."""
     check_writable(output)

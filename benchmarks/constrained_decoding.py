@@ -1,6 +1,6 @@
 """Unconstrained against grounded constrained decoding, on one model and one examples file, measured on this run.
 
-    python -m benchmarks.constrained_decoding --model outputs/ds15b_fft --data data/gmb/test.jsonl --limit 500
+    llmner bench constrained --model outputs/ds15b_fft --data data/gmb/test.jsonl --examples 500
 
 Prints, for both ways: unparseable outputs, ungrounded mentions, strict entity F1, and generation time (the slow-down
 of the constraint). Both use the same greedy, batched generation of `make eval`.
@@ -12,24 +12,25 @@ import time
 
 import click
 
+from core import options
 
 
 @click.command()
-@click.option("--model", required=True)
-@click.option("--data", required=True)
-@click.option("--limit", default=200, show_default=True)
-@click.option("--batch-size", default=16, show_default=True)
+@options.model()
+@options.data()
+@options.examples(200)
+@options.batch_size(16)
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--chat-template", default=None)
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
-def main(model, data, limit, batch_size, max_new_tokens, chat_template, dtype):
+def main(model, data, examples, batch_size, max_new_tokens, chat_template, dtype):
     from core.schemas import read_records
     from evaluators.data import Gold, Prediction
+    from evaluators.score import build_report
     from prediction.constrained import MODES
     from prediction.predict import generate_answers, load_model, training_prompts
-    from evaluators.score import build_report
 
-    examples = read_records(data, limit)
+    examples = read_records(data, examples)  # bad data is found before a model is loaded
     loaded, tokenizer = load_model(model, None, dtype)
     prompts = training_prompts(tokenizer, examples, chat_template)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
@@ -49,6 +50,3 @@ def main(model, data, limit, batch_size, max_new_tokens, chat_template, dtype):
     for name, *_, seconds in rows[1:]:
         click.echo(f"slow-down of {name}: {seconds / rows[0][4] - 1:+.1%} ({len(examples)} examples, {data})")
 
-
-if __name__ == "__main__":
-    main()

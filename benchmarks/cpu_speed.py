@@ -1,6 +1,6 @@
 """CPU figures, measured on this run: scoring the CoNLL-2003 test set from generations, and converting GMB.
 
-    python -m benchmarks.cpu_speed [--data-dir ../shared/data] [--repeats 5] [--json OUT]
+    llmner bench cpu [--data-dir ../shared/data] [--repeats 5] [--json OUT]
 
 Scoring covers everything after the files are read: parsing each generation, grounding every mention, and the
 entity, token, sentence and error-analysis scores. The generations are the gold answers with one entity in five
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-
 from converters import conll, gmb
+from core import options
 from core.tasks import ner_prompt
 from evaluators.data import Gold, Prediction
 from evaluators.score import build_report
@@ -45,9 +45,10 @@ def timed(function, repeats: int) -> tuple[float, object]:
 
 
 @click.command()
-@click.option("--data-dir", default="../shared/data", show_default=True)
-@click.option("--repeats", default=5, show_default=True)
-@click.option("--json", "json_path", default=None, help="Also write the figures here.")
+@options.data_dir()
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Timed runs (the median is kept).")
+@options.json_report("Also write the figures here.")
 def main(data_dir, repeats, json_path):
     data_dir = Path(data_dir)
     prompt = ner_prompt("conll2003")
@@ -76,6 +77,3 @@ def main(data_dir, repeats, json_path):
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=1) + "\n")
 
-
-if __name__ == "__main__":
-    main()

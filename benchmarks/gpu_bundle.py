@@ -1,7 +1,7 @@
 """Gather the wheel bundle that `make bench-gpu` installs on the GPU machine, and check that it fits one call there.
 
-    python -m benchmarks.gpu_bundle                 # download into .whl/ (git-ignored), slim, check the size
-    python -m benchmarks.gpu_bundle --check-only    # check an existing .whl/ against benchmarks/gpu_wheels.txt
+    llmner bench bundle                 # download into .whl/ (git-ignored), slim, check the size
+    llmner bench bundle --check-only    # check an existing .whl/ against benchmarks/gpu_wheels.txt
 
 The GPU machine has no network and carries at most 64 MiB per call, repository included. Its own stack (torch,
 transformers, accelerate, peft, ...) stays: the bundle holds only what Axolotl needs beyond it, for CPython 3.12 on
@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+
+from core import options
+from core.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTING = Path(__file__).with_name("gpu_wheels.txt")
@@ -137,7 +140,8 @@ def check(folder: Path, pins: list[Pin], extra_bytes: int = 0) -> list[tuple[str
     if total > LIMIT_MIB * 2**20:
         problems.append(f"bundle and tree are {total / 2**20:.1f} MiB, over the {LIMIT_MIB} MiB of one call")
     if problems:
-        raise click.ClickException("; ".join(problems))
+        raise DataError(folder, None, f"expected one wheel per pin of {LISTING.name}, nothing else, and under "
+                                      f"{LIMIT_MIB} MiB with the tree ({'; '.join(problems)})")
     return rows
 
 
@@ -163,10 +167,10 @@ def build(dest: Path = DEST, listing: Path = LISTING) -> list[tuple[str, int]]:
 
 
 @click.command()
-@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=DEST, show_default=True)
+@options.out_dir("The bundle folder (git-ignored; bench_gpu.sh installs .whl/).", default=".whl")
 @click.option("--check-only", is_flag=True, help="Check an existing bundle; download nothing.")
-def main(dest: Path, check_only: bool):
-    dest = dest.resolve()
+def main(out_dir: str, check_only: bool):
+    dest = Path(out_dir).resolve()
     rows = check(dest, read_listing()) if check_only else build(dest)
     tree = tree_bytes()
     for name, size in sorted(rows, key=lambda row: -row[1]):
@@ -177,6 +181,3 @@ def main(dest: Path, check_only: bool):
     click.echo(f"{(wheels + tree) / 2**20:8.2f} MiB  of the {LIMIT_MIB} MiB one call to the GPU machine carries")
     check(dest, read_listing(), extra_bytes=tree)
 
-
-if __name__ == "__main__":
-    main()

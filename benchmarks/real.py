@@ -1,6 +1,6 @@
 """The measured table on real data with a real pretrained model (SmolLM2-135M-Instruct, `make model`), on this machine:
 
-    python -m benchmarks.real --data-dir ../shared/data --out-dir runs/bench_real        # make bench-real
+    llmner bench real --data-dir ../shared/data --out-dir runs/bench_real        # make bench-real
 
 Every row is predicted on the same fixed subset of CoNLL-2003 test (a seeded sample, its size printed), scored by the
 evaluator with 95% intervals, and compared with the fine-tuned row by paired bootstrap:
@@ -30,8 +30,10 @@ from pathlib import Path
 import click
 import yaml
 
+from core import options
 from core.examples import draw_shots
-from core.io import read_jsonl, write_jsonl
+from core.io import read_json, read_jsonl, write_jsonl
+from core.recipes import load_recipe
 from core.schemas import read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
@@ -59,8 +61,9 @@ def environment() -> dict:
             "AXOLOTL_DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def python(*args: str) -> list[str]:
-    return [sys.executable, "-m", *args]
+def llmner(*args: str) -> list[str]:
+    """A step as the command a user types: `llmner ARGS`, run by this Python."""
+    return [sys.executable, "-m", "llmner", *args]
 
 
 def seeded_sample(records: list[dict], size: int, seed: int = 42) -> list[dict]:
@@ -103,7 +106,7 @@ class Bench:
     def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int):
         self.data_dir, self.out, self.test_size, self.sizes, self.seed = data_dir, out_dir, test_size, sizes, seed
         self.rows_path = out_dir / "rows.json"
-        self.rows = json.loads(self.rows_path.read_text()) if self.rows_path.exists() else {}
+        self.rows = read_json(self.rows_path) if self.rows_path.exists() else {}
 
     def save_row(self, name: str, row: dict) -> None:
         self.rows[name] = row
@@ -114,7 +117,7 @@ class Bench:
         converted = self.out / "data"
         if not (converted / "conll2003" / "test.jsonl").exists():
             log("converting every dataset found in --data-dir")
-            run(python("converters", "all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
+            run(llmner("data", "convert-all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
                 self.out / "convert.log")
         self.train_pool = read_records(converted / "conll2003" / "train.jsonl")
         self.test = self.out / "conll_test_subset.jsonl"
@@ -122,7 +125,7 @@ class Bench:
             write_jsonl(self.test, seeded_sample(read_records(converted / "conll2003" / "test.jsonl"),
                                                  self.test_size, self.seed))
         self.validation = converted / "conll2003" / "validation.jsonl"
-        run(python("training.pretrained", "--out-dir", str(MODEL)), self.out / "model.log")
+        run(llmner("model", "--out-dir", str(MODEL)), self.out / "model.log")
 
     # --- rows ----------------------------------------------------------------------------------------------------
     def predict_row(self, name: str, model: Path, data: Path, extra: tuple[str, ...] = (), **facts) -> None:
@@ -131,14 +134,14 @@ class Bench:
         predictions, report = folder / "predictions.jsonl", folder / "report.json"
         if not predictions.exists():
             log(f"{name}: predicting {self.test_size} sentences")
-            facts["predict_seconds"] = round(run(python("prediction", "--model", str(model), "--data", str(data),
+            facts["predict_seconds"] = round(run(llmner("predict", "--model", str(model), "--data", str(data),
                                                         "--output", str(predictions), "--max-new-tokens", "96",
                                                         "--batch-size", "16", "--dtype", "bfloat16", *extra), folder / "predict.log"), 1)
         self.score_row(name, data, predictions, report, facts)
 
     def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
         if not report.exists() or name not in self.rows:
-            run(python("evaluators", "score", "--gold", str(gold), "--pred", str(predictions), "--json", str(report),
+            run(llmner("score", "--data", str(gold), "--pred", str(predictions), "--json", str(report),
                        "--system", name), report.with_suffix(".log"))
             self.save_row(name, {**self.rows.get(name, {}), **facts, "report": str(report),
                                  "predictions": str(predictions)})
@@ -163,18 +166,18 @@ class Bench:
             subset = seeded_sample(self.train_pool, size, self.seed)
             folder.mkdir(parents=True, exist_ok=True)
             write_jsonl(pool, subset)
-            run(python("training.derive", str(RECIPE), "--data", str(pool), "--out-dir", str(folder)),
+            run(llmner("derive", str(RECIPE), "--data", str(pool), "--out-dir", str(folder)),
                 folder / "derive.log")
             log(f"{name}: training on {size} examples")
-            wall = run(["axolotl", "train", str(folder / "recipe.yml")], folder / "train.log")
+            wall = run(llmner("train", str(folder / "recipe.yml")), folder / "train.log")
             runtime = logged_train_runtime(output)
             tokens = training_tokens(MODEL, subset)
-            config = yaml.safe_load((folder / "recipe.yml").read_text())
+            config = load_recipe(folder / "recipe.yml")
             steps = -(-size // config["micro_batch_size"]) * config["num_epochs"]
             self.save_row(name, {"kind": "lora", "train_examples": size, "steps": steps, "epochs": config["num_epochs"],
                                  "train_wall_seconds": round(wall, 1), "train_runtime_seconds": runtime,
                                  "train_tokens": tokens, "tokens_per_second": round(tokens / runtime, 1)})
-            run(python("evaluators", "plot-loss", str(output)), folder / "plot.log")
+            run(llmner("plot-loss", str(output)), folder / "plot.log")
         self.predict_row(name, output, self.test, **self.rows.get(name, {}))
         return output
 
@@ -210,14 +213,14 @@ class Bench:
             folder.mkdir(parents=True, exist_ok=True)
             train = folder / "train.jsonl"
             write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))  # the LoRA row's examples
-            config = yaml.safe_load(CRF_CONFIG.read_text())
+            config = load_recipe(CRF_CONFIG)
             # one epoch, not the config's three: a CPU pass over 1,600 sentences takes ~10 minutes (fp32, batch 16)
             config["tagger"] |= {"train": str(train), "dev": str(self.validation), "output_dir": str(folder / "model"),
                                  "epochs": 1}
             config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
             log(f"{name}: training the CRF tagger on {size} examples")
-            wall = run(python("baselines", "crf", "train", str(config_path)), folder / "train.log")
-            run(python("baselines", "crf", "predict", str(config_path), "--data", str(self.test), "--output",
+            wall = run(llmner("baseline", "crf", "train", str(config_path)), folder / "train.log")
+            run(llmner("baseline", "crf", "predict", str(config_path), "--data", str(self.test), "--output",
                        str(predictions)), folder / "predict.log")
             self.save_row(name, {"kind": "crf (1 epoch)", "train_examples": size, "train_wall_seconds": round(wall, 1)})
         self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
@@ -231,10 +234,10 @@ class Bench:
             train = folder / "train.jsonl"
             write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))
             log(f"{name}: training spaCy from scratch on {size} examples")
-            wall = run(python("baselines", "spacy", "train", "--train", str(train), "--dev", str(self.validation),
-                              "--out-dir", str(folder / "model"), "--max-epochs", "10", "--eval-frequency", "100"),
+            wall = run(llmner("baseline", "spacy", "train", "--data", str(train), "--eval-data", str(self.validation),
+                              "--out-dir", str(folder / "model"), "--epochs", "10", "--eval-frequency", "100"),
                        folder / "train.log")
-            run(python("baselines", "spacy", "predict", "--model", str(folder / "model" / "model-best"), "--data",
+            run(llmner("baseline", "spacy", "predict", "--model", str(folder / "model" / "model-best"), "--data",
                        str(self.test), "--output", str(predictions)), folder / "predict.log")
             self.save_row(name, {"kind": "spacy", "train_examples": size, "train_wall_seconds": round(wall, 1)})
         self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
@@ -252,8 +255,9 @@ class Bench:
             predictions, report = folder / f"predictions_{variant}.jsonl", folder / f"report_{variant}.json"
             if not predictions.exists():
                 log(f"{name} ({variant}): scoring 4 labels for {size} items")
-                run(python("prediction", "--model", str(MODEL), "--data", str(evaluated), "--output", str(predictions),
-                           "--score-labels", "--batch-size", "16", "--dtype", "bfloat16", *extra), folder / f"predict_{variant}.log")
+                run(llmner("predict-labels", "--model", str(MODEL), "--data", str(evaluated), "--output",
+                           str(predictions), "--batch-size", "16", "--dtype", "bfloat16", *extra),
+                    folder / f"predict_{variant}.log")
             self.score_row(f"{name}_{variant}", evaluated, predictions, report, {"kind": "label scores"})
 
     def compare_with(self, reference: str) -> None:
@@ -262,17 +266,19 @@ class Bench:
                 continue
             gold = self.out / f"conll_test_subset_{row['shots']}shot.jsonl" if row.get("shots") else self.test
             out = self.out / name / "compare.json"
-            run(python("evaluators", "compare", "--gold", str(gold), "--pred", self.rows[reference]["predictions"],
+            run(llmner("compare", "--data", str(gold), "--pred", self.rows[reference]["predictions"],
                        "--pred", row["predictions"], "--json", str(out)), out.with_suffix(".log"))
             self.save_row(name, {**row, "comparison": str(out)})
 
 
 @click.command()
-@click.option("--data-dir", default="../shared/data", show_default=True, help="Raw datasets (make data's input).")
-@click.option("--out-dir", default="runs/bench_real", show_default=True)
-@click.option("--test-size", default=500, show_default=True, help="CoNLL-2003 test sentences (a seeded sample).")
-@click.option("--sizes", default="100,400,1600", show_default=True, help="Training examples of the learning curve.")
-@click.option("--seed", default=42, show_default=True)
+@options.data_dir(help="Raw datasets (make data's input).")
+@options.out_dir("Every row's files, rows.json, results.md and learning_curve.png.", default="runs/bench_real")
+@click.option("--test-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="CoNLL-2003 test sentences (a seeded sample).")
+@click.option("--size", "sizes", type=click.IntRange(min=1), multiple=True, default=(100, 400, 1600),
+              show_default=True, help="Training examples of one point of the learning curve; repeat it for several.")
+@options.seed(help="Seed of the test sample and the training subsets.")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
 def main(data_dir, out_dir, test_size, sizes, seed, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
@@ -280,7 +286,7 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in sizes.split(",")]
+    sizes = sorted(set(sizes))
     bench = Bench(Path(data_dir), out, test_size, sizes, seed)
     bench.prepare()
     if not report_only:
@@ -299,6 +305,3 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
     real_report.write(out, bench.rows, test_size, sizes)
     log(f"wrote {out / 'results.md'}")
 
-
-if __name__ == "__main__":
-    main()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-from importlib.metadata import version
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 SMOLLM2_PARAMETERS = 134_515_008  # counted on the loaded model (tests/test_pretrained.py loads it)
@@ -121,7 +121,7 @@ def write(out: Path, rows: dict, test_size: int, sizes: list[int]) -> None:
     ner = {name: row for name, row in rows.items() if "ag_news" not in name}
     ag = {name: row for name, row in rows.items() if "ag_news" in name}
     lines = [f"# bench-real: SmolLM2-135M-Instruct on real data, measured {time.strftime('%Y-%m-%d')}",
-             "", f"Command: `make bench-real` (python -m benchmarks.real); machine: {machine()}, "
+             "", f"Command: `make bench-real` (llmner bench real); machine: {machine()}, "
              f"{os.cpu_count()} cores, no GPU; torch {version('torch')}.", "",
              f"## CoNLL-2003: {test_size} test sentences (seeded sample, seed 42), strict entity F1", "",
              f"Δ is this row minus `smollm2_lora_{max(sizes)}` with its paired-bootstrap 95% interval and p-value.", "",

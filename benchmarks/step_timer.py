@@ -30,7 +30,8 @@ def real_tokens(inputs: dict, pad_token_id: int | None) -> int:
     return int(ids.ne(pad_token_id).sum()) if pad_token_id is not None else ids.numel()
 
 
-def _synchronise() -> None:
+def synchronise() -> None:
+    """Wait for the GPU (a no-op without one), so a clock reads finished work."""
     import torch
 
     if torch.cuda.is_available():
@@ -61,17 +62,17 @@ class StepTimer(TrainerCallback):
         self.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) if model is not None else None
 
     def on_step_end(self, args, state, control, **kwargs):
-        _synchronise()
+        synchronise()
         self.marks.append((state.global_step, time.perf_counter(), self.tokens))
         if self.profile_steps and state.global_step == state.max_steps - self.profile_steps:
-            self.profiler = _start_profiler()
+            self.profiler = start_profiler()
 
     def on_train_end(self, args, state, control, **kwargs):
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.out.write_text(json.dumps(self.figures(), indent=1) + "\n")
         if self.profiler is not None:
             self.profiler.stop()
-            self.out.with_suffix(".profile.txt").write_text(_top_operators(self.profiler))
+            self.out.with_suffix(".profile.txt").write_text(top_operators(self.profiler))
 
     def figures(self) -> dict:
         import torch
@@ -87,7 +88,7 @@ class StepTimer(TrainerCallback):
                 "parameters": self.parameters, "trainable_parameters": self.trainable}
 
 
-def _start_profiler():
+def start_profiler():
     import torch
 
     activities = [torch.profiler.ProfilerActivity.CPU]
@@ -98,7 +99,7 @@ def _start_profiler():
     return profiler
 
 
-def _top_operators(profiler, rows: int = 25) -> str:
+def top_operators(profiler, rows: int = 25) -> str:
     import torch
 
     key = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"

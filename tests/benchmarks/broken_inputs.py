@@ -5,4 +5,17 @@ argument is the test's folder. The command must end in exactly one stderr line `
 and exit status 2, print nothing on stdout and leave no output file.
 """
 
-BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {}
+BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {
+    # CoNLL text that is not UTF-8 on its second line
+    "bench cpu": ({"conll2003/test.txt": b"EU NNP B-NP B-ORG\nrejects \xff VBZ B-VP O\n"},
+                  ["--data-dir", "{d}", "--repeats", "1", "--json", "{d}/out/f.json"], "test.txt", 2),
+    # the rows a previous run saved, cut mid-write
+    "bench real": ({"out/rows.json": '{"smollm2_zero_shot": {'}, ["--data-dir", "{d}", "--out-dir", "{d}/out"],
+                   "rows.json", 1),
+    "bench gpu": ({"gmb/train.jsonl": "{oops\n", "gmb/test.jsonl": "{oops\n"},
+                  ["--toy", "--data", "{d}/gmb/train.jsonl", "--out-dir", "{d}/out"], "train.jsonl", 1),
+    # a bundle folder without the pinned wheels
+    "bench bundle": ({"whl/stray.txt": ""}, ["--check-only", "--out-dir", "{d}/whl"], "whl", None),
+    "bench constrained": ({"data.jsonl": "{oops\n"}, ["--model", "{d}/no-such-model", "--data", "{d}/data.jsonl"],
+                          "data.jsonl", 1),
+}

@@ -1,4 +1,4 @@
-"""Ctrl-C in the middle of a paid run, measured: `python -m baselines api run` as a subprocess against a slow
+"""Ctrl-C in the middle of a paid run, measured: `llmner baseline api run` as a subprocess against a slow
 loopback endpoint, interrupted with SIGINT once some answers are cached, then rerun to the end. The endpoint counts
 the requests per prompt: none is paid twice but those that failed the first time."""
 
@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from converters.classification import classification_example
+from tests.constants import ROOT
 from tests.openai_standin import Standin
 
 LABELS = ("World", "Sports", "Business", "Sci/Tech")
 PROMPTS, CONCURRENCY, DELAY_S, INTERRUPT_AFTER = 60, 4, 0.2, 8
-ROOT = Path(__file__).resolve().parents[1]
 GRACE_S = 5.0  # baselines.api.IN_FLIGHT_GRACE_S (not imported: the test must also run against the old code)
 
 
@@ -34,7 +34,7 @@ def texts() -> list[str]:
 
 
 def start(data: Path, output: Path, url: str, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "baselines.api", "run", "--data", str(data), "--output", str(output),
+    command = [sys.executable, "-m", "llmner", "baseline", "api", "run", "--data", str(data), "--output", str(output),
                "--model", "m", "--base-url", url, "--concurrency", str(CONCURRENCY), "--max-retries", "0",
                "--timeout", "5"]
     env = dict(os.environ, OPENAI_API_KEY="test-key")
@@ -49,7 +49,7 @@ def cached_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-@pytest.mark.slow  # two interpreters importing openai: ~18 s on 2 busy cores
+@pytest.mark.server  # the OpenAI stand-in; two interpreters importing openai: ~18 s on 2 busy cores
 def test_ctrl_c_cancels_queued_requests_and_the_rerun_pays_for_nothing_twice(tmp_path):
     data = tmp_path / "examples.jsonl"
     data.write_text("".join(json.dumps(classification_example(f"x/{i}", text, "World", LABELS)) + "\n"

@@ -8,28 +8,30 @@ import sys
 
 import pytest
 
+from tests.cli import llmner
 from tests.constants import ROOT, SHARED_DATA, shared
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.data
 def test_cpu_speed_prints_measured_figures(tmp_path):
     shared("conll2003")
-    result = subprocess.run([sys.executable, "-m", "benchmarks.cpu_speed", "--data-dir", str(SHARED_DATA), "--repeats",
-                             "1", "--json", str(tmp_path / "f.json")], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    result = llmner("bench", "cpu", "--data-dir", SHARED_DATA, "--repeats", "1", "--json", tmp_path / "f.json")
+    assert result.exit_code == 0, result.output
     figures = json.loads((tmp_path / "f.json").read_text())
     assert figures["scoring_sentences"] == 3453 and figures["gmb_sentences"] == 47959
     assert "scoring CoNLL-2003 test from generations" in result.stdout
 
 
+@pytest.mark.data
+@pytest.mark.training
 def test_gpu_suite_runs_at_toy_size(converted, tmp_path):
-    """The GPU suite's path at toy size on CPU: axolotl train (with the step timer plugin), the seeds' Trainer and
-    prediction one at a time, batched and constrained; one JSON and one Markdown table."""
-    result = subprocess.run([sys.executable, "-m", "benchmarks.gpu_suite", "--toy", "--out", str(tmp_path),
-                             "--train-data", str(converted / "gmb" / "train.jsonl"),
-                             "--test-data", str(converted / "gmb" / "test.jsonl"),
-                             "--only", "ds15b_fft", "--only", "seeds", "--only", "prediction"],
+    """The GPU suite's path at toy size on CPU, as bench_gpu.sh starts it (`python -m llmner bench gpu`, from the
+    repository root): axolotl train (with the step timer plugin), the seeds' Trainer and prediction one at a time,
+    batched and constrained; one JSON and one Markdown table."""
+    result = subprocess.run([sys.executable, "-m", "llmner", "bench", "gpu", "--toy", "--out-dir", str(tmp_path),
+                             "--data", str(converted / "gmb" / "train.jsonl"),
+                             "--eval-data", str(converted / "gmb" / "test.jsonl"),
+                             "--run", "ds15b_fft", "--run", "seeds", "--run", "prediction"],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "results.json").read_text())

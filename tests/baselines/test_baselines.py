@@ -5,23 +5,28 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from baselines import spacy_ner
-from converters.cli import main as converters_main
-from evaluators.cli import main as evaluators_main
+from converters import conll
+from core.io import write_jsonl
+from core.tasks import ner_prompt
+from tests.baselines.scoring import report_of
+from tests.cli import llmner
 from tests.constants import ROOT
+
+
+def converted(source, dataset: str, first: int | None = None) -> list[dict]:
+    """A CoNLL column file's examples, as the converter writes them."""
+    return list(conll.convert_file(source, ner_prompt(dataset), "train"))[:first]
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """The shipped WNUT-17 sample: 250 sentences to train on, 50 to evaluate."""
     folder = tmp_path_factory.mktemp("sample")
-    CliRunner().invoke(converters_main, ["wnut17", "--input", str(ROOT / "samples" / "wnut17" / "train_sample.conll"),
-                                         "--output", str(folder / "all.jsonl"), "--split", "train"])
-    lines = (folder / "all.jsonl").read_text().splitlines(keepends=True)
-    (folder / "train.jsonl").write_text("".join(lines[:250]))
-    (folder / "dev.jsonl").write_text("".join(lines[250:]))
+    examples = converted(ROOT / "samples" / "wnut17" / "train_sample.conll", "wnut17")
+    write_jsonl(folder / "train.jsonl", examples[:250])
+    write_jsonl(folder / "dev.jsonl", examples[250:])
     return folder
 
 
@@ -29,16 +34,12 @@ def test_spacy_trains_predicts_and_is_scored_by_the_evaluator(sample, tmp_path):
     result = spacy_ner.train_model(sample / "train.jsonl", sample / "dev.jsonl", tmp_path / "model", max_epochs=3,
                                    eval_frequency=20)
     assert result["train"]["misaligned_entities"] == 0 and result["train"]["entities"] > 50
-    runner = CliRunner()
-    outcome = runner.invoke(spacy_ner.main, ["predict", "--model", str(tmp_path / "model" / "model-last"), "--data",
-                                             str(sample / "dev.jsonl"), "--output", str(tmp_path / "p.jsonl")])
+    outcome = llmner("baseline", "spacy", "predict", "--model", tmp_path / "model" / "model-last", "--data",
+                     sample / "dev.jsonl", "--output", tmp_path / "p.jsonl")
     assert outcome.exit_code == 0, outcome.output
     predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]
     assert len(predictions) == 50 and all("entities" in p for p in predictions)
-    scored = runner.invoke(evaluators_main, ["score", "--gold", str(sample / "dev.jsonl"), "--pred",
-                                             str(tmp_path / "p.jsonl"), "--json", str(tmp_path / "r.json")])
-    assert scored.exit_code == 0, scored.output
-    assert json.loads((tmp_path / "r.json").read_text())["examples"] == 50
+    assert report_of(sample / "dev.jsonl", tmp_path / "p.jsonl")["examples"] == 50
 
 
 def test_misaligned_spans_are_counted_not_dropped_silently(tmp_path):
@@ -53,9 +54,15 @@ def test_misaligned_spans_are_counted_not_dropped_silently(tmp_path):
 
 
 def test_vectors_variant_says_what_it_needs(sample, tmp_path):
-    result = CliRunner().invoke(spacy_ner.main, ["train", "--train", str(sample / "train.jsonl"), "--dev",
-                                                 str(sample / "dev.jsonl"), "--out-dir", str(tmp_path), "--variant", "lg"])
+    result = llmner("baseline", "spacy", "train", "--data", sample / "train.jsonl", "--eval-data", sample / "dev.jsonl",
+                    "--out-dir", tmp_path, "--variant", "lg")
     assert result.exit_code == 2 and "needs --vectors" in result.output
+
+
+def test_spacy_refuses_a_fraction_of_an_epoch(sample, tmp_path):
+    result = llmner("baseline", "spacy", "train", "--data", sample / "train.jsonl", "--eval-data", sample / "dev.jsonl",
+                    "--out-dir", tmp_path / "out", "--epochs", "2.5")
+    assert result.exit_code == 2 and "whole epochs" in result.output and not (tmp_path / "out").exists()
 
 
 def tiny_encoder(folder, texts):
@@ -75,7 +82,7 @@ def tiny_encoder(folder, texts):
     return folder
 
 
-@pytest.mark.slow  # trains an encoder
+@pytest.mark.training  # trains an encoder
 def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
     from baselines import token_classifier
 
@@ -88,9 +95,8 @@ def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
     predictions = list(token_classifier.predict_spans(str(tmp_path / "model"), sample / "dev.jsonl"))
     assert len(predictions) == 50
     path = tmp_path / "p.jsonl"
-    path.write_text("".join(json.dumps(p) + "\n" for p in predictions))
-    scored = CliRunner().invoke(evaluators_main, ["score", "--gold", str(sample / "dev.jsonl"), "--pred", str(path)])
-    assert scored.exit_code == 0, scored.output
+    write_jsonl(path, predictions)
+    assert report_of(sample / "dev.jsonl", path)["examples"] == 50
 
 
 def test_first_sub_token_labelling_and_decoding():
@@ -120,7 +126,8 @@ def test_crf_viterbi_always_yields_valid_bio():
             assert not tag.startswith("I-") or previous[2:] == tag[2:], tags
 
 
-@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.training
 def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     """A tiny random Llama backbone (frozen) with LoRA, head and CRF learns a few hundred real sentences."""
     import torch
@@ -133,11 +140,9 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     if not source.exists():
         pytest.skip(f"real data not found at {source}")
     examples = tmp_path / "train.jsonl"
-    CliRunner().invoke(converters_main, ["conll2003", "--input", str(source), "--output", str(tmp_path / "all.jsonl"),
-                                         "--split", "train"])
-    lines = (tmp_path / "all.jsonl").read_text().splitlines(keepends=True)[:300]
-    examples.write_text("".join(lines))
-    texts = [json.loads(line)["gold"]["text"] for line in lines]
+    records = converted(source, "conll2003", 300)
+    write_jsonl(examples, records)
+    texts = [record["gold"]["text"] for record in records]
     tokenizer = build_tokenizer(texts, "llama3", tmp_path / "backbone", vocab_size=1500)
     build_model("meta-llama/Llama-3.2-1B-Instruct", tokenizer, tmp_path / "backbone", hidden=128)
     config = {**DEFAULTS, "backbone": str(tmp_path / "backbone"), "train": str(examples),
@@ -147,20 +152,14 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     losses = train_tagger(config)
     assert sum(losses[-10:]) / 10 < 0.5 * sum(losses[:5]) / 5
     predictions = tmp_path / "p.jsonl"
-    predictions.write_text("".join(json.dumps(p) + "\n" for p in predict_spans(config, tmp_path / "tagger", examples)))
-    result = CliRunner().invoke(evaluators_main, ["score", "--gold", str(examples), "--pred", str(predictions),
-                                                  "--json", str(tmp_path / "r.json")])
-    report = json.loads((tmp_path / "r.json").read_text())
-    print(result.output)
+    write_jsonl(predictions, predict_spans(config, tmp_path / "tagger", examples))
+    report = report_of(examples, predictions)
     # chance: a tagger that guesses never finds a whole entity with its exact boundaries and label
     assert report["entity"]["micro"]["f1"] > 0.3
 
 
-def test_every_baseline_runs_behind_python_m_baselines():
-    import subprocess
-    import sys
-
-    result = subprocess.run([sys.executable, "-m", "baselines", "--help"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0
-    for command in ("spacy", "token-classifier", "crf", "api"):
-        assert command in result.stdout
+def test_every_baseline_runs_behind_llmner_baseline():
+    result = llmner("baseline", "--help")
+    assert result.exit_code == 0
+    for command in ("spacy", "encoder", "crf", "api"):
+        assert f"  {command} " in result.stdout

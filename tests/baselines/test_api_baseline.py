@@ -8,11 +8,11 @@ import threading
 from collections import Counter
 
 import pytest
-from click.testing import CliRunner
 
 from baselines import api
 from converters.classification import classification_example
-from evaluators.cli import main as evaluators_main
+from tests.baselines.scoring import report_of
+from tests.cli import llmner
 from tests.openai_standin import Standin
 
 LABELS = ("World", "Sports", "Business", "Sci/Tech")
@@ -50,15 +50,15 @@ def examples(tmp_path):
 
 
 def run_cli(endpoint, examples, output, *extra):
-    return CliRunner().invoke(api.main, ["run", "--data", str(examples), "--output", str(output), "--model", "m",
-                                         "--base-url", endpoint, "--confidence", "--max-retries", "2", "--timeout",
-                                         "1", "--concurrency", "4", *extra], env={"OPENAI_API_KEY": "test-key"})
+    return llmner("baseline", "api", "run", "--data", examples, "--output", output, "--model", "m", "--base-url",
+                  endpoint, "--confidence", "--max-retries", "2", "--timeout", "1", "--concurrency", "4", *extra)
 
 
 def summary(result) -> dict:
     return json.loads(result.output.strip().splitlines()[-1])
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_errors_are_retried_or_counted_and_nothing_is_lost(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
     result = run_cli(standin.url, examples, output)
@@ -75,18 +75,18 @@ def test_errors_are_retried_or_counted_and_nothing_is_lost(standin, examples, tm
     assert predictions["ag_news/test/6"]["output"] == "I am not sure."  # kept raw: the evaluator counts it invalid
     assert "ag_news/test/7" not in predictions  # retries exhausted: left out, counted as missing
     assert standin.hits["always fails"] == 3  # one try and two retries
-    scored = CliRunner().invoke(evaluators_main, ["score", "--gold", str(examples), "--pred", str(output), "--json",
-                                                  str(tmp_path / "report.json")])
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert scored.exit_code == 0 and report["missing_predictions"] == 2 and report["invalid"] == 1
+    report = report_of(examples, output)
+    assert report["missing_predictions"] == 2 and report["invalid"] == 1
     assert report["calibration"]["examples"] == 5 and "ece" in report
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_failures_exit_non_zero_unless_allowed(standin, examples, tmp_path):
     allowed = run_cli(standin.url, examples, tmp_path / "p.jsonl", "--allow-failures")
     assert allowed.exit_code == 0 and summary(allowed)["failed"] == 2
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_run_where_every_request_fails_never_succeeds(standin, tmp_path):
     data = tmp_path / "failing.jsonl"
     data.write_text("".join(json.dumps(classification_example(f"x/{i}", f"always fails {i}", "World", LABELS)) + "\n"
@@ -96,6 +96,7 @@ def test_a_run_where_every_request_fails_never_succeeds(standin, tmp_path):
     assert result.exit_code == 1 and summary(result)["predictions"] == 0 and summary(result)["failed"] == 3
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_rerun_never_pays_twice(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
     run_cli(standin.url, examples, output)
@@ -107,6 +108,7 @@ def test_a_rerun_never_pays_twice(standin, examples, tmp_path):
     assert stats["predictions"] == 7
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_torn_cache_line_is_cut_before_appending(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
     run_cli(standin.url, examples, output)
@@ -121,6 +123,7 @@ def test_a_torn_cache_line_is_cut_before_appending(standin, examples, tmp_path):
     assert summary(third)["cached"] == 7 and Counter(standin.hits) - before == Counter({"always fails": 3})
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_cache_line_broken_in_the_middle_is_bad_input(standin, examples, tmp_path):
     output = tmp_path / "predictions.jsonl"
     run_cli(standin.url, examples, output)
@@ -148,6 +151,7 @@ MALFORMED = ("empty choices first", "null content first", "missing fields first"
              "malformed first")
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_malformed_response_is_a_failure_asked_again_next_run(standin, tmp_path):
     data = tmp_path / "malformed.jsonl"
     data.write_text("".join(json.dumps(classification_example(f"x/{i}", text, "World", LABELS)) + "\n"
@@ -164,6 +168,7 @@ def test_a_malformed_response_is_a_failure_asked_again_next_run(standin, tmp_pat
     assert all(standin.hits[text] == 2 for text in MALFORMED) and standin.hits["normal one"] == 1
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_an_answer_repeating_the_prompt_is_caught(standin, tmp_path):
     data = tmp_path / "echo.jsonl"
     data.write_text("".join(json.dumps(classification_example(f"x/{i}", text, "World", LABELS)) + "\n"
@@ -183,6 +188,7 @@ def test_echo_detection_ignores_short_turns_and_whitespace():
     assert api.echoed_role(messages, "system You are a named-entity recogniser. Entity types: PER.\nLOC") == "system"
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_a_fatal_error_stops_the_run_at_once(standin, tmp_path):
     data = tmp_path / "bad_key.jsonl"
     data.write_text("".join(json.dumps(classification_example(f"x/{i}", f"bad key {i}", "World", LABELS)) + "\n"
@@ -199,6 +205,7 @@ def test_a_fatal_error_stops_the_run_at_once(standin, tmp_path):
     ({"id": "x/1", "messages": "hello"}, ":2: expected an example"),
     ({"messages": [{"role": "user", "content": "t"}]}, ":2: expected an example"),
 ])
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_bad_records_are_found_before_any_request(standin, examples, tmp_path, record, expected):
     data = tmp_path / "bad.jsonl"
     data.write_text(examples.read_text().splitlines()[0] + "\n" + json.dumps(record) + "\n")
@@ -208,6 +215,7 @@ def test_bad_records_are_found_before_any_request(standin, examples, tmp_path, r
     assert sum(standin.hits.values()) == 0
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_confidence_needs_classification_records(standin, tmp_path):
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps({"id": "n/0", "messages": [{"role": "user", "content": "t"}],
@@ -216,6 +224,7 @@ def test_confidence_needs_classification_records(standin, tmp_path):
     assert result.exit_code == 2 and "--confidence" in result.output and sum(standin.hits.values()) == 0
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_bad_paths_and_options_are_found_before_any_request(standin, examples, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
@@ -224,8 +233,8 @@ def test_bad_paths_and_options_are_found_before_any_request(standin, examples, t
                                     (tmp_path, [], f"error: {tmp_path}: expected a file to write, not a folder")]:
         result = run_cli(standin.url, examples, output, *extra)
         assert result.exit_code == 2 and expected in result.output, result.output
-    folder = CliRunner().invoke(api.main, ["run", "--data", str(tmp_path), "--output", str(tmp_path / "p.jsonl"),
-                                           "--model", "m", "--base-url", standin.url])
+    folder = llmner("baseline", "api", "run", "--data", tmp_path, "--output", tmp_path / "p.jsonl", "--model", "m",
+                    "--base-url", standin.url)
     assert folder.exit_code == 2 and folder.output == f"error: {tmp_path}: expected a file, not a folder (Is a directory)\n"
     assert sum(standin.hits.values()) == 0
 
@@ -238,6 +247,7 @@ def test_confidence_answers_are_parsed_strictly():
     assert api.parse_confidence("Sports", list(LABELS)) is None
 
 
+@pytest.mark.server  # the OpenAI stand-in on loopback
 def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path):
     from core.examples import ner_example
     from core.spans import Entity
@@ -249,10 +259,8 @@ def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps(example) + "\n")
     output = tmp_path / "p.jsonl"
-    result = CliRunner().invoke(api.main, ["run", "--data", str(data), "--output", str(output), "--model", "m",
-                                           "--base-url", endpoint], env={"OPENAI_API_KEY": "k"})
+    result = llmner("baseline", "api", "run", "--data", data, "--output", output, "--model", "m", "--base-url",
+                    endpoint)
     assert result.exit_code == 0, result.output
-    CliRunner().invoke(evaluators_main, ["score", "--gold", str(data), "--pred", str(output), "--json",
-                                         str(tmp_path / "r.json")])
-    report = json.loads((tmp_path / "r.json").read_text())
+    report = report_of(data, output)
     assert report["entity"]["micro"]["tp"] == 1 and report["ungrounded_mentions"] == 1  # Atlantis is not in the text

@@ -19,12 +19,11 @@ import time
 import urllib.request
 
 import pytest
-from click.testing import CliRunner
 
-from baselines import api
 from converters.classification import classification_example
+from tests.cli import llmner
 
-pytestmark = pytest.mark.slow  # the server alone takes about a minute to start on 2 cores
+pytestmark = pytest.mark.server  # transformers serve on loopback: about a minute to start on 2 cores
 
 LABELS = ("World", "Sports", "Business", "Sci/Tech")
 TEXTS = ("Stocks rose today in Tokyo after the bank's report", "The team won the cup in the last minute",
@@ -103,9 +102,8 @@ def examples(tmp_path_factory):
 
 def run_cli(url, examples, output, model):
     # Generous per-request timeout: the first request loads the model; no retries, so a count is a request.
-    return CliRunner().invoke(api.main, ["run", "--data", str(examples), "--output", str(output), "--model", model,
-                                         "--base-url", url, "--max-tokens", "6", "--concurrency", "2",
-                                         "--max-retries", "0", "--timeout", "180"], env={"OPENAI_API_KEY": "none"})
+    return llmner("baseline", "api", "run", "--data", examples, "--output", output, "--model", model, "--base-url", url,
+                  "--max-tokens", "6", "--concurrency", "2", "--max-retries", "0", "--timeout", "180")
 
 
 def summary(result) -> dict:

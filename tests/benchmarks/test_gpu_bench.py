@@ -77,7 +77,7 @@ def built_bundle() -> Path:
     return dest
 
 
-@pytest.mark.slow
+@pytest.mark.bundle  # downloads the wheels from PyPI (skipped where it is unreachable)
 def test_bundle_downloads_and_fits_one_call_to_the_gpu_machine():
     dest = built_bundle()
     rows = gpu_bundle.check(dest, gpu_bundle.read_listing(), extra_bytes=gpu_bundle.tree_bytes())
@@ -116,10 +116,10 @@ def test_suite_runs_from_the_bundle_in_a_fresh_python312(converted, tmp_path):
     subprocess.run([python, *gpu_bundle.INSTALL_COMMAND, str(site), *map(str, sorted(bundle.glob("*.whl")))],
                    check=True)
     env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1"}
-    result = subprocess.run([python, "-m", "benchmarks.gpu_suite", "--toy", "--out", str(tmp_path / "out"),
-                             "--train-data", str(converted / "gmb" / "train.jsonl"),
-                             "--test-data", str(converted / "gmb" / "test.jsonl"), "--only", "ds15b_fft",
-                             "--only", "ds15b_qlora", "--only", "seeds", "--only", "prediction"],
+    result = subprocess.run([python, "-m", "llmner", "bench", "gpu", "--toy", "--out-dir", str(tmp_path / "out"),
+                             "--data", str(converted / "gmb" / "train.jsonl"),
+                             "--eval-data", str(converted / "gmb" / "test.jsonl"), "--run", "ds15b_fft",
+                             "--run", "ds15b_qlora", "--run", "seeds", "--run", "prediction"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "out" / "results.json").read_text())

@@ -1,0 +1,110 @@
+"""What the GPU suite measures on: the converted GMB splits, the recipes, a tokenizer trained on the real data with
+each chat template's special tokens, and random-weight models (full size: the real architecture of
+benchmarks/configs/; toy: the CPU twin's tiny model of the same family, training.twin)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.errors import DataError
+from core.io import write_jsonl
+from core.recipes import load_recipe
+from core.schemas import read_records
+from prediction.predict import use_chat_template
+from training.budget import model_config
+from training.twin import build_model, build_tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Skipped(Exception):
+    """A measurement that cannot run here (what is missing is the message); recorded, not fatal."""
+
+
+def has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def recipe(name: str) -> dict:
+    return load_recipe(ROOT / "recipes" / f"{name}.yml")
+
+
+def gmb_files(train: Path, test: Path, out: Path) -> tuple[Path, Path]:
+    """The converted GMB splits (make data); converted here from $DATA_DIR/gmb (default ../shared/data) if absent."""
+    if train.exists() and test.exists():
+        return train, test
+    data_dir = Path(os.environ.get("DATA_DIR", ROOT.parent / "shared" / "data"))
+    raw = next((p for p in (data_dir / "gmb/ner_dataset.csv", ROOT / "shared/data/gmb/ner_dataset.csv") if p.exists()),
+               None)
+    if raw is None:
+        raise DataError(train, None, f"expected converted GMB examples (make data), or {data_dir}/gmb/ner_dataset.csv "
+                                     f"to convert")
+    converted = []
+    for split in ("train", "test"):
+        target = out / "data" / f"{split}.jsonl"
+        if not target.exists():
+            subprocess.run([sys.executable, "-m", "llmner", "data", "gmb", "--input", str(raw), "--output",
+                            str(target), "--split", split], cwd=ROOT, check=True)
+        converted.append(target)
+    return converted[0], converted[1]
+
+
+def subset(path: Path, limit: int, out: Path) -> Path:
+    """The first `limit` examples, so Axolotl tokenises only what the timed steps consume."""
+    write_jsonl(out, read_records(path, limit))
+    return out
+
+
+def tokenizer_for(template: str, examples: list[dict], out: Path, toy: bool):
+    """A byte-level BPE trained on the real data with the template's special tokens (the real ones are not here)."""
+    from transformers import AutoTokenizer
+
+    folder = out / "tokenizers" / template
+    if not (folder / "tokenizer.json").exists():
+        texts = [turn["content"] for example in examples for turn in example["messages"]]
+        build_tokenizer(texts, template, folder, vocab_size=1200 if toy else 32000)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    use_chat_template(tokenizer, template)
+    return tokenizer
+
+
+def architecture(base_model: str, tokenizer):
+    """The real architecture's published config, with the special tokens of the tokenizer trained here."""
+    from transformers import AutoConfig
+
+    settings = {k: v for k, v in model_config(base_model).items() if not k.startswith("_") and k != "architectures"}
+    settings["vocab_size"] = max(len(tokenizer), settings["vocab_size"])
+    settings |= {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+                 "pad_token_id": tokenizer.pad_token_id}
+    return AutoConfig.for_model(settings.pop("model_type"), **settings)
+
+
+def random_model(base_model: str, tokenizer, out: Path, toy: bool) -> Path:
+    """Random weights saved with the tokenizer: toy, the twin's tiny model (CPU); else the real architecture, built
+    on the GPU in bf16 where there is one."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = out / "models" / (base_model.split("/")[-1].lower() + ("_toy" if toy else ""))
+    if (folder / "config.json").exists():
+        return folder
+    if toy:
+        build_model(base_model, tokenizer, folder)
+    else:
+        dtype = torch.bfloat16 if device() == "cuda" else torch.float32
+        torch.manual_seed(0)
+        with torch.device(device()):
+            model = AutoModelForCausalLM.from_config(architecture(base_model, tokenizer), dtype=dtype)
+        model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
