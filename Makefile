@@ -106,11 +106,14 @@ bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb
 	head -n 5000 data/gmb/train.jsonl > data/gmb_bench/train.jsonl
 	head -n 1000 data/gmb/test.jsonl > data/gmb_bench/test.jsonl
 
-test: setup ## Every test, slow ones included (what CI runs)
+# Tiers by cost (pytest markers): data (whole real datasets), training (trains a model), server (loopback servers).
+FAST := not data and not training and not server
+
+test: setup ## Every test, every tier (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup ## The fast tests only
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+test-fast: setup ## The fast tier: no real datasets, no training, no servers
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "$(FAST)" $(PYTEST_ARGS)
 
 test-twins: setup ## Every recipe's CPU twin and the learning test (~14 minutes; CI runs a covering subset)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_EVERY_TWIN=1 $(PY) -m pytest -m training tests/training/test_training.py $(PYTEST_ARGS)
@@ -118,7 +121,8 @@ test-twins: setup ## Every recipe's CPU twin and the learning test (~14 minutes;
 test-bundle: setup ## The bundle in a fresh Python 3.12 + torch 2.11 environment, suite at toy size (downloads ~3 GB once)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 RUN_BUNDLE_TEST=1 $(PY) -m pytest -m bundle tests/benchmarks/test_gpu_bench.py $(PYTEST_ARGS)
 
-lint: setup ## shellcheck the Slurm scripts and .ci/run
+lint: setup ## ruff on the Python, shellcheck on the Slurm scripts and .ci/run
+	$(VENV)/bin/ruff check .
 	shellcheck slurm/*.sbatch slurm/env.sh .ci/run
 
 clean: ## Remove outputs and caches (keeps .venv and data/)

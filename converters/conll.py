@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.examples import ner_example
 from core.errors import DataError
+from core.examples import ner_example
 from core.iob import TagError, iob1_to_iob2, tags_to_entities
 from core.tasks import NerPrompt
 from core.text_files import at_least_one, numbered_lines

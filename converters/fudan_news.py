@@ -21,7 +21,6 @@ from converters.classification import classification_example
 from core.errors import DataError
 from core.schemas import FudanRecord, read_valid
 
-
 WHAT = "a record {text, category, output}"
 
 

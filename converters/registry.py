@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
 from core.examples import draw_shots, seeded_split
@@ -70,7 +69,7 @@ class Dataset:
     sources: tuple[Source, ...]
     licence: str
     size: str
-    build: Callable[["Dataset", Path], Targets]
+    build: Callable[[Dataset, Path], Targets]
     command: str | None = None           # the per-dataset command kind of converters/cli.py, if any
     # split -> (examples, content_digest) converted from the known-good copy in ../shared/data: the pin of a source
     # whose commit and checksum cannot be known offline (a fetched copy that converts otherwise is refused)

@@ -17,14 +17,14 @@ every command that takes it, and is declared here once.
     --dry-run          say what would be done; do nothing
     RECIPE             an Axolotl recipe, always the first positional argument
 
-tests/test_cli.py walks every command and refuses a spelling of these ideas other than the one here.
+tests/llmner/test_cli.py walks every command and refuses a spelling of these ideas other than the one here.
 """
 
 from __future__ import annotations
 
 import click
 
-# The spellings this vocabulary replaced; a command that takes one of them fails tests/test_cli.py.
+# The spellings this vocabulary replaced; a command that takes one of them fails tests/llmner/test_cli.py.
 RETIRED = ("--gold", "--train", "--dev", "--train-data", "--test-data", "--out", "--dest", "--recipe", "--limit",
            "--max-epochs", "--steps", "--only", "--datasets")
 

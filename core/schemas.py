@@ -84,7 +84,7 @@ class McqGold(Record):
     source_id: Id = None
 
 
-Gold = Annotated[Union[NerGold, ClassificationGold, McqGold], Field(discriminator="task")]
+Gold = Annotated[NerGold | ClassificationGold | McqGold, Field(discriminator="task")]
 
 
 class Example(Keyed):

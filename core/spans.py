@@ -21,7 +21,7 @@ class Entity(NamedTuple):
     label: str
 
     @classmethod
-    def of(cls, record: dict) -> "Entity":
+    def of(cls, record: dict) -> Entity:
         """From the contract's ``{"start", "end", "label"}`` object.
 
         >>> Entity.of({"start": 0, "end": 5, "label": "LOC"})

@@ -11,7 +11,6 @@ from core import options
 from core.answer_format import MCQ_RULES
 from core.io import atomic_output, check_writable
 
-
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
                        help="Resample whole documents (gold.document, kept from CoNLL's -DOCSTART-) or single examples "
                             "[default: doc where the examples have documents]")

@@ -9,7 +9,6 @@ names every command shares are declared once, in core/options.py.
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
@@ -93,7 +92,3 @@ def main():
     llmner predict --model M --data D --output P
     llmner score --data D --pred P --json report.json
     """
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m llmner` goes through __main__.py
-    sys.exit(main())

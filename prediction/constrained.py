@@ -20,7 +20,6 @@ the first match after the previous entity (the rare `#k` marker is not generated
 
 from __future__ import annotations
 
-
 from core.spans import TextIndex, token_boundaries
 
 MENTION, LABEL = object(), object()

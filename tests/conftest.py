@@ -20,8 +20,8 @@ from tests.constants import SHARED_DATA, shared
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> Path:
     """Every dataset of ../shared/data converted once, as `make data` does."""
-    from core.io import write_jsonl
     from converters.registry import conversion_plan
+    from core.io import write_jsonl
 
     shared()
     out = tmp_path_factory.mktemp("data")

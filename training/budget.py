@@ -42,8 +42,8 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.text_files import opened
 from core.recipes import parse_recipe
+from core.text_files import opened
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
 MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_distill_qwen_1.5b.json",

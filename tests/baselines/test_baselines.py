@@ -133,8 +133,8 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     import torch
 
     from baselines.crf_tagger import DEFAULTS, predict_spans, train_tagger
-    from training.twin import build_model, build_tokenizer
     from tests.constants import SHARED_DATA
+    from training.twin import build_model, build_tokenizer
 
     source = SHARED_DATA / "conll2003" / "train.txt"
     if not source.exists():

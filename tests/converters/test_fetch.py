@@ -154,8 +154,9 @@ def test_known_checksums_are_verified_and_a_changed_file_is_refused(standin, tmp
 def test_an_interrupted_url_download_resumes(standin, tmp_path):
     import hashlib
 
-    from converters import fetch
     from huggingface_hub import constants
+
+    from converters import fetch
 
     root, endpoint = standin
     (root / "raw").mkdir()

@@ -1,4 +1,4 @@
-"""One broken input for every `llmner` command of this stage (tests/test_cli.py runs each once).
+"""One broken input for every `llmner` command of this stage (tests/llmner/test_cli.py runs each once).
 
 Rows: command path -> (files to create, arguments, the file the error must name, its line or None). `{d}` in an
 argument is the test's folder. The command must end in exactly one stderr line `error: FILE[:LINE]: expected ...`

@@ -10,10 +10,10 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from core.spans import Entity, token_offsets
-from core.iob import entities_from_tagger, entities_to_tags
-from evaluators import ner
 from core.answer_format import parse_choice, parse_label
+from core.iob import entities_from_tagger, entities_to_tags
+from core.spans import Entity, token_offsets
+from evaluators import ner
 from evaluators.classification import INVALID, calibration, classification_scores
 from tests.cli import llmner
 

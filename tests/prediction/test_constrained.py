@@ -66,7 +66,6 @@ def test_grammar_accepts_every_gold_answer_and_each_prefix(converted, dataset):
 def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, dataset):
     """Even an untrained model, whose free outputs are noise, writes only parseable, grounded answers."""
     import torch
-
     from transformers import AutoModelForCausalLM
 
     from prediction.predict import generate_answers, training_prompts

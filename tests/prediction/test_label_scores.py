@@ -36,8 +36,8 @@ def test_temperature_scaling_lowers_validation_nll():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from training.twin import build_model, build_tokenizer
     from prediction.predict import use_chat_template
+    from training.twin import build_model, build_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny")
     examples = [classification_example(f"zh_news/test/{i}", f"标题 {i} 新闻", LABELS[i % 3], tuple(LABELS))

@@ -97,7 +97,8 @@ def header_text(path) -> str:
 def test_header_memory_figures_are_the_arithmetics_and_both_phases_fit_the_card(path):
     """The stated figures are training/budget.py's, for training and for the evaluations of the run (where Liger
     writes the logits after all), and each leaves 10% of the named card free."""
-    from training.budget import card_gb, evaluation_gib, estimate_gib, fits, header_text as budget_text
+    from training.budget import card_gb, estimate_gib, evaluation_gib, fits
+    from training.budget import header_text as budget_text
 
     recipe, header = load(path), header_text(path)
     assert budget_text(recipe) in header, f"{path.name}: header lacks `llmner budget --header` output"

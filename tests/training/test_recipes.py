@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.twin import TEMPLATE_TOKENS
 from tests.constants import ROOT
+from training.twin import TEMPLATE_TOKENS
 
 RECIPES = sorted((ROOT / "recipes").rglob("*.yml"))  # recipes/ holds Axolotl YAML only
 DEEPSPEED = sorted((ROOT / "deepspeed_configs").glob("*.json"))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.twin import TEMPLATE_TOKENS, make_twin
 from tests.constants import ROOT
+from training.twin import TEMPLATE_TOKENS, make_twin
 
 RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in yaml.safe_load(p.read_text())]
 BIN = Path(sys.executable).parent
