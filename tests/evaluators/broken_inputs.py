@@ -1,20 +1,12 @@
-"""One broken input for every `llmner` command of this stage (tests/llmner/test_cli.py runs each once).
-
-Rows: command path -> (files to create, arguments, the file the error must name, its line or None). `{d}` in an
-argument is the test's folder. The command must end in exactly one stderr line `error: FILE[:LINE]: expected ...`
-and exit status 2, print nothing on stdout and leave no output file.
-"""
+"""One broken input for every `llmner` command of this stage (the rows' form: tests/llmner/test_cli.py)."""
 
 import json
 
-TEXT = "Peter Blackburn visited Brussels"
-NER = {"id": "d/test/0", "messages": [{"role": "user", "content": TEXT}],
-       "gold": {"task": "ner", "text": TEXT, "entities": [{"start": 0, "end": 15, "label": "PER"}]}}
+from tests.records import NER_EXAMPLE as NER
+from tests.records import jl
+
 REPORT = {"task": "ner", "examples": 1, "entity": {"micro": {"f1": 0.5}}}
 
-
-def jl(*records) -> str:
-    return "".join(json.dumps(record) + "\n" for record in records)
 
 
 BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {

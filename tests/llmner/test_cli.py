@@ -1,5 +1,11 @@
 """The one command line: every stage is a subcommand of `llmner`, every shared idea is spelled the way
-core/options.py declares it, and no command takes a retired spelling."""
+core/options.py declares it, no command takes a retired spelling, and every command ends a broken input the same way.
+
+tests/<stage>/broken_inputs.py holds one broken input for each command of its stage: BROKEN maps the command path to
+(files to create, arguments, the file the error must name, its line or None); `{d}` in an argument is the test's
+folder. The command must end in exactly one stderr line `error: FILE[:LINE]: expected ...` and exit status 2, print
+nothing on stdout and leave no output file.
+"""
 
 from __future__ import annotations
 

@@ -1,19 +1,8 @@
-"""One broken input for every `llmner` command of this stage (tests/llmner/test_cli.py runs each once).
-
-Rows: command path -> (files to create, arguments, the file the error must name, its line or None). `{d}` in an
-argument is the test's folder. The command must end in exactly one stderr line `error: FILE[:LINE]: expected ...`
-and exit status 2, print nothing on stdout and leave no output file.
-"""
-
-import json
-
-TEXT = "Peter Blackburn visited Brussels"
-NER = {"id": "d/test/0", "messages": [{"role": "user", "content": TEXT}],
-       "gold": {"task": "ner", "text": TEXT, "entities": [{"start": 0, "end": 15, "label": "PER"}]}}
+"""One broken input for every `llmner` command of this stage (the rows' form: tests/llmner/test_cli.py)."""
 
 
-def jl(*records) -> str:
-    return "".join(json.dumps(record) + "\n" for record in records)
+from tests.records import NER_EXAMPLE as NER
+from tests.records import jl
 
 
 def run(data: str = "{d}/data.jsonl") -> list[str]:
