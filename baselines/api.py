@@ -263,8 +263,8 @@ def run_examples(client, examples: list[dict], model: str, cache: AnswerCache, c
             cached += 1
         elif key not in jobs:  # two examples with one prompt: one request
             jobs[key] = {"key": key, "messages": messages, "id": example["id"]}
-    stats = {"cached": cached, "asked": len(jobs), "answered": 0, "failed": 0, "malformed": 0, "echoed": 0, "prompt_tokens": 0,
-             "completion_tokens": 0}
+    stats = {"cached": cached, "asked": len(jobs), "answered": 0, "failed": 0, "malformed": 0, "echoed": 0,
+             "prompt_tokens": 0, "completion_tokens": 0}
     todo, done, stop = queue.SimpleQueue(), queue.SimpleQueue(), threading.Event()
     for job in jobs.values():
         todo.put(job)

@@ -1,4 +1,4 @@
-"""`llmner baseline <spacy|encoder|crf|api> ...`: every baseline behind one click group, scored by the same evaluator."""
+"""`llmner baseline <spacy|encoder|crf|api> ...`: every baseline behind one click group, scored by one evaluator."""
 
 import click
 

@@ -121,7 +121,8 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
             paths = tagger.decode(tagger.emissions(*tensors[:4]), tensors[3])
             for example, path in zip(chosen, paths):
                 tags = (path + ["O"] * len(example["tokens"]))[:len(example["tokens"])]
-                yield {"id": example["id"], "entities": [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]}
+                yield {"id": example["id"],
+                       "entities": [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]}
 
 
 @click.group()

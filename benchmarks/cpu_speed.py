@@ -72,7 +72,8 @@ def main(data_dir, repeats, json_path):
     click.echo(f"scoring CoNLL-2003 test from generations: {scoring * 1000:.0f} ms for {len(examples)} sentences "
                f"({figures['scoring_sentences_per_second']:,}/s; median of {repeats}; F1 of the imperfect outputs "
                f"{figures['scoring_f1_of_imperfect_outputs']})")
-    click.echo(f"converting GMB: {conversion:.2f} s for {count:,} sentences ({figures['gmb_sentences_per_second']:,}/s)")
+    click.echo(f"converting GMB: {conversion:.2f} s for {count:,} sentences "
+               f"({figures['gmb_sentences_per_second']:,}/s)")
     click.echo(f"machine: {figures['machine']}")
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=1) + "\n")

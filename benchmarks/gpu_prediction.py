@@ -91,7 +91,8 @@ def constrained_overhead(model, tokenizer, examples, prompts, batch_size: int, n
                          constrained=CONSTRAINED_MODE if name == "constrained" else None)
         synchronise()
         figures[f"{name}_examples_per_s"] = len(prompts) / (time.perf_counter() - started)
-    figures["constrained_overhead"] = figures["unconstrained_examples_per_s"] / figures["constrained_examples_per_s"] - 1
+    figures["constrained_overhead"] = (figures["unconstrained_examples_per_s"]
+                                       / figures["constrained_examples_per_s"] - 1)
     return figures
 
 

@@ -97,7 +97,7 @@ def train_recipe(name: str, settings: dict) -> dict:
 
 
 def padded_rows(tokenizer, examples: list[dict]) -> list[dict]:
-    """The seeds' inputs: every example rendered by the template, padded to SEEDS_PADDED_TO, loss on every real token."""
+    """The seeds' inputs: each example rendered by the template, padded to SEEDS_PADDED_TO, loss on every real token."""
     rows = []
     for example in examples:
         text = tokenizer.apply_chat_template(example["messages"], tokenize=False)

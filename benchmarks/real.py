@@ -136,7 +136,8 @@ class Bench:
             log(f"{name}: predicting {self.test_size} sentences")
             facts["predict_seconds"] = round(run(llmner("predict", "--model", str(model), "--data", str(data),
                                                         "--output", str(predictions), "--max-new-tokens", "96",
-                                                        "--batch-size", "16", "--dtype", "bfloat16", *extra), folder / "predict.log"), 1)
+                                                        "--batch-size", "16", "--dtype", "bfloat16", *extra),
+                                                 folder / "predict.log"), 1)
         self.score_row(name, data, predictions, report, facts)
 
     def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:

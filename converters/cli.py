@@ -45,7 +45,8 @@ def convert():
 
 
 def column_command(dataset: str):
-    @convert.command(dataset, help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
+    @convert.command(dataset,
+                     help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
     @input_option
     @output_option
     @split_option

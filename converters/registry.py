@@ -192,7 +192,8 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                     "validation": (3250, "c946963eadd59f3fd1e5d8b8017f3f318a6ab26aae30350fb7b00cbd1f88f97b"),
                     "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")}),
     Dataset("wnut17", "ner", "conll (column files) / hub_parquet",
-            {"train": ("wnut17train.conll", "train.parquet"), "validation": ("emerging.dev.conll", "validation.parquet"),
+            {"train": ("wnut17train.conll", "train.parquet"),
+             "validation": ("emerging.dev.conll", "validation.parquet"),
              "test": ("emerging.test.annotated", "test.parquet")},
             "the official train / dev / test", "core.tasks (6 types)", "labelled",
             tuple(HubFile("leondz/wnut_17", f"wnut_17/{split}/0000.parquet", PARQUET, None, f"{split}.parquet")

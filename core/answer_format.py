@@ -201,7 +201,8 @@ def parse_label(output: str, labels: list[str]) -> str | None:
 
 MCQ_RULES = ("strict", "last-letter")
 _LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
-# An explicit cue: 答案是B, 答案：B, 选D, Answer: C, the answer is (B). Letters are capitals only: "answer is a" is not A.
+# An explicit cue: 答案是B, 答案：B, 选D, Answer: C, the answer is (B). Letters are capitals only:
+# "answer is a" is not A.
 _CUE = re.compile(r"(?:答案|选|(?i:answer)\s*(?:is|:))\s*(?:是|为|:)?\s*[(\[]?\s*([A-D])(?![A-Za-z])")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
@@ -21,7 +21,7 @@ from core.spans import token_offsets
 from core.tasks import MCQ_LETTERS
 from core.text_files import at_least_one
 
-Id = Union[StrictStr, StrictInt]  # joined exactly: the prediction 17 answers the example 17, never "17"
+Id = StrictStr | StrictInt  # joined exactly: the prediction 17 answers the example 17, never "17"
 Probability = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 
 

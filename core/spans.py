@@ -182,10 +182,9 @@ def mentions_for(text: str, entities: list[Entity], tokens: list[str] | None = N
         if entity.start < cursor:
             raise RenderError(f"overlapping entities at {entity.start}: the answer formats are for flat NER")
         surface = text[entity.start:entity.end]
-        for occurrence, span in enumerate(index.matches(surface, cursor), start=1):
-            if span == (entity.start, entity.end):
-                break
-        else:
+        occurrence = next((number for number, span in enumerate(index.matches(surface, cursor), start=1)
+                           if span == (entity.start, entity.end)), None)
+        if occurrence is None:
             raise RenderError(f"entity {surface!r} at {entity.start}-{entity.end} cannot be grounded back")
         mentions.append(Mention(entity.label, surface, occurrence))
         cursor = entity.end

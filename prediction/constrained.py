@@ -70,9 +70,10 @@ class AnswerGrammar:
         for index, segment in enumerate(self.segments):
             rest = line[position:]
             if segment is LABEL:
-                label = next((l for l in sorted(self.labels, key=len, reverse=True) if rest.startswith(l)), None)
+                label = next((known for known in sorted(self.labels, key=len, reverse=True)
+                              if rest.startswith(known)), None)
                 if label is None:
-                    return OPEN if not whole and any(l.startswith(rest) for l in self.labels) else INVALID
+                    return OPEN if not whole and any(known.startswith(rest) for known in self.labels) else INVALID
                 position += len(label)
             elif segment is MENTION:
                 terminator = self.segments[index + 1] if index + 1 < len(self.segments) else None

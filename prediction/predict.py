@@ -7,8 +7,9 @@ example's conversation with a sentinel answer, and everything before the sentine
 prediction agree whatever the template does (a date line, a `<think>` opener, a default system prompt). A LoRA
 adapter folder loads on its base model, and a QLoRA adapter (its training loaded the base in 4 bits) on that base in
 nf4 again, the model it was trained as; `--quantization 8bit|4bit` loads through bitsandbytes, `none` in bf16 whatever
-the adapter was trained on; vLLM is used where it is installed, plain transformers otherwise, and always for `--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit
-only). Both engines get the same prompt token ids, so they generate from the same input.
+the adapter was trained on; vLLM is used where it is installed, plain transformers otherwise, and always for
+`--constrained` and 8-bit (vLLM's bitsandbytes is 4-bit only). Both engines get the same prompt token ids, so they
+generate from the same input.
 
 Every visible GPU is used: one worker process per GPU (or per `--tensor-parallel` GPUs) predicts its shard of the
 examples and the shards are merged, each id checked to be predicted once (prediction.shards). `--shard i/N` predicts

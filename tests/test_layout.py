@@ -103,7 +103,7 @@ def test_recipes_hold_axolotl_yaml_only():
 # written with that project's folder first, so it is never taken for one of ours.
 REPOSITORY_FOLDERS = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks",
                       "recipes", "deepspeed_configs", "slurm", "samples", "tests")
-REPOSITORY_PATH = re.compile(r"(?<![\w./<{-])((?:%s)/[\w./-]*[\w/])" % "|".join(REPOSITORY_FOLDERS))
+REPOSITORY_PATH = re.compile(r"(?<![\w./<{-])((?:" + "|".join(REPOSITORY_FOLDERS) + r")/[\w./-]*[\w/])")
 
 
 def docstrings(path) -> list[str]:

@@ -1,7 +1,7 @@
 """What a recipe costs: optimizer steps per epoch for a GPU count, and GPU memory from the arithmetic in its two
 phases, training and evaluation (weights, gradients, optimizer states, then what each phase adds at micro batch ×
-sequence length). The recipe headers state these figures; tests/training/test_recipe_settings.py checks each header against
-these functions and each figure against 90% of the header's card.
+sequence length). The recipe headers state these figures; tests/training/test_recipe_settings.py checks each header
+against these functions and each figure against 90% of the header's card.
 
     llmner budget recipes/*.yml                      # every recipe: both phases, the card, whether they fit
     llmner budget recipes/ds15b_qlora.yml            # one recipe

@@ -109,7 +109,8 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     recipe = load_recipe(recipe_path)
     template = setting(recipe, "chat_template", recipe_path)
     if template not in TEMPLATE_TOKENS:
-        raise DataError(recipe_path, None, f"expected a chat_template of {', '.join(TEMPLATE_TOKENS)}, not {template!r}")
+        raise DataError(recipe_path, None,
+                        f"expected a chat_template of {', '.join(TEMPLATE_TOKENS)}, not {template!r}")
     base_model = setting(recipe, "base_model", recipe_path)
     out_dir = Path(out_dir).resolve()
     twin_path = out_dir / "twin.yml"

@@ -1,5 +1,6 @@
 """The API baseline against a real HTTP server on loopback speaking the chat-completions protocol, through the real
-openai client: errors, rate limits and timeouts are retried or counted, finished answers are never lost or paid twice."""
+openai client: errors, rate limits and timeouts are retried or counted, finished answers are never lost or paid
+twice."""
 
 from __future__ import annotations
 
@@ -229,13 +230,16 @@ def test_bad_paths_and_options_are_found_before_any_request(standin, examples, t
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     for output, extra, expected in [(tmp_path / "p.jsonl", ["--concurrency", "0"], "Invalid value for '--concurrency'"),
-                                    (blocker / "p.jsonl", [], f"error: {blocker / 'p.jsonl'}: expected a folder on the way, not the file {blocker}"),
+                                    (blocker / "p.jsonl", [],
+                                     f"error: {blocker / 'p.jsonl'}: expected a folder on the way, "
+                                     f"not the file {blocker}"),
                                     (tmp_path, [], f"error: {tmp_path}: expected a file to write, not a folder")]:
         result = run_cli(standin.url, examples, output, *extra)
         assert result.exit_code == 2 and expected in result.output, result.output
     folder = llmner("baseline", "api", "run", "--data", tmp_path, "--output", tmp_path / "p.jsonl", "--model", "m",
                     "--base-url", standin.url)
-    assert folder.exit_code == 2 and folder.output == f"error: {tmp_path}: expected a file, not a folder (Is a directory)\n"
+    assert folder.exit_code == 2
+    assert folder.output == f"error: {tmp_path}: expected a file, not a folder (Is a directory)\n"
     assert sum(standin.hits.values()) == 0
 
 

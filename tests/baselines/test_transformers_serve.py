@@ -41,7 +41,8 @@ def tiny_model(out_dir, template: str) -> str:
     from prediction.predict import use_chat_template
     from training.twin import build_model, build_tokenizer
 
-    texts = [turn["content"] for text in TEXTS for turn in classification_example("x", text, "World", LABELS)["messages"]]
+    texts = [turn["content"] for text in TEXTS
+             for turn in classification_example("x", text, "World", LABELS)["messages"]]
     tokenizer = build_tokenizer(texts * 4, template, out_dir, vocab_size=400)
     use_chat_template(tokenizer, template)
     tokenizer.save_pretrained(out_dir)
@@ -65,7 +66,8 @@ def server(tmp_path_factory):
     from transformers.utils.import_utils import is_serve_available
 
     if not is_serve_available():
-        pytest.skip("transformers serve needs fastapi, uvicorn, pydantic and openai (pip install transformers[serving])")
+        pytest.skip("transformers serve needs fastapi, uvicorn, pydantic and openai "
+                    "(pip install transformers[serving])")
     port, log_path = free_port(), tmp_path_factory.mktemp("serve") / "serve.log"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     with open(log_path, "w") as log:

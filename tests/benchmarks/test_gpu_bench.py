@@ -60,7 +60,8 @@ def test_slim_drops_members_and_their_record_lines(tmp_path):
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("demo/__init__.py", "")
         archive.writestr("demo/bin/big", b"x" * 100_000)
-        archive.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,\ndemo/bin/big,,\ndemo-1.0.dist-info/RECORD,,\n")
+        archive.writestr("demo-1.0.dist-info/RECORD",
+                         "demo/__init__.py,,\ndemo/bin/big,,\ndemo-1.0.dist-info/RECORD,,\n")
     assert gpu_bundle.slim(wheel, ["demo/bin/*"]) > 0
     with zipfile.ZipFile(wheel) as archive:
         assert archive.namelist() == ["demo/__init__.py", "demo-1.0.dist-info/RECORD"]

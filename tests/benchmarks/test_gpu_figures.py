@@ -38,7 +38,8 @@ def test_mfu_of_a_known_run():
     full fine-tune 6·N, QLoRA 4·N with N the same, whatever its packed 4-bit storage reported."""
     n = 28 * (46_792_704 + 2_048 + 3_072) + 1_536 + 151_936 * 1_536
     assert gpu_figures.flop_parameters(model_config(R1_QWEN_15B)) == n == 1_543_714_304
-    runs = {"ds15b_fft": {"tokens_per_s": 10_000.0, "method": "full", "model": R1_QWEN_15B, "parameters": 1_777_088_000},
+    runs = {"ds15b_fft": {"tokens_per_s": 10_000.0, "method": "full", "model": R1_QWEN_15B,
+                          "parameters": 1_777_088_000},
             "ds15b_qlora": {"tokens_per_s": 10_000.0, "method": "qlora", "model": R1_QWEN_15B,
                             "parameters": 888_000_000}}
     summary = gpu_figures.derived({"device": "NVIDIA H100 80GB HBM3", "runs": runs}, None)

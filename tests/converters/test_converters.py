@@ -59,10 +59,12 @@ def test_a_split_named_in_the_ids_is_the_files_own(tmp_path):
 def test_iob1_is_converted(tmp_path):
     iob2 = (FIXTURES / "five.conll").read_text()
     # IOB1 starts entities with I- and uses B- only between two adjacent entities of one type.
-    iob1 = iob2.replace("B-ORG", "I-ORG").replace("B-MISC", "I-MISC").replace("B-PER", "I-PER").replace("B-LOC", "I-LOC")
+    iob1 = (iob2.replace("B-ORG", "I-ORG").replace("B-MISC", "I-MISC")
+            .replace("B-PER", "I-PER").replace("B-LOC", "I-LOC"))
     (tmp_path / "iob1.conll").write_text(iob1)
     out = tmp_path / "iob1.jsonl"
-    assert run("conll2003", "--input", str(tmp_path / "iob1.conll"), "--output", str(out), "--scheme", "iob1").exit_code == 0
+    assert run("conll2003", "--input", str(tmp_path / "iob1.conll"), "--output", str(out),
+               "--scheme", "iob1").exit_code == 0
     assert lines(out) == lines(FIXTURES / "five.expected.jsonl")
 
 
@@ -181,7 +183,8 @@ def test_all_names_every_expected_file_it_did_not_find(tmp_path):
 
 def test_malformed_json_line(tmp_path):
     (tmp_path / "z.jsonl").write_text('{"text": "好", "entities": []}\n{"text": \n')
-    result = run("zh_ner", "--input", str(tmp_path / "z.jsonl"), "--output", str(tmp_path / "o.jsonl"), "--split", "all")
+    result = run("zh_ner", "--input", str(tmp_path / "z.jsonl"), "--output", str(tmp_path / "o.jsonl"),
+                 "--split", "all")
     assert result.exit_code == 2 and "z.jsonl:2: expected one JSON object per line" in result.output
 
 
@@ -252,7 +255,8 @@ def test_real_counts(converted):
 @pytest.mark.data
 def test_real_entity_counts(converted):
     def entities(dataset, splits):
-        return sum(len(json.loads(line)["gold"]["entities"]) for s in splits for line in open(converted / dataset / f"{s}.jsonl"))
+        return sum(len(json.loads(line)["gold"]["entities"])
+                   for s in splits for line in open(converted / dataset / f"{s}.jsonl"))
 
     assert entities("conll2003", ["test"]) == 5648 and entities("conll2003", ["train"]) == 23499
     assert entities("gmb", ["train", "validation", "test"]) == 111891
@@ -312,7 +316,8 @@ def test_fudan_news_output_outside_its_categories_is_refused(tmp_path):
 # --- files as users really have them: a BOM, CRLF line ends, quoted line breaks --------------------------------------
 
 AS_SAVED = {  # dataset command, extra arguments, {file name: content}
-    "conll2003": ([], {"in.conll": "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n"}),
+    "conll2003": ([], {"in.conll": "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+                                   "Peter NNP B-NP B-PER\n"}),
     "gmb": (["--split", "all"], {"in.csv": "Sentence #,Word,POS,Tag\nSentence: 1,Paris,NNP,B-geo\n,is,VBZ,O\n"}),
     "zh_ner": (["--split", "all"], {"in.jsonl": json.dumps({"text": "菲律宾总统", "entities": [
         {"start_idx": 0, "end_idx": 3, "entity_label": "GPE"}]}, ensure_ascii=False) + "\n"}),
@@ -354,7 +359,8 @@ def test_a_bom_does_not_hide_the_first_sentence_label_or_column(tmp_path):
     assert lines(tmp_path / "m.jsonl")[0]["gold"]["source_id"] == "q7"
     (tmp_path / "in.txt").write_text("标题一\t0\n", encoding="utf-8")
     (tmp_path / "class.txt").write_bytes(saved_as("finance\nrealty\n", True, True))
-    assert run("classification", "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "t.jsonl")).exit_code == 0
+    assert run("classification", "--input", str(tmp_path / "in.txt"),
+               "--output", str(tmp_path / "t.jsonl")).exit_code == 0
     assert lines(tmp_path / "t.jsonl")[0]["gold"]["labels"] == ["finance", "realty"]
 
 

@@ -110,7 +110,8 @@ def test_parquet_without_tag_names_is_refused(tmp_path):
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"tokens": [["EU"]], "ner_tags": [[0]]}), tmp_path / "bare.parquet")
-    result = run("convert", "conll2003", "--input", str(tmp_path / "bare.parquet"), "--output", str(tmp_path / "o.jsonl"))
+    result = run("convert", "conll2003", "--input", str(tmp_path / "bare.parquet"),
+                 "--output", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 2 and "bare.parquet: expected Hugging Face Parquet with ner_tags" in result.output
 
 
@@ -118,7 +119,8 @@ def test_fetch_then_convert_equals_direct_conversion(standin, tmp_path, monkeypa
     root, _ = standin
     for source in registry.REGISTRY["conll2003"].sources:
         write_parquet(FIXTURES / "five.conll", hub_path(root, source), CONLL_NAMES)
-    monkeypatch.setitem(registry.REGISTRY, "conll2003", pinned_to(registry.REGISTRY["conll2003"], FIXTURES / "five.conll"))
+    monkeypatch.setitem(registry.REGISTRY, "conll2003",
+                        pinned_to(registry.REGISTRY["conll2003"], FIXTURES / "five.conll"))
     result = run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--out-dir",
                  str(tmp_path / "data"), "--record-checksums")
     assert result.exit_code == 0, result.output
@@ -148,7 +150,8 @@ def test_known_checksums_are_verified_and_a_changed_file_is_refused(standin, tmp
     assert (tmp_path / "raw" / "zh_news" / "dev.txt").read_bytes() == (folder / "dev.txt").read_bytes()
     (tmp_path / "raw" / "zh_news" / "test.txt").write_text("changed\t0\n")
     result = run("fetch", "--dataset", "zh_news", "--data-dir", str(tmp_path / "raw"), "--no-convert")
-    assert result.exit_code == 2 and "test.txt: sha256" in result.output and "is not the pinned ebecc8c8" in result.output
+    assert (result.exit_code == 2 and "test.txt: sha256" in result.output
+            and "is not the pinned ebecc8c8" in result.output)
 
 
 def test_an_interrupted_url_download_resumes(standin, tmp_path):
@@ -225,8 +228,9 @@ def test_a_present_archive_whose_folders_are_missing_is_unpacked(tmp_path, monke
     from converters.fetch import sha256_of
 
     folder = tmp_path / "raw" / "cmmlu"
-    archive = zip_holding(folder / "cmmlu_v1_0_1.zip", {"dev/agronomy.csv": ",Question,A,B,C,D,Answer\n0,问,甲,乙,丙,丁,A\n",
-                                                        "test/agronomy.csv": ",Question,A,B,C,D,Answer\n0,题,甲,乙,丙,丁,B\n"})
+    archive = zip_holding(folder / "cmmlu_v1_0_1.zip",
+                          {"dev/agronomy.csv": ",Question,A,B,C,D,Answer\n0,问,甲,乙,丙,丁,A\n",
+                           "test/agronomy.csv": ",Question,A,B,C,D,Answer\n0,题,甲,乙,丙,丁,B\n"})
     source = dataclasses.replace(registry.REGISTRY["cmmlu"].sources[0], sha256=sha256_of(archive))
     monkeypatch.setitem(registry.REGISTRY, "cmmlu", dataclasses.replace(registry.REGISTRY["cmmlu"], sources=(source,)))
     result = run("fetch", "--dataset", "cmmlu", "--data-dir", str(tmp_path / "raw"), "--out-dir",
@@ -365,15 +369,15 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
                         ("test", "emerging.test.annotated"))}
     for name, files in names.items():
         tags = sorted({tag for _, _, ts in conll.read_conll(shared(name, files[0][1])) for tag in ts})
-        for (split, file), source in zip(files, registry.REGISTRY[name].sources):
+        for (_split, file), source in zip(files, registry.REGISTRY[name].sources):
             write_parquet(shared(name, file), hub_path(root, source), tags)
     ccfbdci = hub_path(root, registry.REGISTRY["zh_ner"].sources[0])
     ccfbdci.parent.mkdir(parents=True)
     shutil.copyfile(shared("zh_ner", "ccfbdci.jsonl"), ccfbdci)
     # (CMMLU's zip is pinned by its sha256, which a zip rebuilt here cannot have: its tests patch the pin.)
     env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf")}
-    process = subprocess.run([sys.executable, "-m", "llmner", "data", "fetch", "--dataset", "conll2003", "--dataset", "wnut17",
-                              "--dataset", "zh_ner",
+    process = subprocess.run([sys.executable, "-m", "llmner", "data", "fetch", "--dataset", "conll2003",
+                              "--dataset", "wnut17", "--dataset", "zh_ner",
                               "--data-dir", str(tmp_path / "raw"), "--out-dir", str(tmp_path / "data")],
                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert process.returncode == 0, process.stderr[-2000:]

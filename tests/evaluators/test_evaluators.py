@@ -234,7 +234,8 @@ def test_label_parsing_never_guesses():
     assert parse_label("<think>hmm</think>business", labels) == "Business"
     assert parse_label("Sport", labels) is None
     assert parse_label("Sports and Business", labels) is None
-    assert parse_label("Ｂｕｓｉｎｅｓｓ", labels) == "Business" and parse_label("ｓｃｉ／ｔｅｃｈ", labels) == "Sci/Tech"
+    assert parse_label("Ｂｕｓｉｎｅｓｓ", labels) == "Business"
+    assert parse_label("ｓｃｉ／ｔｅｃｈ", labels) == "Sci/Tech"
 
 
 def test_classification_counts_and_confusion():
@@ -315,9 +316,11 @@ def test_span_predictions_are_scored_too(tmp_path):
 
 @pytest.mark.parametrize("predictions, expected", [
     ([{"id": "d/test/9", "output": ""}], "pred.jsonl:1: expected ids of the gold file"),
-    ([{"id": "d/test/0", "output": ""}, {"id": "d/test/0", "output": ""}], "pred.jsonl:2: expected each id once; 'd/test/0' appears twice"),
+    ([{"id": "d/test/0", "output": ""}, {"id": "d/test/0", "output": ""}],
+     "pred.jsonl:2: expected each id once; 'd/test/0' appears twice"),
     ([{"id": "d/test/0", "label": "Sports"}], "pred.jsonl:1: expected a ner prediction"),
-    ([{"id": "d/test/0", "entities": [{"start": 0, "end": 99, "label": "PER"}]}], "pred.jsonl:1: expected a ner prediction (shared/CONTRACT.md section 2): span 0-99 outside"),
+    ([{"id": "d/test/0", "entities": [{"start": 0, "end": 99, "label": "PER"}]}],
+     "pred.jsonl:1: expected a ner prediction (shared/CONTRACT.md section 2): span 0-99 outside"),
 ])
 def test_bad_predictions(tmp_path, predictions, expected):
     result, _ = score(tmp_path, predictions)
@@ -331,7 +334,8 @@ def test_malformed_json_line_in_predictions(tmp_path):
 
 
 def test_gold_of_mixed_tasks_and_duplicate_ids(tmp_path):
-    mixed = NER_GOLD + [{"id": "c/0", "messages": [], "gold": {"task": "classification", "label": "a", "labels": ["a"]}}]
+    mixed = NER_GOLD + [{"id": "c/0", "messages": [],
+                         "gold": {"task": "classification", "label": "a", "labels": ["a"]}}]
     result, _ = score(tmp_path, [], mixed)
     assert result.exit_code == 2 and "gold.jsonl:3: expected task 'ner'" in result.output
     result, _ = score(tmp_path, [], NER_GOLD + NER_GOLD[:1])

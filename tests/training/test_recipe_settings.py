@@ -25,7 +25,8 @@ def test_evaluation_batches_are_not_padded_to_sequence_len(path):
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_a_requeued_job_resumes_from_the_last_checkpoint(path, tmp_path):
     """Axolotl's own resolution (axolotl.utils.train.determine_last_checkpoint), as `axolotl train` calls it, on an
-    output folder a killed job left behind. Twins inherit the key; they save no checkpoints, so it does nothing there."""
+    output folder a killed job left behind. Twins inherit the key; they save no checkpoints, so it does nothing
+    there."""
     from axolotl.utils.train import determine_last_checkpoint
 
     validated = validate(load(path))
@@ -61,8 +62,9 @@ def test_cmmlu_recipe_takes_enough_optimizer_steps():
 def test_full_fine_tune_keeps_fp32_master_weights(tmp_path):
     """Axolotl 0.19 loads the model in bf16 whenever bf16 is on (axolotl.utils.config.resolve_dtype), so a plain
     optimizer would update bf16 weights with bf16 states. DeepSpeed's ZeRO optimizer (stages 1-3, bf16 on) keeps an
-    fp32 master partition of every weight and fp32 AdamW states (zero/stage_1_and_2.py: single_partition_of_fp32_groups);
-    the recipe must run under it, with bf16 as the Trainer fills its "auto" values on a bf16 GPU."""
+    fp32 master partition of every weight and fp32 AdamW states (zero/stage_1_and_2.py:
+    single_partition_of_fp32_groups); the recipe must run under it, with bf16 as the Trainer fills its "auto" values
+    on a bf16 GPU."""
     import json
 
     from deepspeed.runtime.config import DeepSpeedConfig
@@ -230,8 +232,8 @@ def test_batch_comment_gives_steps_per_gpu_count(path):
 
     recipe = load(path)
     text = " ".join(line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#"))
-    match = re.search(r"ceil\(ceil\(([\d,]+) / \((\d+) × GPUs\)\) / (\d+)\) steps an epoch: (\d+) on 1 GPU, (\d+) on 4, "
-                      r"(\d+) on 8", text)
+    match = re.search(r"ceil\(ceil\(([\d,]+) / \((\d+) × GPUs\)\) / (\d+)\) steps an epoch: "
+                      r"(\d+) on 1 GPU, (\d+) on 4, (\d+) on 8", text)
     assert match, f"{path.name}: the Batch comment lacks the per-GPU-count arithmetic"
     rows = int(match[1].replace(",", ""))
     assert (int(match[2]), int(match[3])) == (recipe["micro_batch_size"], recipe["gradient_accumulation_steps"])

@@ -157,7 +157,8 @@ def cluster(tmp_path):
     record = f'echo "$(basename "$0") $* | VIRTUAL_ENV=$VIRTUAL_ENV HF_HOME=${{HF_HOME:-}}" >> {log}\n'
     stubs = {
         venv / "bin" / "python": "#!/usr/bin/env bash\n" + record
-        + f'if [[ "$1 $2 $3" == "-m llmner predict" ]]; then\n  exec {sys.executable} {tmp_path / "fake_predict.py"} "$@"\nfi\n'
+        + 'if [[ "$1 $2 $3" == "-m llmner predict" ]]; then\n'
+        + f'  exec {sys.executable} {tmp_path / "fake_predict.py"} "$@"\nfi\n'
         + f'exec {sys.executable} "$@"\n',
         venv / "bin" / "accelerate": "#!/usr/bin/env bash\n" + record,
         tmp_path / "slurm_bin" / "srun": "#!/usr/bin/env bash\n" + record

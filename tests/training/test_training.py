@@ -124,7 +124,8 @@ def test_chain_learns_conll_sentences(converted, tmp_path):
                      examples=200, max_steps=1800, hidden=256, learning_rate=1e-3)
     run(["axolotl", "train", str(twin)])
     report = predict_and_score(tmp_path / "output", tmp_path / "train.jsonl", tmp_path, max_new_tokens=64)
-    print(json.dumps({k: report[k] for k in ("unparseable_outputs", "ungrounded_mentions")} | report["entity"]["micro"]))
+    print(json.dumps({k: report[k] for k in ("unparseable_outputs", "ungrounded_mentions")}
+                     | report["entity"]["micro"]))
     assert report["unparseable_outputs"] <= 10
     assert report["entity"]["micro"]["f1"] >= 0.5
 
