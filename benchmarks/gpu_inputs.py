@@ -53,7 +53,7 @@ def gmb_files(train: Path, test: Path, out: Path) -> tuple[Path, Path]:
     for split in ("train", "test"):
         target = out / "data" / f"{split}.jsonl"
         if not target.exists():
-            subprocess.run([sys.executable, "-m", "llmner", "data", "gmb", "--input", str(raw), "--output",
+            subprocess.run([sys.executable, "-m", "llmner", "data", "convert", "gmb", "--input", str(raw), "--output",
                             str(target), "--split", split], cwd=ROOT, check=True)
         converted.append(target)
     return converted[0], converted[1]

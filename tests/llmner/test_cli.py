@@ -78,3 +78,46 @@ def test_a_broken_input_is_one_line_and_status_2(tmp_path, path):
     location = f"{name}:{line}: " if line else f"{name}: "
     assert location in result.stderr and "expected" in result.stderr.split(location, 1)[1], (location, result.stderr)
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in before) == []
+
+
+def spelled_command_lines(path) -> list[tuple[int, list[str]]]:
+    """(line, words) of every `llmner` command line a Python file spells with literal strings: a list holding
+    "-m", "llmner", ... (a subprocess) or a call llmner("score", ...) (the tests' and benchmarks' runner). The words
+    stop at the first value that is not a literal string."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        values = None
+        if isinstance(node, ast.List):
+            items = node.elts
+            for i in range(len(items) - 1):
+                if all(isinstance(v, ast.Constant) for v in items[i:i + 2]) and \
+                        [v.value for v in items[i:i + 2]] == ["-m", "llmner"]:
+                    values = items[i + 2:]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "llmner":
+            values = node.args
+        if values is not None:
+            words = []
+            for value in values:
+                if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                    break
+                words.append(value.value)
+            if words:
+                found.append((node.lineno, words))
+    return found
+
+
+def test_every_spelled_command_line_in_the_code_and_tests_exists():
+    """A renamed command or option breaks the subprocesses and runners that still spell the old one; this finds them
+    all at once (the benchmarks' GMB conversion spelled `data gmb` after `data convert gmb` replaced it)."""
+    from tests.constants import ROOT
+    from tests.test_readme import unknown_options
+
+    files = [p for p in sorted(ROOT.rglob("*.py")) if not p.relative_to(ROOT).parts[0].startswith((".", "models",
+                                                                                                   "runs", "outputs"))]
+    lines = [(path, line, words) for path in files for line, words in spelled_command_lines(path)]
+    assert len(lines) > 50 and unknown_options(["data", "gmb", "--input"]) != []
+    wrong = [f"{path.relative_to(ROOT)}:{line}: llmner {' '.join(words)}: {bad}"
+             for path, line, words in lines for bad in unknown_options(words)]
+    assert not wrong, wrong
