@@ -5,7 +5,8 @@
     llmner train recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json -- \\
         accelerate launch --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
 
-The recipe is loaded and checked first, so a malformed one is one line before anything starts. What runs is
+The recipe is loaded and checked first (valid YAML, only keys Axolotl knows), so a malformed or misspelled one is
+one line before anything starts. What runs is
 LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
 accelerate); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
 """
@@ -22,6 +23,7 @@ import click
 from core import options
 from core.errors import DataError
 from core.recipes import load_recipe
+from training.known_keys import check_known_keys
 from training.tracking import TRACKERS, overrides
 
 LAUNCHER = ("accelerate", "launch", "-m", "axolotl.cli.train")
@@ -29,12 +31,14 @@ LAUNCHER = ("accelerate", "launch", "-m", "axolotl.cli.train")
 
 def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: str | None = None,
                    track: str | None = None) -> list[str]:
-    """The command that trains `recipe_path`, its recipe loaded and checked first.
+    """The command that trains `recipe_path`, its recipe loaded and checked first: valid YAML, every key one Axolotl
+    knows (it drops the others without a word), the DeepSpeed config present.
 
     >>> launch_command("recipes/ds15b_fft.yml", deepspeed="deepspeed_configs/zero2.json")[-3:]
     ['recipes/ds15b_fft.yml', '--deepspeed', 'deepspeed_configs/zero2.json']
     """
     recipe = load_recipe(recipe_path)
+    check_known_keys(recipe, recipe_path)
     if deepspeed is not None and not Path(deepspeed).is_file():
         raise DataError(deepspeed, None, "expected a DeepSpeed config file (see deepspeed_configs/)")
     return [*(launcher or LAUNCHER), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []),

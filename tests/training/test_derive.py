@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from core.errors import DataError
+from core.recipes import load_recipe
 from tests.constants import ROOT
 from training.derive import balanced_subset, derive, has_entities
 
@@ -46,7 +46,7 @@ def test_a_share_with_entities_from_a_pool_without_any_is_refused():
 
 def test_derived_recipe_changes_only_data_folders_and_length(pool, tmp_path):
     path = derive(RECIPE, pool, tmp_path / "run", examples=12, entity_share=0.5, max_steps=3)
-    derived, recipe = yaml.safe_load(path.read_text()), yaml.safe_load(RECIPE.read_text())
+    derived, recipe = load_recipe(path), load_recipe(RECIPE)
     assert derived["datasets"] == [dict(recipe["datasets"][0], path=str(tmp_path / "run" / "train.jsonl"))]
     assert derived["max_steps"] == 3 and derived["save_strategy"] == "no" and "test_datasets" not in derived
     changed = {"datasets", "output_dir", "dataset_prepared_path", "max_steps", "save_strategy", "logging_steps"}

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
+from core.recipes import load_recipe
 from tests.constants import ROOT
 from tests.training.test_pretrained import MODEL_DIR
 from tests.training.test_training import labelled_text, predict_and_score, run
@@ -46,7 +46,7 @@ def test_training_labels_the_answer_and_im_end_only(wnut_pool, tmp_path):
 
 def test_a_few_lora_steps_then_predict_parse_and_score(wnut_pool, tmp_path):
     recipe = derive(RECIPE, wnut_pool, tmp_path, examples=16, entity_share=0.75, max_steps=2)
-    config = yaml.safe_load(recipe.read_text())
+    config = load_recipe(recipe)
     assert config["base_model"] == "models/smollm2-135m-instruct" and config["bf16"] is True
     run([sys.executable, "-m", "llmner", "train", str(recipe)])  # what `make demo` runs
     output = tmp_path / "output"

@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from core.recipes import load_recipe
 from tests.constants import ROOT
+from training.known_keys import unknown_keys
 from training.twin import TEMPLATE_TOKENS
 
 RECIPES = sorted((ROOT / "recipes").rglob("*.yml"))  # recipes/ holds Axolotl YAML only
@@ -21,7 +22,7 @@ H100 = ({"bf16": True, "fp8": True, "tf32": True, "n_gpu": 1, "compute_capabilit
 
 
 def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
+    return load_recipe(path)
 
 
 def test_recipes_are_found_recursively_and_named_by_model_and_method():
@@ -51,23 +52,6 @@ def validate(recipe: dict):
     cfg = DictDefault(copy.deepcopy(recipe))
     prepare_plugins(cfg)
     return validate_config(cfg, capabilities=H100[0], env_capabilities=H100[1])
-
-
-def schema_names(model) -> set[str]:
-    return {name for field_name, field in model.model_fields.items() for name in (field_name, field.alias) if name}
-
-
-def unknown_keys(recipe: dict) -> list[str]:
-    """Keys the schema (with the registered plugins' fields) does not know: Axolotl drops them without a word."""
-    from axolotl.integrations.config import merge_input_args
-    from axolotl.utils.schemas.datasets import SFTDataset
-
-    schema, _ = merge_input_args()
-    unknown = [key for key in recipe if key not in schema_names(schema)]
-    for group in ("datasets", "test_datasets"):
-        for number, dataset in enumerate(recipe.get(group, [])):
-            unknown += [f"{group}[{number}].{key}" for key in dataset if key not in schema_names(SFTDataset)]
-    return unknown
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)

@@ -104,3 +104,15 @@ def test_unknown_tracker_is_refused(monkeypatch):
     monkeypatch.setenv("TRACK", "mlflow")
     result = llmner("train", RECIPE, "--dry-run")
     assert result.exit_code == 2 and "'mlflow' is not one of 'none', 'wandb', 'swanlab'" in result.stderr
+
+
+def test_a_key_axolotl_does_not_know_is_refused_before_the_launch(tmp_path):
+    """Axolotl drops a misspelled key without a word (tests/training/test_recipes.py); train refuses it, naming the
+    line, before anything is launched; a dry run checks the same."""
+    path = tmp_path / "r.yml"
+    path.write_text(RECIPE.read_text().replace("\nseed:", "\nsede:"))
+    line = path.read_text().splitlines().index("sede: 42") + 1
+    result = llmner("train", path, "--dry-run")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}:{line}: expected settings Axolotl knows, not sede (Axolotl")
+    assert result.stderr.count("\n") == 1

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from core.recipes import load_recipe
 from tests.constants import ROOT
 from training.twin import TEMPLATE_TOKENS, make_twin
 
-RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in yaml.safe_load(p.read_text())]
+RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in load_recipe(p)]
 BIN = Path(sys.executable).parent
 # The three ways users start training; each twin goes through one of them (`llmner train`: accelerate's launcher).
 LAUNCHERS = [["axolotl", "train"], [sys.executable, "-m", "llmner", "train"],
@@ -36,7 +36,7 @@ def run(command: list[str], cwd: Path = ROOT, timeout: int = 900) -> subprocess.
 
 
 def recipe_data(converted: Path, recipe: Path) -> Path:
-    return converted / Path(yaml.safe_load(recipe.read_text())["datasets"][0]["path"]).relative_to("data")
+    return converted / Path(load_recipe(recipe)["datasets"][0]["path"]).relative_to("data")
 
 
 def predict_and_score(model: Path, data: Path, out: Path, limit: int | None = None, max_new_tokens: int = 16,
@@ -71,7 +71,7 @@ def test_twin_trains_predicts_and_scores(converted, tmp_path, index):
     twin = make_twin(recipe, tmp_path, recipe_data(converted, recipe), examples=16, max_steps=2)
     run(LAUNCHERS[index % len(LAUNCHERS)] + [str(twin)])
     output = tmp_path / "output"
-    config = yaml.safe_load(recipe.read_text())
+    config = load_recipe(recipe)
     assert (output / ("adapter_config.json" if config.get("adapter") else "config.json")).exists()
     if config.get("adapter") == "lora":  # `make merge`: Axolotl's merge plus training's tokenizer and template
         run([sys.executable, "-m", "llmner", "merge", str(twin)])
@@ -87,7 +87,7 @@ def labelled_text(twin: Path) -> list[tuple[str, str]]:
     from transformers import AutoTokenizer
 
     run(["axolotl", "preprocess", str(twin)])
-    config = yaml.safe_load(twin.read_text())
+    config = load_recipe(twin)
     prepared = next(Path(config["dataset_prepared_path"]).rglob("dataset_info.json")).parent
     rows = datasets.load_from_disk(str(prepared))
     tokenizer = AutoTokenizer.from_pretrained(config["base_model"])
