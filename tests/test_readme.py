@@ -52,7 +52,8 @@ def llmner_lines(text: str) -> list[list[str]]:
     [['score', '--data', 'g.jsonl', '--pred', 'p.jsonl'], ['data', 'fetch', '--dataset', 'x']]
     """
     joined = re.sub(r"\s*\\\n\s*", " ", text)
-    return [match.split() for match in COMMAND_LINE.findall(joined)]
+    # a Markdown table writes `spacy\|encoder`: the first alternative stands for the line
+    return [[word.rstrip("\\") for word in match.split()] for match in COMMAND_LINE.findall(joined)]
 
 
 def resolve(words: list[str]):
@@ -62,7 +63,8 @@ def resolve(words: list[str]):
     from llmner.cli import main
 
     command, rest = main, list(words)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "<", "…", "$(")):
+    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "<", "…", "$(")) \
+            and not rest[0].isupper():  # COMMAND, RECIPE: placeholders
         command = command.get_command(click.Context(command), rest.pop(0))
         if command is None:
             return None, rest
