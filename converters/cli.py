@@ -22,10 +22,9 @@ from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 # The split names of the ids and of data/<dataset>/<split>.jsonl (CONTRACT.md): `validation`, not the vocabulary's
 # `dev`, so that a file converted by hand has the ids `make data` gives it.
-SPLITS = ("train", "validation", "test")
 input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for mcq).")
 output_option = options.output("Examples JSONL to write.")
-split_option = options.split(choices=SPLITS)
+split_option = options.split()
 format_option = click.option("--answer-format", type=click.Choice(sorted(ANSWER_FORMATS)), default=None,
                              help="NER answer format (default: the dataset's own).")
 
@@ -72,7 +71,7 @@ def seeded_command(name: str):
                                 "examples of one split of the fixed seed-42 80/10/10 split (all: every sentence).")
     @input_option
     @output_option
-    @options.split(choices=(*SPLITS, "all"))
+    @options.split(extra=("all",))
     @format_option
     def command(input_path, output, split, answer_format):
         check_writable(output)

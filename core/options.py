@@ -9,7 +9,7 @@ every command that takes it, and is declared here once.
     --out-dir DIR      the folder a command writes into
     --data-dir DIR     the raw datasets (`llmner data fetch` writes them, `make data` reads them)
     --dataset NAME     a registered dataset (repeat it for several)
-    --split NAME       train, dev or test; test wherever there is a default
+    --split NAME       train, validation or test; test wherever there is a default
     --examples N       use only the first N examples (a quick look) or N training examples
     --max-steps N      optimizer steps;  --epochs N  passes over the data
     --batch-size N  --learning-rate X  --seed N
@@ -28,7 +28,7 @@ import click
 RETIRED = ("--gold", "--train", "--dev", "--train-data", "--test-data", "--out", "--dest", "--recipe", "--limit",
            "--max-epochs", "--steps", "--only", "--datasets")
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "validation", "test")  # as the ids and data/<dataset>/<split>.jsonl name them
 
 
 def _option(*names: str, **settings):
@@ -77,10 +77,9 @@ def dataset(help: str = "A registered dataset; repeat it for several.", default:
     return _option("--dataset", "datasets", multiple=True, default=default, show_default=bool(default), help=help)
 
 
-def split(default: str = "test", help: str = "Split name used in the ids.", choices: tuple[str, ...] = SPLITS):
-    """`choices`: a stage whose files already name a split otherwise (the converters' ids and data/<dataset>/
-    validation.jsonl say `validation`) keeps its names; the option and its default stay the vocabulary's."""
-    return _option("--split", type=click.Choice(choices), default=default, show_default=True, help=help)
+def split(default: str = "test", help: str = "Split name used in the ids.", extra: tuple[str, ...] = ()):
+    """`extra`: further choices of one command (`all`: a converter that writes every split of a dataset at once)."""
+    return _option("--split", type=click.Choice((*SPLITS, *extra)), default=default, show_default=True, help=help)
 
 
 def examples(default: int | None = None, help: str = "Use only the first N examples."):
