@@ -136,6 +136,7 @@ def test_fetch_then_convert_equals_direct_conversion(standin, tmp_path, monkeypa
     assert run("fetch", "--dataset", "conll2003", "--data-dir", str(tmp_path / "raw"), "--no-convert").exit_code == 0
 
 
+@pytest.mark.data
 def test_known_checksums_are_verified_and_a_changed_file_is_refused(standin, tmp_path, monkeypatch):
     root, endpoint = standin
     folder = shared("zh_news")
@@ -281,6 +282,7 @@ def test_a_file_pinned_by_its_git_blob_is_refused_when_changed(tmp_path):
         and "is not the pinned 694aa19971315410e000404523796b76349d3c1d" in result.output, result.output
 
 
+@pytest.mark.data
 def test_the_pinned_git_blob_is_the_shared_copys():
     from converters.fetch import git_blob_of
 

@@ -23,6 +23,9 @@ from evaluators.score import build_report, scored
 from tests.constants import SHARED_DATA, shared
 from tests.evaluators.test_evaluators import perturb
 
+# Nearly every test here scores the real CoNLL-2003, AG News and CMMLU test splits (the fixture `real`).
+pytestmark = pytest.mark.data
+
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
@@ -240,7 +243,6 @@ def test_a_document_bootstrap_is_wider_where_errors_cluster(conll_gold_counts, c
     assert widths["document"] > 1.4 * widths["sentence"], widths
 
 
-@pytest.mark.data
 def test_document_intervals_cover_and_sentence_intervals_do_not(conll_gold_counts, conll_documents):
     rng, datasets = numpy.random.default_rng(5), 400
     covered = {"document": 0, "sentence": 0}
@@ -365,7 +367,6 @@ def test_equally_good_systems_differ_significantly_about_one_time_in_twenty(conl
     assert p_values.min() >= 2 / 501  # never 0: (k + 1) / (B + 1)
 
 
-@pytest.mark.data
 def test_false_positive_rate_over_thousands_of_null_pairs_and_holm(conll_gold_counts):
     pairs, resamples = 10_000, 1000
     p_values = null_p_values(conll_gold_counts, pairs, resamples, seed=2024)

@@ -36,6 +36,7 @@ def test_a_requeued_job_resumes_from_the_last_checkpoint(path, tmp_path):
     assert determine_last_checkpoint(validated, update=True) == str(tmp_path / "checkpoint-200")
 
 
+@pytest.mark.data
 def test_cmmlu_recipe_takes_enough_optimizer_steps():
     """3 epochs over CMMLU dev (counted from the real files) at 8 questions a step: at least 100 optimizer steps on
     one GPU, i.e. every question seen 3 times in batches of ~8 with a few warm-up steps (warmup_ratio 0.03); packing
