@@ -68,12 +68,26 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, short) for name, (_, short) in self.lazy.items()])
 
 
+def usage_line(error: click.UsageError) -> str:
+    """A usage error (an unknown option, a value out of range, a missing argument) as one line naming the command
+    and where its help is, instead of click's usage block.
+
+    >>> context = click.Context(click.Command("score"), info_name="score")
+    >>> usage_line(click.UsageError("Missing option '--data'.", context))
+    "error: score: Missing option '--data'. (see score --help)"
+    """
+    path = error.ctx.command_path if error.ctx else "llmner"
+    return f"error: {path}: {' '.join(error.format_message().split())} (see {path} --help)"
+
+
 class Root(LazyGroup):
     """The root: every command runs inside its invoke, so its boundary is the only one needed."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            raise UserError(usage_line(error)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:

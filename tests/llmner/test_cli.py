@@ -121,3 +121,16 @@ def test_every_spelled_command_line_in_the_code_and_tests_exists():
     wrong = [f"{path.relative_to(ROOT)}:{line}: llmner {' '.join(words)}: {bad}"
              for path, line, words in lines for bad in unknown_options(words)]
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("args, message", [
+    (["score", "--pred", "p.jsonl"], "error: llmner score: Missing option '--data'."),
+    (["nosuch"], "error: llmner: No such command 'nosuch'."),
+    (["predict-labels", "--max-new-tokens", "8"], "error: llmner predict-labels: No such option '--max-new-tokens'"),
+    (["data", "convert", "conll2003", "--split", "dev"], "error: llmner data convert conll2003: Invalid value for"),
+])
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(args, message):
+    """It was click's usage block: Usage:, Try ..., a blank line, Error: ... (four lines)."""
+    result = llmner(*args)
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(message) and result.stderr.endswith(" --help)\n"), result.stderr
