@@ -41,8 +41,8 @@ def test_data_table_is_the_registry():
 
 
 # `llmner` command lines as the README, the Makefile and the Slurm scripts write them: the words up to the first
-# option or placeholder, then the options.
-COMMAND_LINE = re.compile(r"(?:^|[\s`(])(?:python -m |\$\(PY\) -m )?llmner((?: [^\s`|;&)]+)+)")
+# option or placeholder, then the options (not an `error: llmner ...` message quoted).
+COMMAND_LINE = re.compile(r"(?:^|[\s`(])(?:python -m |\$\(PY\) -m )?(?<!error: )llmner((?: [^\s`|;&)]+)+)")
 
 
 def llmner_lines(text: str) -> list[list[str]]:
