@@ -77,8 +77,9 @@ def out_dir(help: str, default: str | None = None):
                    help=help)
 
 
-def data_dir(default: str = "../shared/data", help: str = "The raw datasets (what `llmner data fetch` writes)."):
-    return _option("--data-dir", default=default, show_default=True, help=help)
+def data_dir(default: str = "../shared/data", help: str = "The raw datasets (what `llmner data fetch` writes).",
+             **settings):
+    return _option("--data-dir", default=default, show_default=True, help=help, **settings)
 
 
 def examples_dir(default: str = "data", help: str = "Converted examples, DIR/<dataset>/<split>.jsonl (what `make "

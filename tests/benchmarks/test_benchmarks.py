@@ -71,3 +71,20 @@ def test_bench_real_passes_on_a_step_s_bad_input_line(tmp_path):
     assert result.exit_code == 2 and result.stderr.splitlines()[-1] == errors[0], (result.output, result.exception)
     assert errors == [f"error: {tmp_path / 'raw'}: expected dataset folders ({', '.join(REGISTRY)}); found none "
                       "(`llmner data fetch` fetches them)"]
+
+
+def test_bench_gpu_uses_the_given_data_or_says_what_is_missing(tmp_path, monkeypatch):
+    """A --data given without test.jsonl beside it is refused, never replaced by GMB converted from elsewhere."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "raw"))
+    (tmp_path / "given").mkdir()
+    (tmp_path / "given" / "train.jsonl").write_text("")
+    result = llmner("bench", "gpu", "--toy", "--data", tmp_path / "given" / "train.jsonl", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.output, result.exception)
+    assert result.stderr == (f"error: {tmp_path / 'given' / 'test.jsonl'}: expected converted test examples beside "
+                             "--data (or give --eval-data)\n")
+
+
+def test_bench_gpu_converts_from_data_dir_only_for_the_default_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/gmb here: the default --data is absent
+    result = llmner("bench", "gpu", "--toy", "--data-dir", tmp_path / "raw", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / 'raw' / 'gmb'}"), result.stderr
