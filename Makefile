@@ -77,8 +77,8 @@ demo: model ## The real model on held-out tweets before and after LoRA fine-tuni
 	$(PY) -m llmner compare --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
-	$(PY) -m llmner baseline spacy bench --data-dir data --out-dir outputs/baselines --dataset conll2003 --epochs 3
-	$(PY) -m llmner baseline spacy bench --data-dir data --out-dir outputs/baselines --dataset gmb --epochs 1
+	$(PY) -m llmner baseline spacy bench --examples-dir data --out-dir outputs/baselines --dataset conll2003 --epochs 3
+	$(PY) -m llmner baseline spacy bench --examples-dir data --out-dir outputs/baselines --dataset gmb --epochs 1
 
 # Every report `make eval`, `make baselines` and `make demo` wrote (or REPORTS=...): one table and one chart.
 REPORTS ?= $(shell find outputs runs -name report.json 2>/dev/null | sort)

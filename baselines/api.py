@@ -338,12 +338,12 @@ def main():
               help="Retries per request (exponential back-off).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Seconds per request attempt.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True)
+@options.max_new_tokens(256, "The longest answer, in tokens (the API's max_tokens).")
 @click.option("--cache", "cache_path", default=None, help="Answer cache (default: OUTPUT.cache.jsonl).")
 @options.examples()
 @click.option("--allow-failures", is_flag=True,
               help="Exit 0 although some examples failed (they stay out of the predictions and are asked next run).")
-def run(data, output, model, base_url, api_key_env, confidence, concurrency, max_retries, timeout, max_tokens,
+def run(data, output, model, base_url, api_key_env, confidence, concurrency, max_retries, timeout, max_new_tokens,
         cache_path, examples, allow_failures):
     """Send every example's prompt to the endpoint and write predictions."""
     import openai
@@ -357,7 +357,7 @@ def run(data, output, model, base_url, api_key_env, confidence, concurrency, max
     client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env, "not-needed"),
                            max_retries=max_retries, timeout=timeout)
     try:
-        stats = run_examples(client, examples, model, cache, confidence, concurrency, max_tokens=max_tokens)
+        stats = run_examples(client, examples, model, cache, confidence, concurrency, max_tokens=max_new_tokens)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {len(cache.answers)} answers are kept in {cache_path}; rerun to ask the rest",
                    err=True)

@@ -22,7 +22,7 @@ from baselines.crf_model import CrfTagger, batches
 from core import options
 from core.errors import DataError
 from core.examples import tokenised_ner_gold
-from core.io import check_writable, write_jsonl
+from core.io import check_writable, read_json, write_jsonl
 from core.iob import bio_labels, entities_from_tagger
 from core.recipes import load_recipe
 
@@ -107,7 +107,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
 
     examples = tokenised_ner_gold(data)  # bad data is found before a model is loaded
     model_dir = Path(model_dir)
-    labels = json.loads((model_dir / "labels.json").read_text())
+    labels = read_json(model_dir / "labels.json", list)
     tagger, tokenizer = build_tagger(config, labels, adapter=str(model_dir))
     state = torch.load(model_dir / "head_crf.pt")
     tagger.head.load_state_dict(state["head"])

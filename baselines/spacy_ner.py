@@ -26,6 +26,8 @@ from core.errors import DataError
 from core.io import check_writable, read_jsonl, write_jsonl
 from core.schemas import read_records
 from core.spans import token_offsets
+from evaluators.data import load_gold, load_predictions
+from evaluators.score import build_report
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
@@ -88,7 +90,8 @@ def whole_epochs(epochs: float) -> int:
 @options.data("Training examples JSONL.")
 @options.eval_data("Validation examples JSONL (spaCy keeps the best model on it).")
 @options.out_dir("Output folder (config, DocBins, model-best, model-last).")
-@click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True)
+@click.option("--variant", type=click.Choice(["sm", "md", "lg", "trf"]), default="sm", show_default=True,
+              help="sm: CPU-efficient CNN, no vectors; md/lg: with static vectors (--vectors); trf: a transformer.")
 @click.option("--vectors", default=None, help="Static vectors package or path (md/lg variants).")
 @options.epochs(10, "Passes over the training data (whole ones).")
 @click.option("--eval-frequency", default=1000, show_default=True, help="Steps between dev evaluations.")
@@ -151,18 +154,16 @@ def predict_spans(model, data):
 
 
 @main.command()
-@options.data_dir("data", "Converted examples (`make data` output): DATASET/train.jsonl, validation.jsonl, test.jsonl.")
+@options.examples_dir(help="Converted examples, DIR/<dataset>/{train,validation,test}.jsonl (what `make data` "
+                           "writes).")
 @options.out_dir("A folder per dataset: model, predictions.jsonl, report.json.", default="outputs/baselines")
 @options.dataset(default=("conll2003", "gmb"))
 @options.epochs(10, "Passes over the training data (whole ones).")
-def bench(data_dir, out_dir, datasets, epochs):
+def bench(examples_dir, out_dir, datasets, epochs):
     """Train the sm variant on each dataset's train split, predict its test split, score it with the evaluator."""
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import build_report
-
     max_epochs = whole_epochs(epochs)
     for dataset in datasets:
-        folder, data = Path(out_dir) / f"spacy_{dataset}", Path(data_dir) / dataset
+        folder, data = Path(out_dir) / f"spacy_{dataset}", Path(examples_dir) / dataset
         trained = train_model(data / "train.jsonl", data / "validation.jsonl", folder, max_epochs=max_epochs)
         # model-best exists once an evaluation was due; the last model otherwise
         model = folder / ("model-best" if (folder / "model-best").exists() else "model-last")

@@ -11,8 +11,10 @@ if [ -d .whl ]; then
     export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export PYTHONUNBUFFERED=1 AXOLOTL_DO_NOT_TRACK=1 DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-DATA=data/gmb_bench  # the slice make bench-bundle cut; else the suite finds data/gmb or ../shared/data
-[ -f $DATA/train.jsonl ] || DATA=data/gmb
+# The slice make bench-bundle cut; without it, the suite's default data/gmb, converted from $DATA_DIR/gmb (or
+# shared/data/gmb) when absent: only the default --data is ever converted.
+DATA=data/gmb_bench
+EXAMPLES=()
+[ ! -f $DATA/train.jsonl ] || EXAMPLES=(--data $DATA/train.jsonl --eval-data $DATA/test.jsonl)
 # From the repository root, without installing the project: `python -m llmner` imports it from here.
-exec "$PY" -m llmner bench gpu --part "$PART" --data $DATA/train.jsonl --eval-data $DATA/test.jsonl \
-    ${OUT:+--copy-to "$OUT"} ${BENCH_ARGS:-}
+exec "$PY" -m llmner bench gpu --part "$PART" "${EXAMPLES[@]}" ${OUT:+--copy-to "$OUT"} ${BENCH_ARGS:-}

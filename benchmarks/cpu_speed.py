@@ -50,6 +50,7 @@ def timed(function, repeats: int) -> tuple[float, object]:
               help="Timed runs (the median is kept).")
 @options.json_report("Also write the figures here.")
 def main(data_dir, repeats, json_path):
+    """Time scoring CoNLL-2003 test from imperfect generations and converting GMB, on this machine's CPU."""
     data_dir = Path(data_dir)
     prompt = ner_prompt("conll2003")
     examples = list(conll.convert_file(data_dir / "conll2003" / "test.txt", prompt, "test"))

@@ -170,6 +170,8 @@ def build(dest: Path = DEST, listing: Path = LISTING) -> list[tuple[str, int]]:
 @options.out_dir("The bundle folder (git-ignored; bench_gpu.sh installs .whl/).", default=".whl")
 @click.option("--check-only", is_flag=True, help="Check an existing bundle; download nothing.")
 def main(out_dir: str, check_only: bool):
+    """Download the wheels the GPU machine installs (benchmarks/gpu_wheels.txt) into --out-dir, or check them, and
+    say whether they and the working tree fit one call there."""
     dest = Path(out_dir).resolve()
     rows = check(dest, read_listing()) if check_only else build(dest)
     tree = tree_bytes()

@@ -5,7 +5,6 @@ benchmarks/configs/; toy: the CPU twin's tiny model of the same family, training
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,16 +38,17 @@ def recipe(name: str) -> dict:
     return load_recipe(ROOT / "recipes" / f"{name}.yml")
 
 
-def gmb_files(train: Path, test: Path, out: Path) -> tuple[Path, Path]:
-    """The converted GMB splits (make data); converted here from $DATA_DIR/gmb (default ../shared/data) if absent."""
+def gmb_files(train: Path, out: Path, data_dir: Path) -> tuple[Path, Path]:
+    """The GMB splits when --data was left at its default (`train`): it and test.jsonl beside it (make data) if
+    there, else converted here from DATA_DIR/gmb (or shared/data/gmb, where the GPU machine's checkout carries it)."""
+    test = train.with_name("test.jsonl")
     if train.exists() and test.exists():
-        return train, test
-    data_dir = Path(os.environ.get("DATA_DIR", ROOT.parent / "shared" / "data"))
+        return train.resolve(), test.resolve()
     raw = next((p for p in (data_dir / "gmb/ner_dataset.csv", ROOT / "shared/data/gmb/ner_dataset.csv") if p.exists()),
                None)
     if raw is None:
-        raise DataError(train, None, f"expected converted GMB examples (make data), or {data_dir}/gmb/ner_dataset.csv "
-                                     f"to convert")
+        raise DataError(data_dir / "gmb/ner_dataset.csv", None, "expected GMB's raw file to convert (or converted "
+                                                                "examples in data/gmb, or --data)")
     converted = []
     for split in ("train", "test"):
         target = out / "data" / f"{split}.jsonl"
@@ -57,6 +57,14 @@ def gmb_files(train: Path, test: Path, out: Path) -> tuple[Path, Path]:
                             str(target), "--split", split], cwd=ROOT, check=True)
         converted.append(target)
     return converted[0], converted[1]
+
+
+def given_files(data: str, eval_data: str | None) -> tuple[Path, Path]:
+    """The examples given: --data, and --eval-data or test.jsonl beside --data (never a conversion in their place)."""
+    test = Path(eval_data) if eval_data else Path(data).with_name("test.jsonl")
+    if not eval_data and not test.exists():
+        raise DataError(test, None, "expected converted test examples beside --data (or give --eval-data)")
+    return Path(data).resolve(), test.resolve()
 
 
 def subset(path: Path, limit: int, out: Path) -> Path:

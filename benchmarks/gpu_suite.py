@@ -7,7 +7,7 @@ Trainer way on the same model, and prediction one at a time against length-sorte
 
 Each part fits one call of under 10 minutes (a time budget skips what would not fit, saying so). Both parts add to
 one JSON and rewrite one Markdown table under --out-dir. Every recipe trains on GMB here, the workload the targets
-are set for. The suite is this orchestration and four modules: benchmarks/gpu_inputs.py (data, tokenizers, random
+are set for. The suite is this orchestration and five modules: benchmarks/gpu_inputs.py (data, tokenizers, random
 models), benchmarks/gpu_training.py (axolotl train and the seeds' Trainer, timed by benchmarks/step_timer.py),
 benchmarks/gpu_prediction.py (prediction's own generation, timed), benchmarks/gpu_figures.py (MFU, speed-ups,
 targets: derived, never measured) and benchmarks/gpu_report.py (the table).
@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from benchmarks.gpu_figures import TARGETS, WITHOUT_ZERO, derived
-from benchmarks.gpu_inputs import ROOT, Skipped, device, gmb_files
+from benchmarks.gpu_inputs import ROOT, Skipped, device, given_files, gmb_files
 from benchmarks.gpu_report import markdown
 from core import options
 from core.io import read_json
@@ -94,10 +95,12 @@ def check_inputs(settings: dict) -> None:
 @click.option("--part", type=click.Choice(["training", "prediction", "all"]), default="all", show_default=True,
               help="training: the 1.5B recipes and the seeds' way; prediction: generation and the other models.")
 @options.out_dir("Models, twins, logs, results.json and results.md (kept between parts).", default="runs/bench_gpu")
-@options.data("Converted GMB training examples [converted from $DATA_DIR/gmb when absent].", required=False,
-              default="data/gmb/train.jsonl", show_default=True)
+@options.data("Converted GMB training examples [converted from --data-dir when left at its default and absent].",
+              required=False, default="data/gmb/train.jsonl", show_default=True)
 @options.eval_data("Converted GMB test examples, the ones prediction is timed on [default: test.jsonl beside "
                    "--data].", required=False)
+@options.data_dir(help="Raw datasets: GMB is converted from DIR/gmb when --data is left at its default and absent.",
+                  envvar="DATA_DIR")
 @click.option("--toy", is_flag=True, help="2-layer models, CPU twin settings, a few steps: the CPU smoke test.")
 @click.option("--run", "runs", type=click.Choice(RUNS), multiple=True,
               help="Only this run of the part; repeat it for several [default: every run of the part].")
@@ -105,18 +108,21 @@ def check_inputs(settings: dict) -> None:
 @click.option("--warmup", type=click.IntRange(min=0), default=None, help="Untimed steps first [3; toy 1].")
 @click.option("--budget-s", type=float, default=540.0, show_default=True,
               help="Wall-clock budget of this call; runs that would start after it minus --reserve-s are skipped.")
-@click.option("--reserve-s", type=float, default=150.0, show_default=True)
+@click.option("--reserve-s", type=float, default=150.0, show_default=True,
+              help="Seconds kept for the runs' own end (saving, the report) within --budget-s.")
 @click.option("--usd-per-gpu-hour", type=float, default=None, help="Price, for the cost per 1,000 sentences.")
 @click.option("--copy-to", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also copy results.json and results.md here (the GPU machine's $OUT).")
-def main(part, out_dir, data, eval_data, toy, runs, max_steps, warmup, budget_s, reserve_s, usd_per_gpu_hour,
+def main(part, out_dir, data, eval_data, data_dir, toy, runs, max_steps, warmup, budget_s, reserve_s, usd_per_gpu_hour,
          copy_to):
     """GPU figures (axolotl train, the seeds' Trainer, prediction) beside their targets, in one JSON and one table."""
     began = time.monotonic()
+    # examples a user names are used as given; only the default ones are converted when absent
+    defaulted = click.get_current_context().get_parameter_source("data") is ParameterSource.DEFAULT and not eval_data
+    given = None if defaulted else given_files(data, eval_data)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    test = Path(eval_data) if eval_data else Path(data).with_name("test.jsonl")
-    train, test = gmb_files(Path(data).resolve(), test.resolve(), out)
+    train, test = given or gmb_files(Path(data), out, Path(data_dir))
     settings = suite_settings(out, train, test, toy, max_steps, warmup, began + budget_s, reserve_s)
     check_inputs(settings)
     results_path = out / "results.json"

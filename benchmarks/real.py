@@ -31,6 +31,7 @@ import click
 import yaml
 
 from core import options
+from core.errors import DataError
 from core.examples import draw_shots
 from core.io import read_json, read_jsonl, write_jsonl
 from core.recipes import load_recipe
@@ -46,13 +47,28 @@ def log(message: str) -> None:
 
 
 def run(command: list[str], log_path: Path) -> float:
-    """Run one step with its output in a log file; the wall time in seconds. A failure names the log."""
+    """Run one step with its output in a log file; the wall time in seconds. A failure names the log; a step's bad
+    input (exit 2, its one `error:` line) is the benchmark's bad input, reported as that line."""
     started = time.time()
     with open(log_path, "w", encoding="utf-8") as handle:
         status = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=environment()).returncode
+    error = step_error(log_path.read_text(encoding="utf-8", errors="replace")) if status == 2 else None
+    if error:
+        raise error
     if status:
         raise click.ClickException(f"{' '.join(command)} failed (exit {status}); see {log_path}")
     return time.time() - started
+
+
+def step_error(log_text: str) -> DataError | None:
+    """The DataError a step's last `error: FILE[:LINE]: expected ...` line reports, or None if it has none.
+
+    >>> str(step_error("converting\\nerror: raw/x.txt:3: expected a tag: got none\\n"))
+    'raw/x.txt:3: expected a tag: got none'
+    """
+    lines = [line.removeprefix("error: ") for line in log_text.splitlines() if line.startswith("error: ")]
+    found = re.match(r"(.+?)(?::(\d+))?: (expected.*)", lines[-1]) if lines else None
+    return DataError(found[1], int(found[2]) if found[2] else None, found[3]) if found else None
 
 
 def environment() -> dict:
@@ -107,6 +123,9 @@ class Bench:
         self.data_dir, self.out, self.test_size, self.sizes, self.seed = data_dir, out_dir, test_size, sizes, seed
         self.rows_path = out_dir / "rows.json"
         self.rows = read_json(self.rows_path) if self.rows_path.exists() else {}
+        self.converted = out_dir / "data"
+        self.test = out_dir / "conll_test_subset.jsonl"  # what every CoNLL row is predicted and compared on
+        self.validation = self.converted / "conll2003" / "validation.jsonl"
 
     def save_row(self, name: str, row: dict) -> None:
         self.rows[name] = row
@@ -114,17 +133,15 @@ class Bench:
 
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
-        converted = self.out / "data"
+        converted = self.converted
         if not (converted / "conll2003" / "test.jsonl").exists():
             log("converting every dataset found in --data-dir")
             run(llmner("data", "convert-all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
                 self.out / "convert.log")
         self.train_pool = read_records(converted / "conll2003" / "train.jsonl")
-        self.test = self.out / "conll_test_subset.jsonl"
         if not self.test.exists():
             write_jsonl(self.test, seeded_sample(read_records(converted / "conll2003" / "test.jsonl"),
                                                  self.test_size, self.seed))
-        self.validation = converted / "conll2003" / "validation.jsonl"
         run(llmner("model", "--out-dir", str(MODEL)), self.out / "model.log")
 
     # --- rows ----------------------------------------------------------------------------------------------------
@@ -285,12 +302,14 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from benchmarks import real_report
 
+    if not report_only and not Path(data_dir).is_dir():
+        raise DataError(data_dir, None, "expected the raw datasets folder (`llmner data fetch` writes it)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sizes = sorted(set(sizes))
     bench = Bench(Path(data_dir), out, test_size, sizes, seed)
-    bench.prepare()
     if not report_only:
+        bench.prepare()
         bench.zero_shot()
         adapters = {size: bench.lora(size) for size in sizes}
         for size in sizes:

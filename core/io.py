@@ -65,15 +65,16 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         yield number, record
 
 
-def read_json(path: str | Path) -> dict:
-    """One JSON object from a file (a report, a config)."""
+def read_json(path: str | Path, kind: type = dict) -> dict | list:
+    """One JSON object from a file (a report, a config); with `kind=list`, one JSON array (a list of labels)."""
+    what = "a JSON array" if kind is list else "a JSON object"
     text = "\n".join(line for _, line in numbered_lines(path))
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError(path, error.lineno, f"expected a JSON object ({error.msg})") from None
-    if not isinstance(value, dict):
-        raise DataError(path, None, "expected a JSON object")
+        raise DataError(path, error.lineno, f"expected {what} ({error.msg})") from None
+    if not isinstance(value, kind):
+        raise DataError(path, None, f"expected {what}")
     return value
 
 

@@ -8,6 +8,7 @@ every command that takes it, and is declared here once.
     --output FILE      the one file a command writes
     --out-dir DIR      the folder a command writes into
     --data-dir DIR     the raw datasets (`llmner data fetch` writes them, `make data` reads them)
+    --examples-dir DIR converted examples, DIR/<dataset>/<split>.jsonl (what `make data` writes)
     --dataset NAME     a registered dataset (repeat it for several)
     --split NAME       train, validation or test; test wherever there is a default
     --examples N       use only the first N examples (a quick look) or N training examples
@@ -15,6 +16,12 @@ every command that takes it, and is declared here once.
     --batch-size N  --learning-rate X  --seed N
     --json FILE        a machine-readable copy of what is printed;  --png FILE  the plot of it
     --dry-run          say what would be done; do nothing
+    --max-new-tokens N the longest answer a model generates, in tokens
+    --dtype NAME       weights' dtype: auto (bf16 on a GPU, fp32 on a CPU), bfloat16 or float32
+    --chat-template T  an Axolotl template name or a .jinja file (default: the one saved with the model)
+    --quantization Q   bitsandbytes loading: 8bit, 4bit or none
+    --shard I/N        only shard I of N of the examples (round robin)
+    --resamples N      bootstrap resamples
     RECIPE             an Axolotl recipe, always the first positional argument
 
 tests/llmner/test_cli.py walks every command and refuses a spelling of these ideas other than the one here.
@@ -26,9 +33,10 @@ import click
 
 # The spellings this vocabulary replaced; a command that takes one of them fails tests/llmner/test_cli.py.
 RETIRED = ("--gold", "--train", "--dev", "--train-data", "--test-data", "--out", "--dest", "--recipe", "--limit",
-           "--max-epochs", "--steps", "--only", "--datasets")
+           "--max-epochs", "--steps", "--only", "--datasets", "--max-tokens")
 
 SPLITS = ("train", "validation", "test")  # as the ids and data/<dataset>/<split>.jsonl name them
+DTYPES = ("auto", "bfloat16", "float32")
 
 
 def _option(*names: str, **settings):
@@ -69,8 +77,14 @@ def out_dir(help: str, default: str | None = None):
                    help=help)
 
 
-def data_dir(default: str = "../shared/data", help: str = "The raw datasets (what `llmner data fetch` writes)."):
-    return _option("--data-dir", default=default, show_default=True, help=help)
+def data_dir(default: str = "../shared/data", help: str = "The raw datasets (what `llmner data fetch` writes).",
+             **settings):
+    return _option("--data-dir", default=default, show_default=True, help=help, **settings)
+
+
+def examples_dir(default: str = "data", help: str = "Converted examples, DIR/<dataset>/<split>.jsonl (what `make "
+                                                         "data` writes)."):
+    return _option("--examples-dir", default=default, show_default=True, help=help)
 
 
 def dataset(help: str = "A registered dataset; repeat it for several.", default: tuple[str, ...] = ()):
@@ -120,6 +134,31 @@ def png(help: str = "Draw the plot here."):
 
 def dry_run(help: str = "Say what would be done; do nothing."):
     return _option("--dry-run", is_flag=True, help=help)
+
+
+def max_new_tokens(default: int = 256, help: str = "The longest answer, in tokens."):
+    return _option("--max-new-tokens", type=click.IntRange(min=1), default=default, show_default=True, help=help)
+
+
+def dtype(help: str = "Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU."):
+    return _option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True, help=help)
+
+
+def chat_template(help: str = "Axolotl template name or .jinja file (default: the one saved with the model)."):
+    return _option("--chat-template", default=None, help=help)
+
+
+def quantization(help: str = "bitsandbytes loading; none: bf16 [default: 4bit for a QLoRA adapter, else none]."):
+    return _option("--quantization", type=click.Choice(["8bit", "4bit", "none"]), default=None, help=help)
+
+
+def shard(help: str = "Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8."):
+    return _option("--shard", default=None, help=help)
+
+
+def resamples(default: int, help: str = "Bootstrap resamples.", minimum: int = 1):
+    """`minimum` 0 where no resampling is a choice (a report without intervals)."""
+    return _option("--resamples", type=click.IntRange(min=minimum), default=default, show_default=True, help=help)
 
 
 def recipe(required: bool = True):

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from core import options
 from core.answer_format import MCQ_RULES
-from core.io import atomic_output, check_writable
+from core.errors import DataError
+from core.io import atomic_output, check_writable, read_json
+from core.recipes import load_recipe
+from evaluators.model_card import build_card
 
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
                        help="Resample whole documents (gold.document, kept from CoNLL's -DOCSTART-) or single examples "
@@ -30,8 +34,7 @@ def warn(lines: list[str]) -> None:
 @click.option("--worst", default=10, show_default=True, type=click.IntRange(min=0),
               help="NER: how many worst examples the report lists.")
 @click.option("--submission", default=None, help="Multiple choice: write submission.csv (ID, Answer) here.")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=0),
-              help="Bootstrap resamples of the examples for the 95% intervals (0: no intervals).")
+@options.resamples(1000, "Bootstrap resamples of the examples for the 95% intervals (0: no intervals).", minimum=0)
 @options.seed(help="Seed of the bootstrap resamples.")
 @CLUSTER
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
@@ -40,8 +43,6 @@ def warn(lines: list[str]) -> None:
 def score(data, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
           mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
-    from pathlib import Path
-
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
@@ -75,8 +76,8 @@ def score(data, pred, json_path, confusion_png, reliability_png, worst, submissi
 @options.pred(help="Predictions of system A, then of system B (give --pred twice); several runs of one system "
                    "(training seeds) as one comma-separated list.", multiple=True)
 @options.json_report(help="Write each figure's difference, interval and p-value here.")
-@click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.002 near 0.05 at 10,000).")
+@options.resamples(10_000, "Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.002 near 0.05 at "
+                           "10,000).")
 @options.seed(help="Seed of the resamples.")
 @CLUSTER
 def compare(data, preds, json_path, resamples, seed, cluster):
@@ -86,7 +87,6 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     The task's primary figure (NER: strict entity micro F1; otherwise accuracy) is tested as it is; the other figures'
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
     resamples draw runs as well as examples."""
-    from core.errors import DataError
     from evaluators import significance
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import PRIMARY, SMALL, clusters, scored
@@ -125,8 +125,7 @@ def compare(data, preds, json_path, resamples, seed, cluster):
 @options.png(help="Draw the bar chart with error bars here.")
 @click.option("--pairs", is_flag=True, help="Also test every pair of systems on the same data (paired bootstrap of "
                                             "the headline figure, Holm-adjusted across all pairs).")
-@click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="With --pairs: paired bootstrap resamples.")
+@options.resamples(10_000, "With --pairs: paired bootstrap resamples.")
 @options.seed(help="With --pairs: seed of the resamples.")
 def leaderboard(reports, output, png, pairs, resamples, seed):
     """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals; with
@@ -175,9 +174,6 @@ def draw_confusion(path: str, report: dict) -> None:
 @options.png(help="Where to draw it (default: OUTPUT_DIR/loss.png).")
 def plot_loss(output_dir, png):
     """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
-    from pathlib import Path
-
-    from core.errors import DataError
     from evaluators import plots
 
     if not Path(output_dir).is_dir():
@@ -202,9 +198,6 @@ def plot_loss(output_dir, png):
 def card(recipe, report, data, model, output):
     """Write a Hugging Face model card (README.md with model-index metadata) for a scored model; RECIPE, if given,
     is the recipe it was trained with, named on the card."""
-    from core.io import read_json
-    from core.recipes import load_recipe
-    from evaluators.model_card import build_card
 
     check_writable(output)
     if recipe:

@@ -20,6 +20,7 @@ from core import options
 from core.errors import DataError
 from core.ids import parse_id
 from core.io import read_jsonl
+from core.text_files import numbered_lines
 
 TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
               "classification": ("text-classification", "Text classification"),
@@ -95,7 +96,12 @@ def push(model, repo, card, private, dry_run):
         raise DataError(model, None, "expected a model folder to upload")
     if card and not Path(card).is_file():
         raise DataError(card, None, "expected the model card file (README.md) `llmner card` wrote")
+    if card:
+        for _ in numbered_lines(card):  # read even in a dry run: the Hub shows the card as UTF-8 text
+            pass
     files = sorted(p.relative_to(model).as_posix() for p in Path(model).rglob("*") if p.is_file())
+    if not files:
+        raise DataError(model, None, "expected at least one file in the model folder to upload")
     click.echo(f"{'would upload' if dry_run else 'uploading'} {len(files)} files of {model} to {repo}"
                + (f", with {card} as README.md" if card else ""), err=True)
     if dry_run:

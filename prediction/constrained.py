@@ -20,6 +20,7 @@ the first match after the previous entity (the rare `#k` marker is not generated
 
 from __future__ import annotations
 
+from core.answer_format import answer_body, parse_answer
 from core.spans import TextIndex, token_boundaries
 
 MENTION, LABEL = object(), object()
@@ -177,8 +178,6 @@ def grounded_lines(grammar: AnswerGrammar, output: str) -> str:
     >>> grounded_lines(grammar, "LOC: Syria\\nLOC: Japan\\nLOC: Japan\\nLOC: Iraq\\nPER: Syria\\nLOC: Sy")
     'LOC: Syria\\nLOC: Japan\\nLOC: Japan'
     """
-    from core.answer_format import answer_body, parse_answer
-
     kept = []
     for line in answer_body(output).split("\n"):
         parsed = parse_answer(line, grammar.answer_format)

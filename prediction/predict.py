@@ -19,7 +19,6 @@ generation is its own command, `llmner predict-labels` (prediction.label_scores)
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ from core.io import check_writable, read_json, write_jsonl
 from core.schemas import read_records
 from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
+from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -98,9 +98,6 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
 
 def is_adapter(model: str) -> bool:
     return (Path(model) / "adapter_config.json").exists()
-
-
-DTYPES = ("auto", "bfloat16", "float32")
 
 
 def torch_dtype(name: str):
@@ -217,7 +214,7 @@ def generate_vllm(model: str, prompt_ids: list[list[int]], max_new_tokens: int, 
     if is_adapter(model):
         from vllm.lora.request import LoRARequest
 
-        base = json.loads((Path(model) / "adapter_config.json").read_text())["base_model_name_or_path"]
+        base = read_json(Path(model) / "adapter_config.json")["base_model_name_or_path"]
         engine, lora = LLM(base, enable_lora=True, **kwargs), LoRARequest("adapter", 1, model)
     else:
         engine, lora = LLM(model, **kwargs), None
@@ -264,8 +261,6 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
     encoded = prompt_token_ids(tokenizer, prompts)
     if not constrained:
         return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
-    from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
-
     if constrained == "skip":
         outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
         return [grounded_lines(grammar_of(example), text) for example, text in zip(examples, outputs)]
@@ -287,13 +282,10 @@ MODEL = options.model(help="Model folder, LoRA adapter folder or hub id.")
 DATA = options.data()
 OUTPUT = options.output("Predictions JSONL to write.")
 EXAMPLES = options.examples(help="Only the first N examples (a quick look).")
-SHARD = click.option("--shard", default=None, help="Only shard INDEX/COUNT of the examples (round robin), e.g. 3/8.")
-QUANTIZATION = click.option("--quantization", type=click.Choice(["8bit", "4bit", "none"]), default=None,
-                            help="bitsandbytes loading; none: bf16 [default: 4bit for a QLoRA adapter, else none].")
-DTYPE = click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
-                     help="Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU.")
-CHAT_TEMPLATE = click.option("--chat-template", default=None,
-                             help="Axolotl template name or .jinja file (default: the one saved with the model).")
+SHARD = options.shard()
+QUANTIZATION = options.quantization()
+DTYPE = options.dtype()
+CHAT_TEMPLATE = options.chat_template()
 
 
 @click.command()
@@ -301,8 +293,7 @@ CHAT_TEMPLATE = click.option("--chat-template", default=None,
 @DATA
 @OUTPUT
 @options.batch_size(32)
-@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True,
-              help="The longest answer, in tokens.")
+@options.max_new_tokens(256)
 @QUANTIZATION
 @click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True,
               help="auto: vLLM where it is installed and can do what is asked, transformers otherwise.")

@@ -17,7 +17,7 @@ BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {
                              "train.jsonl", 1),
     "baseline spacy predict": (NOT_JSON, ["--model", "{d}/no-such-model", *SPANS], "data.jsonl", 2),
     "baseline spacy bench": ({"conll2003/train.jsonl": "{oops\n"},
-                             ["--data-dir", "{d}", "--dataset", "conll2003", "--out-dir", "{d}/out"],
+                             ["--examples-dir", "{d}", "--dataset", "conll2003", "--out-dir", "{d}/out"],
                              "train.jsonl", 1),
     "baseline encoder train": (UNTOKENISED | {"dev.jsonl": json.dumps(NER) + "\n"},
                                ["--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--eval-data",

@@ -163,3 +163,16 @@ def test_every_baseline_runs_behind_llmner_baseline():
     assert result.exit_code == 0
     for command in ("spacy", "encoder", "crf", "api"):
         assert f"  {command} " in result.stdout
+
+
+def test_crf_predict_names_a_malformed_labels_file(tmp_path):
+    """The trained folder's labels.json, cut mid-write, is one line naming it (before any model is loaded)."""
+    from tests.baselines.broken_inputs import NER
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "labels.json").write_text('["O", "B-PER"')
+    write_jsonl(tmp_path / "data.jsonl", [NER])
+    result = llmner("baseline", "crf", "predict", ROOT / "baselines/configs/smollm2_135m_lora_crf_conll.yml",
+                    "--data", tmp_path / "data.jsonl", "--output", tmp_path / "p.jsonl", "--model", tmp_path / "model")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.stderr, result.exception)
+    assert result.stderr.startswith(f"error: {tmp_path / 'model' / 'labels.json'}:1: expected a JSON array")

@@ -105,7 +105,7 @@ def examples(tmp_path_factory):
 def run_cli(url, examples, output, model):
     # Generous per-request timeout: the first request loads the model; no retries, so a count is a request.
     return llmner("baseline", "api", "run", "--data", examples, "--output", output, "--model", model, "--base-url", url,
-                  "--max-tokens", "6", "--concurrency", "2", "--max-retries", "0", "--timeout", "180")
+                  "--max-new-tokens", "6", "--concurrency", "2", "--max-retries", "0", "--timeout", "180")
 
 
 def summary(result) -> dict:

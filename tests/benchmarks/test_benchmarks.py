@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from converters.registry import REGISTRY
 from tests.cli import llmner
 from tests.constants import ROOT, SHARED_DATA, shared
 
@@ -43,3 +44,47 @@ def test_gpu_suite_runs_at_toy_size(converted, tmp_path):
     assert figures["summary"]["training_speedup"] > 0
     table = (tmp_path / "results.md").read_text()
     assert "| ds15b_fft (without ZeRO) |" in table and "≥ 3.00×" in table and "≥ 20.0×" in table
+
+
+def test_bench_real_report_only_runs_no_step(tmp_path, monkeypatch):
+    """--report-only compares and writes results.md from the rows so far: no conversion, no model download."""
+    from benchmarks import real
+
+    steps = []
+    monkeypatch.setattr(real, "run", lambda command, log_path: steps.append(command) or 0.0)
+    result = llmner("bench", "real", "--report-only", "--data-dir", tmp_path / "nowhere", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert steps == [] and (tmp_path / "o" / "results.md").exists()
+
+
+def test_bench_real_refuses_a_missing_data_dir_before_starting(tmp_path):
+    result = llmner("bench", "real", "--data-dir", tmp_path / "nowhere", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.output, result.exception)
+    assert result.stderr.startswith(f"error: {tmp_path / 'nowhere'}: expected") and not (tmp_path / "o").exists()
+
+
+def test_bench_real_passes_on_a_step_s_bad_input_line(tmp_path):
+    """A step that ends in bad input (exit 2) ends the benchmark the same way, with the step's own error line."""
+    (tmp_path / "raw").mkdir()  # no dataset folder in it: `llmner data convert-all` refuses it
+    result = llmner("bench", "real", "--data-dir", tmp_path / "raw", "--out-dir", tmp_path / "o")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]  # after its progress line
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == errors[0], (result.output, result.exception)
+    assert errors == [f"error: {tmp_path / 'raw'}: expected dataset folders ({', '.join(REGISTRY)}); found none "
+                      "(`llmner data fetch` fetches them)"]
+
+
+def test_bench_gpu_uses_the_given_data_or_says_what_is_missing(tmp_path, monkeypatch):
+    """A --data given without test.jsonl beside it is refused, never replaced by GMB converted from elsewhere."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "raw"))
+    (tmp_path / "given").mkdir()
+    (tmp_path / "given" / "train.jsonl").write_text("")
+    result = llmner("bench", "gpu", "--toy", "--data", tmp_path / "given" / "train.jsonl", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.output, result.exception)
+    assert result.stderr == (f"error: {tmp_path / 'given' / 'test.jsonl'}: expected converted test examples beside "
+                             "--data (or give --eval-data)\n")
+
+
+def test_bench_gpu_converts_from_data_dir_only_for_the_default_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/gmb here: the default --data is absent
+    result = llmner("bench", "gpu", "--toy", "--data-dir", tmp_path / "raw", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / 'raw' / 'gmb'}"), result.stderr

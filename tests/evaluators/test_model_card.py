@@ -101,8 +101,22 @@ def test_push_uploads_model_and_card(tmp_path, monkeypatch):
 @pytest.mark.parametrize("missing", ["model", "card"])
 def test_push_of_a_missing_model_or_card_is_one_line(tmp_path, missing):
     (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
     (tmp_path / "README.md").write_text("card\n")
     args = {"model": tmp_path / "model", "card": tmp_path / "README.md"} | {missing: tmp_path / "nowhere"}
     result = llmner("push", "--model", args["model"], "--repo", "u/m", "--card", args["card"], "--dry-run")
     assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / 'nowhere'}: expected")
     assert result.stderr.count("\n") == 1
+
+
+def test_push_dry_run_refuses_an_empty_model_folder_and_a_card_that_is_not_utf8(tmp_path):
+    """A dry run checks what the upload would send: a model folder with no file, a card that cannot be read."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "README.md").write_bytes(b"---\n---\ncaf\xe9\n")
+    args = ["push", "--model", tmp_path / "model", "--repo", "u/m", "--dry-run"]
+    empty = llmner(*args)
+    assert empty.exit_code == 2 and empty.stderr == f"error: {tmp_path / 'model'}: expected at least one file in the " \
+                                                    f"model folder to upload\n", empty.stderr
+    (tmp_path / "model" / "config.json").write_text("{}")
+    latin = llmner(*args, "--card", tmp_path / "README.md")
+    assert latin.exit_code == 2 and latin.stderr == f"error: {tmp_path / 'README.md'}:3: expected utf-8 text\n"

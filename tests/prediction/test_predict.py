@@ -267,3 +267,21 @@ def test_a_qlora_adapter_under_vllm_gets_bitsandbytes(tmp_path, fake_vllm, monke
     (base, kwargs), = fake_vllm.engines
     assert base == "org/base" and kwargs["enable_lora"]
     assert kwargs["quantization"] == kwargs["load_format"] == "bitsandbytes"
+
+
+def test_vllm_names_a_malformed_adapter_config(tmp_path, fake_vllm, monkeypatch):
+    """vLLM loads an adapter on the base its adapter_config.json names; a config cut mid-write is one line naming it."""
+    import types
+
+    from core.errors import DataError
+    from prediction.predict import generate_vllm
+
+    request = types.ModuleType("vllm.lora.request")
+    request.LoRARequest = lambda *args: args
+    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", request)
+
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text('{"base_model_name_or_path": ')
+    with pytest.raises(DataError, match=r"adapter_config.json:1: expected a JSON object"):
+        generate_vllm(str(tmp_path / "adapter"), [[1, 2]], 8, None)
