@@ -14,7 +14,7 @@ import pytest
 
 from core.options import RETIRED
 from llmner.cli import COMMANDS, main
-from tests.cli import llmner
+from tests.cli import llmner, run_broken
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ()):
@@ -67,17 +67,7 @@ def test_every_command_has_a_broken_input_row():
 
 @pytest.mark.parametrize("path", sorted(BROKEN))
 def test_a_broken_input_is_one_line_and_status_2(tmp_path, path):
-    files, args, name, line = BROKEN[path]
-    for relative, content in files.items():
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    before = set(tmp_path.rglob("*"))
-    result = llmner(*path.split(), *[arg.replace("{d}", str(tmp_path)) for arg in args])
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.stdout == "" and result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
-    location = f"{name}:{line}: " if line else f"{name}: "
-    assert location in result.stderr and "expected" in result.stderr.split(location, 1)[1], (location, result.stderr)
-    assert sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in before) == []
+    run_broken(tmp_path, path, BROKEN[path])
 
 
 def spelled_command_lines(path) -> list[tuple[int, list[str]]]:
