@@ -134,7 +134,8 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     twin = twin_config(recipe, model_dir, subset, out_dir, max_steps, recipe_path)
     if learning_rate is not None:
         twin["learning_rate"] = learning_rate
-    twin_path.write_text(f"# CPU twin of {recipe_path} (llmner twin)\n" + yaml.safe_dump(twin, sort_keys=False))
+    twin_path.write_text(f"# CPU twin of {recipe_path} (llmner twin)\n" + yaml.safe_dump(twin, sort_keys=False),
+                         encoding="utf-8")
     return twin_path
 
 

@@ -111,3 +111,27 @@ def test_every_spelled_command_line_in_the_code_and_tests_exists():
     wrong = [f"{path.relative_to(ROOT)}:{line}: llmner {' '.join(words)}: {bad}"
              for path, line, words in lines for bad in unknown_options(words)]
     assert not wrong, wrong
+
+
+def test_every_python_dash_m_in_the_project_names_a_module_that_runs():
+    """The `python -m <package>` aliases are gone: a header or docstring that still names one (`python -m
+    training.derive`) sends a reader to a command that does nothing."""
+    import re
+    import subprocess
+
+    from tests.constants import ROOT
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    named = {(path, module) for path in files if path.endswith((".py", ".yml", ".md", ".sbatch", ".sh", "Makefile"))
+             and (ROOT / path).is_file()
+             for module in re.findall(r"python -m ([\w.]+)", (ROOT / path).read_text(encoding="utf-8"))}
+    project = {path.split("/")[0] for path in files if path.count("/") == 1 and path.endswith("/__init__.py")}
+    dead = []
+    for path, module in sorted(named):
+        if module.split(".")[0] not in project:
+            continue  # another project's (axolotl, pytest, pip)
+        file = ROOT / module.replace(".", "/")
+        runs = ((file / "__main__.py").is_file() or file.with_suffix(".py").is_file()
+                and '__name__ == "__main__"' in file.with_suffix(".py").read_text(encoding="utf-8"))
+        dead += [] if runs else [f"{path}: python -m {module}"]
+    assert any(module == "llmner" for _, module in named) and dead == []
