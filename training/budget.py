@@ -244,13 +244,14 @@ def checked(recipe: dict, path: str | Path) -> dict:
 def recipe_text(path: str | Path) -> tuple[dict, str]:
     """(the recipe, its text): the header the card is read from is in the text, the settings in the recipe."""
     text = read_recipe_text(path)
-    return checked(parse_recipe(text, path), path), text
+    return parse_recipe(text, path), text
 
 
 def report(path: str | Path) -> tuple[str, bool]:
     """Both phases of one recipe against its header's card: (the lines to print, whether both fit)."""
     recipe, text = recipe_text(path)
     card = card_gb(text.split("\n\n")[0], path)
+    checked(recipe, path)
     phases = [("training", memory_parts(recipe)), ("evaluation", evaluation_parts(recipe))]
     lines, ok = [f"{path}: {card} GB card, {0.9 * card * 1e9 / GIB:.1f} GiB with 10% free"], True
     for phase, parts in phases:
@@ -273,7 +274,7 @@ def main(recipes, header):
     over = []
     for path in recipes:
         if header:
-            recipe = recipe_text(path)[0]
+            recipe = checked(recipe_text(path)[0], path)
             click.echo("\n".join(wrapped(header_text(recipe))))
             if coverage := eval_coverage_text(recipe):
                 click.echo("# Eval:    " + "\n".join(wrapped(coverage))[len(HEADER_INDENT):])
