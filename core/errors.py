@@ -25,7 +25,7 @@ class DataError(Exception):
 _EXPECTED = {errno.ENOENT: "expected an existing file or folder", errno.EISDIR: "expected a file, not a folder",
              errno.ENOTDIR: "expected a folder on the way, not a file", errno.EACCES: "expected permission to use it",
              errno.EPERM: "expected permission to use it", errno.EROFS: "expected a writable file system",
-             errno.ENOSPC: "expected free disk space"}
+             errno.ENOSPC: "expected free disk space", errno.EEXIST: "expected a path that is not already a file"}
 
 
 def os_data_error(error: OSError, path: str | Path | None = None) -> DataError:

@@ -66,8 +66,8 @@ def split_of(key, split_ids: dict[str, set]) -> str:
 
 
 def load_split(split_file: Path) -> dict[str, set]:
-    """The fixed validation and test keys of a split file written by `python -m converters.make_splits`."""
-    fixed = json.loads(split_file.read_text())
+    """The fixed validation and test keys of a split file written by `llmner data splits`."""
+    fixed = json.loads(split_file.read_text(encoding="utf-8"))
     return {name: set(fixed[name]) for name in ("validation", "test")}
 
 
@@ -84,7 +84,7 @@ def source_digest(sentences: Iterable[str]) -> tuple[int, str]:
 
 def check_split_source(path: str | Path, split_file: Path, sentences: Iterable[str]) -> None:
     """One line, before a split of a source other than the one the split file was drawn from is used."""
-    fixed = json.loads(split_file.read_text())
+    fixed = json.loads(split_file.read_text(encoding="utf-8"))
     count, digest = source_digest(sentences)
     if (count, digest) != (fixed["sentences"], fixed["digest"]):
         raise DataError(path, None, f"expected the source {split_file.name} was drawn from ({fixed['sentences']} "

@@ -42,8 +42,8 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.recipes import parse_recipe
-from core.text_files import opened
+from core.recipes import parse_recipe, read_recipe_text
+from training.settings import positive_int, setting
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
 MODEL_CONFIGS = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": "deepseek_r1_distill_qwen_1.5b.json",
@@ -60,8 +60,12 @@ LOGIT_BYTES = 2 + 4 + 4  # evaluation: bf16 logits, their fp32 copy, the fp32 lo
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
-def model_config(base_model: str) -> dict:
-    return json.loads((CONFIGS / MODEL_CONFIGS[base_model]).read_text())
+def model_config(base_model: str, path: str | Path = "(recipe)") -> dict:
+    """The published config.json of a base model the budget knows; `path` names the recipe in the error."""
+    if not isinstance(base_model, str) or base_model not in MODEL_CONFIGS:
+        raise DataError(path, None, f"expected a base_model budget knows ({', '.join(MODEL_CONFIGS)}), "
+                                    f"not {base_model!r}")
+    return json.loads((CONFIGS / MODEL_CONFIGS[base_model]).read_text(encoding="utf-8"))
 
 
 def linear_shapes(config: dict) -> dict[str, tuple[int, int]]:
@@ -220,10 +224,26 @@ def wrapped(text: str, width: int = 118) -> list[str]:
     return lines + [HEADER_INDENT + line]
 
 
+def checked(recipe: dict, path: str | Path) -> dict:
+    """The recipe, once every setting the arithmetic reads is one it can use (a string or a list there would be a
+    TypeError deep in it)."""
+    model_config(setting(recipe, "base_model", path), path)
+    for key in ("micro_batch_size", "sequence_len"):
+        positive_int(recipe, key, path)
+    if recipe.get("eval_batch_size") is not None:
+        positive_int(recipe, "eval_batch_size", path)
+    if recipe.get("adapter"):
+        positive_int(recipe, "lora_r", path)
+        targets = recipe.get("lora_target_modules")
+        if not recipe.get("lora_target_linear") and not (isinstance(targets, list) and set(targets) <= set(LINEARS)):
+            raise DataError(path, None, f"expected `lora_target_linear: true` or `lora_target_modules:` as a list "
+                                        f"of {', '.join(LINEARS)}")
+    return recipe
+
+
 def recipe_text(path: str | Path) -> tuple[dict, str]:
     """(the recipe, its text): the header the card is read from is in the text, the settings in the recipe."""
-    with opened(path, encoding="utf-8-sig") as handle:
-        text = handle.read()
+    text = read_recipe_text(path)
     return parse_recipe(text, path), text
 
 
@@ -231,6 +251,7 @@ def report(path: str | Path) -> tuple[str, bool]:
     """Both phases of one recipe against its header's card: (the lines to print, whether both fit)."""
     recipe, text = recipe_text(path)
     card = card_gb(text.split("\n\n")[0], path)
+    checked(recipe, path)
     phases = [("training", memory_parts(recipe)), ("evaluation", evaluation_parts(recipe))]
     lines, ok = [f"{path}: {card} GB card, {0.9 * card * 1e9 / GIB:.1f} GiB with 10% free"], True
     for phase, parts in phases:
@@ -253,7 +274,7 @@ def main(recipes, header):
     over = []
     for path in recipes:
         if header:
-            recipe = recipe_text(path)[0]
+            recipe = checked(recipe_text(path)[0], path)
             click.echo("\n".join(wrapped(header_text(recipe))))
             if coverage := eval_coverage_text(recipe):
                 click.echo("# Eval:    " + "\n".join(wrapped(coverage))[len(HEADER_INDENT):])

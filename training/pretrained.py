@@ -169,5 +169,6 @@ def get_model(out_dir: Path, cache_dir: Path, hub: bool = False, revision: str =
 def main(out_dir, cache_dir, hub, revision):
     """Write SmolLM2-135M-Instruct as a Hugging Face folder, verified (version, sha256, special tokens)."""
     folder = get_model(Path(out_dir), Path(cache_dir), hub, revision)
-    click.echo(f"{folder}: {json.loads((folder / DONE_MARKER).read_text())['source']}", err=True)
+    source = json.loads((folder / DONE_MARKER).read_text(encoding="utf-8"))["source"]
+    click.echo(f"{folder}: {source}", err=True)
 

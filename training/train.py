@@ -59,4 +59,7 @@ def main(recipe, track, deepspeed, dry_run, launcher):
         click.echo(shlex.join(command))
         return
     sys.stdout.flush()
-    os.execvp(command[0], command)
+    try:
+        os.execvp(command[0], command)
+    except FileNotFoundError:  # its filename is not set: the launcher is named here, or the line says "(file)"
+        raise DataError(command[0], None, "expected a launcher on PATH (accelerate, axolotl, python, ...)") from None

@@ -22,7 +22,7 @@ from core.io import check_writable, write_jsonl
 from core.recipes import load_recipe
 from core.schemas import read_records
 from training.budget import MODEL_CONFIGS, model_config
-from training.settings import first_dataset, setting
+from training.settings import first_dataset, positive_int, setting
 
 # Special tokens of each chat template, as the real tokenizers have them.
 TEMPLATE_TOKENS = {
@@ -90,15 +90,24 @@ def build_model(base_model: str, tokenizer, out_dir: Path, hidden: int = 128, la
     AutoModelForCausalLM.from_config(config).save_pretrained(out_dir)
 
 
+def twin_batch(recipe: dict, recipe_path: str | Path = "(recipe)") -> dict:
+    """The recipe's batch, capped for a CPU: at most 4 rows of at most 1024 tokens.
+
+    >>> twin_batch({"micro_batch_size": 2, "sequence_len": 2048})
+    {'micro_batch_size': 2, 'sequence_len': 1024}
+    """
+    return {"micro_batch_size": min(positive_int(recipe, "micro_batch_size", recipe_path, default=4), 4),
+            "sequence_len": min(positive_int(recipe, "sequence_len", recipe_path, default=1024), 1024)}
+
+
 def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, max_steps: int,
                 recipe_path: str | Path = "(recipe)") -> dict:
     twin = {key: value for key, value in recipe.items() if key not in GPU_ONLY_KEYS} | CPU_OVERRIDES
     twin["base_model"] = str(model_dir)
     twin["datasets"] = [dict(first_dataset(recipe, recipe_path), path=str(data_file))]
     twin |= {"output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared"),
-             "max_steps": max_steps, "micro_batch_size": min(recipe.get("micro_batch_size", 4), 4),
-             "gradient_accumulation_steps": 1, "val_set_size": 0, "logging_steps": 1,
-             "sequence_len": min(recipe.get("sequence_len", 1024), 1024), "dataloader_num_workers": 0}
+             "max_steps": max_steps, "gradient_accumulation_steps": 1, "val_set_size": 0, "logging_steps": 1,
+             "dataloader_num_workers": 0} | twin_batch(recipe, recipe_path)
     twin.pop("warmup_ratio", None)
     twin["warmup_steps"] = 0  # a few steps only: no warm-up, or nothing is learned
     return twin
@@ -112,6 +121,7 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
         raise DataError(recipe_path, None,
                         f"expected a chat_template of {', '.join(TEMPLATE_TOKENS)}, not {template!r}")
     base_model = setting(recipe, "base_model", recipe_path)
+    twin_batch(recipe, recipe_path)  # twin_config's settings, checked before any model is built
     out_dir = Path(out_dir).resolve()
     twin_path = out_dir / "twin.yml"
     check_writable(twin_path)
@@ -124,7 +134,8 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     twin = twin_config(recipe, model_dir, subset, out_dir, max_steps, recipe_path)
     if learning_rate is not None:
         twin["learning_rate"] = learning_rate
-    twin_path.write_text(f"# CPU twin of {recipe_path} (llmner twin)\n" + yaml.safe_dump(twin, sort_keys=False))
+    twin_path.write_text(f"# CPU twin of {recipe_path} (llmner twin)\n" + yaml.safe_dump(twin, sort_keys=False),
+                         encoding="utf-8")
     return twin_path
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from core.options import RETIRED
 from llmner.cli import COMMANDS, main
-from tests.cli import llmner
+from tests.cli import llmner, run_broken
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ()):
@@ -80,17 +80,7 @@ def test_every_command_has_a_broken_input_row():
 
 @pytest.mark.parametrize("path", sorted(BROKEN))
 def test_a_broken_input_is_one_line_and_status_2(tmp_path, path):
-    files, args, name, line = BROKEN[path]
-    for relative, content in files.items():
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    before = set(tmp_path.rglob("*"))
-    result = llmner(*path.split(), *[arg.replace("{d}", str(tmp_path)) for arg in args])
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.stdout == "" and result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
-    location = f"{name}:{line}: " if line else f"{name}: "
-    assert location in result.stderr and "expected" in result.stderr.split(location, 1)[1], (location, result.stderr)
-    assert sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in before) == []
+    run_broken(tmp_path, path, BROKEN[path])
 
 
 def spelled_command_lines(path) -> list[tuple[int, list[str]]]:
@@ -147,3 +137,27 @@ def test_a_usage_error_is_one_line_naming_the_command_and_its_help(args, message
     result = llmner(*args)
     assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(message) and result.stderr.endswith(" --help)\n"), result.stderr
+
+
+def test_every_python_dash_m_in_the_project_names_a_module_that_runs():
+    """The `python -m <package>` aliases are gone: a header or docstring that still names one (`python -m
+    training.derive`) sends a reader to a command that does nothing."""
+    import re
+    import subprocess
+
+    from tests.constants import ROOT
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    named = {(path, module) for path in files if path.endswith((".py", ".yml", ".md", ".sbatch", ".sh", "Makefile"))
+             and (ROOT / path).is_file()
+             for module in re.findall(r"python -m ([\w.]+)", (ROOT / path).read_text(encoding="utf-8"))}
+    project = {path.split("/")[0] for path in files if path.count("/") == 1 and path.endswith("/__init__.py")}
+    dead = []
+    for path, module in sorted(named):
+        if module.split(".")[0] not in project:
+            continue  # another project's (axolotl, pytest, pip)
+        file = ROOT / module.replace(".", "/")
+        runs = ((file / "__main__.py").is_file() or file.with_suffix(".py").is_file()
+                and '__name__ == "__main__"' in file.with_suffix(".py").read_text(encoding="utf-8"))
+        dead += [] if runs else [f"{path}: python -m {module}"]
+    assert any(module == "llmner" for _, module in named) and dead == []

@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from core.recipes import load_recipe
+from tests.cli import llmner
 from tests.constants import ROOT
 from training.known_keys import unknown_keys
 from training.twin import TEMPLATE_TOKENS
@@ -40,6 +42,20 @@ def test_header_says_what_data_launch_and_gpus(path):
     for field in ("Data:", "Launch:", "GPUs:", "Score:"):
         assert field in header, f"{path.name}: header lacks {field}"
     assert path.relative_to(ROOT).as_posix() in header
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_the_launch_line_is_llmner_train_and_runs(path, monkeypatch):
+    """The headers said `accelerate launch -m axolotl.cli.train RECIPE`, which skips llmner train's checks (the
+    recipe loaded, keys Axolotl does not know refused) and --track; the line a reader copies is `llmner train`."""
+    header = path.read_text(encoding="utf-8").split("\n\n")[0]
+    line = re.search(r"^# Launch:\s+(.*?)(\s{2,}\(.*)?$", header, re.M)[1]
+    words = shlex.split(line)
+    assert words[:3] == ["llmner", "train", path.relative_to(ROOT).as_posix()], line
+    cut = words.index("--") if "--" in words else len(words)
+    monkeypatch.chdir(ROOT)  # the line names the recipe from the root
+    result = llmner(*words[1:cut], "--dry-run", *words[cut:])
+    assert result.exit_code == 0 and "axolotl.cli.train" in result.stdout, result.output
 
 
 def validate(recipe: dict):
