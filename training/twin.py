@@ -147,7 +147,8 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
 @options.max_steps(default=4)
 @click.option("--hidden", default=128, show_default=True, type=click.IntRange(min=8),
               help="Hidden size of the tiny model.")
-@click.option("--layers", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--layers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Transformer layers of the tiny model.")
 @options.learning_rate(help="Override the recipe's (a tiny model wants more).")
 def main(recipe, out_dir, data, examples, max_steps, hidden, layers, learning_rate):
     """Write OUT_DIR/twin.yml: RECIPE with a tiny random model of its family, CPU settings and MAX_STEPS steps."""
