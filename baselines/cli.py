@@ -1,16 +1,18 @@
-"""`llmner baseline <spacy|encoder|crf|api> ...`: every baseline behind one click group, scored by one evaluator."""
+"""`llmner baseline <spacy|encoder|crf|api> ...`: every baseline behind one click group, scored by one evaluator. A
+baseline's module (spaCy, torch, openai) is imported only when its command runs, as every stage of `llmner` is."""
 
 import click
 
-from baselines import api, crf_tagger, spacy_ner, token_classifier
+from llmner.cli import LazyGroup
+
+BASELINES = {
+    "spacy": ("baselines.spacy_ner:main", "spaCy NER trained from scratch (train, predict, bench)."),
+    "encoder": ("baselines.token_classifier:main", "An encoder token classifier, BERT-style (train, predict)."),
+    "crf": ("baselines.crf_tagger:main", "An LLM backbone + linear + CRF tagger (train, predict)."),
+    "api": ("baselines.api:main", "Prompting any OpenAI-compatible chat API (run)."),
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=BASELINES)
 def main():
     """Baselines scored by the same evaluator: llmner baseline <spacy|encoder|crf|api> ..."""
-
-
-main.add_command(spacy_ner.main, "spacy")
-main.add_command(token_classifier.main, "encoder")
-main.add_command(crf_tagger.main, "crf")
-main.add_command(api.main, "api")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import DataError, os_data_error
-from core.text_files import numbered_lines, opened
+from core.text_files import numbered_lines, opened, read_text
 
 
 def check_writable(path: str | Path) -> None:
@@ -68,7 +68,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 def read_json(path: str | Path, kind: type = dict) -> dict | list:
     """One JSON object from a file (a report, a config); with `kind=list`, one JSON array (a list of labels)."""
     what = "a JSON array" if kind is list else "a JSON object"
-    text = "\n".join(line for _, line in numbered_lines(path))
+    text = read_text(path)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import DataError
-from core.text_files import opened
+from core.text_files import read_text
 
 
 def parse_recipe(text: str, path: str | Path) -> dict:
@@ -31,18 +31,6 @@ def parse_recipe(text: str, path: str | Path) -> dict:
     return recipe
 
 
-def read_recipe_text(path: str | Path) -> str:
-    """The text of the recipe at `path` (its header comments included), UTF-8 with or without a byte order mark;
-    a byte that does not decode is refused naming the recipe and its line."""
-    with opened(path, "rb") as handle:
-        data = handle.read()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise DataError(path, line, f"expected UTF-8 text ({error.reason})") from None
-
-
 def load_recipe(path: str | Path) -> dict:
     """The recipe at `path` as its mapping (see parse_recipe)."""
-    return parse_recipe(read_recipe_text(path), path)
+    return parse_recipe(read_text(path), path)

@@ -56,6 +56,13 @@ def numbered_lines(path: str | Path, encoding: str = "utf-8", keep_ends: bool = 
         yield number, line if keep_ends else line.rstrip("\r\n")
 
 
+def read_text(path: str | Path) -> str:
+    """A whole text file, by the same rules as numbered_lines (a BOM dropped, a bad byte named by its line), every
+    line end made a newline and kept, so that a parser's line numbers match the file's, the last one included."""
+    return "".join(line.rstrip("\r\n") + "\n" if line.endswith("\n") else line
+                   for _, line in numbered_lines(path, keep_ends=True))
+
+
 def csv_rows(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, list[str]]]:
     """(line the row starts on, fields) per row, by the csv module's rules: a quoted field keeps its line breaks, a
     quote left open is refused naming the line where its row starts."""

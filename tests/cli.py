@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 from click.testing import CliRunner, Result
 
 from llmner.cli import main
@@ -31,3 +32,26 @@ def run_broken(folder: Path, command: str, row: tuple) -> str:
     assert location in result.stderr and "expected" in result.stderr.split(location, 1)[1], (location, result.stderr)
     assert sorted(p for p in folder.rglob("*") if p.is_file() and p not in before) == []
     return result.stderr.split(location, 1)[1]
+
+
+def resolve(words: list[str]):
+    """The click command a line names and its remaining words, or None where a word names no command."""
+    command, rest = main, list(words)
+    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "<", "…", "$(")) \
+            and not rest[0].isupper():  # COMMAND, RECIPE: placeholders
+        command = command.get_command(click.Context(command), rest.pop(0))
+        if command is None:
+            return None, rest
+    return command, rest
+
+
+def unknown_options(words: list[str]) -> list[str]:
+    """What a written `llmner` line gets wrong: the line itself where a word names no command, else the options its
+    command does not take."""
+    command, rest = resolve(words)
+    if command is None:
+        return [" ".join(words)]
+    if isinstance(command, click.Group):  # a stage named as a whole, or with a placeholder for its subcommand
+        return []
+    known = {name for param in command.params for name in getattr(param, "opts", [])} | {"--help", "-h"}
+    return [word.split("=")[0] for word in rest if word.startswith("--") and word.split("=")[0] not in known]

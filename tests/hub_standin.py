@@ -13,9 +13,12 @@ the latest; the tests stop it by PID first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -81,6 +84,22 @@ def main(root: str, port_file: str, seconds: float = 120) -> None:
     Path(port_file).write_text(str(server.server_address[1]))
     threading.Event().wait(seconds)  # bounded: never outlives a forgotten test
     server.shutdown()
+
+
+@contextlib.contextmanager
+def running(root: Path, port_file: Path, seconds: float):
+    """The stand-in serving `root` in its own process; yields its endpoint, stops it by PID."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.hub_standin", str(root), str(port_file), str(seconds)],
+                               cwd=Path(__file__).resolve().parent.parent)
+    try:
+        for _ in range(100):  # bounded wait for the port
+            if port_file.exists() and port_file.read_text():
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port_file.read_text()}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 if __name__ == "__main__":

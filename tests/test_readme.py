@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.cli import unknown_options
 from tests.constants import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -54,33 +55,6 @@ def llmner_lines(text: str) -> list[list[str]]:
     joined = re.sub(r"\s*\\\n\s*", " ", text)
     # a Markdown table writes `spacy\|encoder`: the first alternative stands for the line
     return [[word.rstrip("\\") for word in match.split()] for match in COMMAND_LINE.findall(joined)]
-
-
-def resolve(words: list[str]):
-    """The click command a line names and its remaining words, or None where a word names no command."""
-    import click
-
-    from llmner.cli import main
-
-    command, rest = main, list(words)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "<", "…", "$(")) \
-            and not rest[0].isupper():  # COMMAND, RECIPE: placeholders
-        command = command.get_command(click.Context(command), rest.pop(0))
-        if command is None:
-            return None, rest
-    return command, rest
-
-
-def unknown_options(words: list[str]) -> list[str]:
-    import click
-
-    command, rest = resolve(words)
-    if command is None:
-        return [" ".join(words)]
-    if isinstance(command, click.Group):  # a stage named as a whole, or with a placeholder for its subcommand
-        return []
-    known = {name for param in command.params for name in getattr(param, "opts", [])} | {"--help", "-h"}
-    return [word.split("=")[0] for word in rest if word.startswith("--") and word.split("=")[0] not in known]
 
 
 def test_continued_lines_are_joined():

@@ -42,7 +42,8 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.recipes import parse_recipe, read_recipe_text
+from core.recipes import parse_recipe
+from core.text_files import read_text
 from training.settings import positive_int, setting
 
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"  # published config.json of each base
@@ -243,7 +244,7 @@ def checked(recipe: dict, path: str | Path) -> dict:
 
 def recipe_text(path: str | Path) -> tuple[dict, str]:
     """(the recipe, its text): the header the card is read from is in the text, the settings in the recipe."""
-    text = read_recipe_text(path)
+    text = read_text(path)
     return parse_recipe(text, path), text
 
 

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from urllib.error import HTTPError
@@ -22,6 +21,7 @@ from converters import conll, hub_parquet, registry
 from core.tasks import ner_prompt
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, shared
+from tests.hub_standin import running
 
 CONLL_NAMES = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]  # the Hub's order
 
@@ -64,21 +64,11 @@ def standin(tmp_path, monkeypatch):
 
     root = tmp_path / "hub"
     root.mkdir()
-    port_file = tmp_path / "port"
-    process = subprocess.Popen([sys.executable, "-m", "tests.hub_standin", str(root), str(port_file), "120"], cwd=ROOT)
-    try:
-        for _ in range(100):  # bounded wait for the port
-            if port_file.exists() and port_file.read_text():
-                break
-            time.sleep(0.05)
-        endpoint = f"http://127.0.0.1:{port_file.read_text()}"
+    with running(root, tmp_path / "port", 120) as endpoint:
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
         monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
         yield root, endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def run(*args):

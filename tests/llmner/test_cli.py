@@ -14,7 +14,7 @@ import pytest
 
 from core.options import RETIRED
 from llmner.cli import COMMANDS, main
-from tests.cli import llmner, run_broken
+from tests.cli import llmner, run_broken, unknown_options
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ()):
@@ -110,7 +110,6 @@ def test_every_spelled_command_line_in_the_code_and_tests_exists():
     """A renamed command or option breaks the subprocesses and runners that still spell the old one; this finds them
     all at once (the benchmarks' GMB conversion spelled `data gmb` after `data convert gmb` replaced it)."""
     from tests.constants import ROOT
-    from tests.test_readme import unknown_options
 
     files = [p for p in sorted(ROOT.rglob("*.py")) if not p.relative_to(ROOT).parts[0].startswith((".", "models",
                                                                                                    "runs", "outputs"))]

@@ -10,13 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli import llmner
 from tests.constants import ROOT
+from tests.hub_standin import running
 from training.merge import ROUND_TRIP_TEXTS, restore_tokenizer, round_trip_differences
 from training.twin import TEMPLATE_TOKENS
 
@@ -93,24 +93,13 @@ def trained_and_merged(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("merge")
     for repo, (architecture, template, tokenizer_config) in FAMILIES.items():
         write_base_model(root / "hub" / repo / "main", architecture, template, tokenizer_config)
-    port_file = root / "port"
-    process = subprocess.Popen([sys.executable, "-m", "tests.hub_standin", str(root / "hub"), str(port_file), "600"],
-                               cwd=ROOT)
-    try:
-        for _ in range(100):  # bounded wait for the port
-            if port_file.exists() and port_file.read_text():
-                break
-            time.sleep(0.05)
-        env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{port_file.read_text()}", "HF_HUB_OFFLINE": "0",
-               "HF_HOME": str(root / "hf")}
+    with running(root / "hub", root / "port", 600) as endpoint:
+        env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(root / "hf")}
         outputs = {repo: root / f"output{number}" for number, repo in enumerate(FAMILIES)}
         pairs = [str(item) for pair in outputs.items() for item in pair]
         result = subprocess.run([sys.executable, "-c", TRAIN_AND_MERGE, *pairs], env=env, capture_output=True,
                                 text=True, cwd=ROOT, timeout=500)
         assert result.returncode == 0, result.stderr[-3000:]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     return outputs
 
 
