@@ -34,7 +34,7 @@ def main(model, data, examples, batch_size, max_new_tokens, chat_template, dtype
 
     examples = read_records(data, examples)  # bad data is found before a model is loaded
     loaded, tokenizer = load_model(model, None, dtype)
-    prompts = training_prompts(tokenizer, examples, chat_template)
+    prompts = training_prompts(tokenizer, examples, chat_template, model)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
     rows = []
     for name in ("unconstrained", *MODES):

@@ -38,6 +38,7 @@ from core.recipes import load_recipe
 from core.schemas import read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
+BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
 MODEL = Path("models/smollm2-135m-instruct")
 CRF_CONFIG = Path("baselines/configs/smollm2_135m_lora_crf_conll.yml")
 
@@ -175,8 +176,11 @@ class Bench:
             write_jsonl(few, (with_shots(e, chosen) for e in read_records(self.test)))
         self.predict_row(f"smollm2_{shots}_shot", MODEL, few, kind="prompting", shots=shots)
 
-    def lora(self, size: int) -> Path:
-        name = f"smollm2_lora_{size}"
+    def lora(self, size: int, name: str | None = None, recipe: Path = RECIPE, prompt: str | None = "compact",
+             predict_options: tuple[str, ...] = ()) -> Path:
+        """The recipe derived onto `size` training sentences (the compact prompt unless `prompt` is None: the
+        examples' own full instruction), trained, predicted and scored."""
+        name = name or f"smollm2_lora_{size}"
         folder = self.out / name
         output = folder / "output"
         if not (output / "adapter_model.safetensors").exists():
@@ -184,20 +188,26 @@ class Bench:
             subset = seeded_sample(self.train_pool, size, self.seed)
             folder.mkdir(parents=True, exist_ok=True)
             write_jsonl(pool, subset)
-            run(llmner("derive", str(RECIPE), "--data", str(pool), "--out-dir", str(folder)),
-                folder / "derive.log")
+            run(llmner("derive", str(recipe), "--data", str(pool), "--out-dir", str(folder),
+                       *(("--prompt", prompt) if prompt else ())), folder / "derive.log")
             log(f"{name}: training on {size} examples")
             wall = run(llmner("train", str(folder / "recipe.yml")), folder / "train.log")
             runtime = logged_train_runtime(output)
-            tokens = training_tokens(MODEL, subset)
+            tokens = training_tokens(MODEL, list(read_records(folder / "train.jsonl")))
             config = load_recipe(folder / "recipe.yml")
             steps = -(-size // config["micro_batch_size"]) * config["num_epochs"]
             self.save_row(name, {"kind": "lora", "train_examples": size, "steps": steps, "epochs": config["num_epochs"],
                                  "train_wall_seconds": round(wall, 1), "train_runtime_seconds": runtime,
                                  "train_tokens": tokens, "tokens_per_second": round(tokens / runtime, 1)})
             run(llmner("plot-loss", str(output)), folder / "plot.log")
-        self.predict_row(name, output, self.test, **self.rows.get(name, {}))
+        self.predict_row(name, output, self.test, predict_options, **self.rows.get(name, {}))
         return output
+
+    def before(self, size: int) -> None:
+        """The row as the project trained and predicted it before the CPU-speed levers: the recipe then
+        (benchmarks/fixtures), the full instruction, the adapter unmerged, no loop stop. The quality check of the
+        levers is the paired comparison of this row with smollm2_lora_SIZE."""
+        self.lora(size, f"smollm2_lora_{size}_before", BEFORE_RECIPE, None, ("--no-merge", "--loop-stop", "off"))
 
     def constrained(self, adapter: Path, size: int) -> None:
         """`skip` is the free generation with its ungrounded lines dropped: computed from the unconstrained row's
@@ -312,6 +322,7 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
         bench.prepare()
         bench.zero_shot()
         adapters = {size: bench.lora(size) for size in sizes}
+        bench.before(max(sizes))
         for size in sizes:
             bench.spacy(size)
         bench.constrained(adapters[max(sizes)], max(sizes))

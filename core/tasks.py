@@ -65,7 +65,16 @@ class NerPrompt:
     labels: tuple[str, ...]
     answer_format: str  # a name from core.answer_format.ANSWER_FORMATS
 
-    def system(self) -> str:
+    def system(self, style: str = "full") -> str:
+        """The system prompt: `full` explains the task and the format (what an untouched model needs); `compact`
+        names the task, the label set and the format only, for a model fine-tuned on this prompt, which learns the
+        rest from its answers (a third of the tokens: see PROMPT_STYLES).
+
+        >>> ner_prompt("conll2003").system("compact")
+        'NER, lines: PER, LOC, ORG, MISC'
+        """
+        if style == "compact":
+            return compact_ner_system(self.labels, self.answer_format)
         kinds = ", ".join(f"{label} ({LABEL_GLOSSES[label]})" if label in LABEL_GLOSSES else label
                           for label in self.labels)
         return (f"You are a named-entity recogniser. Entity types: {kinds}. "
@@ -73,6 +82,16 @@ class NerPrompt:
 
     def messages(self, text: str, answer: str | None = None) -> list[dict[str, str]]:
         return chat(self.system(), text, answer)
+
+
+# The NER system prompts: `full` for prompting and for a fine-tune that wants the instruction; `compact` for
+# fine-tuning, where ~80 of the ~150 tokens of every example were the fixed instruction (benchmarks/RESULTS.md,
+# CPU speed). Prediction reads the prompt a model was trained on from its folder (training.prompt_record).
+PROMPT_STYLES = ("full", "compact")
+
+
+def compact_ner_system(labels: tuple[str, ...] | list[str], answer_format: str) -> str:
+    return f"NER, {answer_format}: " + ", ".join(labels)
 
 
 DEFAULT_NER_FORMAT = {"zh_ner": "json"}  # the Chinese seed recipe answered one JSON object per entity

@@ -160,7 +160,7 @@ def predict_labels(model, data, output, batch_size, quantization, dtype, chat_te
     loaded, tokenizer = load_model(model, quantization, dtype)
 
     def scores_of(chosen):
-        prompts = training_prompts(tokenizer, chosen, chat_template)
+        prompts = training_prompts(tokenizer, chosen, chat_template, model)
         return label_logprobs(loaded, tokenizer, prompts, [e["gold"]["labels"] for e in chosen], batch_size)
 
     temperature = fit_temperature(scores_of(validation), gold_indices(validation)) if validation else 1.0

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -30,10 +31,12 @@ import click
 from core import options
 from core.errors import DataError
 from core.io import check_writable, read_json, write_jsonl
+from core.prompt_record import as_trained, read_record
 from core.schemas import read_records
 from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
+from prediction.loop_stop import loop_stop_factory
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -58,8 +61,10 @@ def use_chat_template(tokenizer, chat_template: str | None) -> None:
                                                       "with the recipe's chat_template (e.g. deepseek_v3)")
 
 
-def prompt_messages(example: dict) -> list[dict]:
-    return prompt_turns(example["messages"])
+def prompt_messages(example: dict, record: dict[str, str] | None = None, model: str = "") -> list[dict]:
+    """The turns the model continues: the example's, with the system prompt it was fine-tuned on where its folder
+    records one (core.prompt_record)."""
+    return prompt_turns(as_trained(example, record or {}, model))
 
 
 def training_prefix(tokenizer, messages: list[dict]) -> str:
@@ -70,9 +75,10 @@ def training_prefix(tokenizer, messages: list[dict]) -> str:
     return rendered[:rendered.index(SENTINEL)]
 
 
-def training_prompts(tokenizer, examples: list[dict], chat_template: str | None) -> list[str]:
+def training_prompts(tokenizer, examples: list[dict], chat_template: str | None, model: str = "") -> list[str]:
     use_chat_template(tokenizer, chat_template)
-    return [training_prefix(tokenizer, prompt_messages(e)) for e in examples]
+    record = read_record(model) if model else {}
+    return [training_prefix(tokenizer, prompt_messages(e, record, model)) for e in examples]
 
 
 def prompt_token_ids(tokenizer, prompts: list[str]) -> list[list[int]]:
@@ -141,7 +147,14 @@ def four_bit_config(model: str, compute_dtype):
                               bnb_4bit_compute_dtype=compute_dtype)
 
 
-def load_model(model: str, quantization: str | None, dtype: str = "auto"):
+def merged(peft_model):
+    """The adapter folded into the base weights: one matrix product per layer at every generated token instead of
+    three. A 4-bit or 8-bit base keeps its adapter unmerged (folding would requantise the sum). On the fine-tuned
+    SmolLM2 the merged and unmerged answers were compared (benchmarks/RESULTS.md, CPU speed)."""
+    return peft_model.merge_and_unload()
+
+
+def load_model(model: str, quantization: str | None, dtype: str = "auto", merge: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
@@ -157,6 +170,8 @@ def load_model(model: str, quantization: str | None, dtype: str = "auto"):
         from peft import AutoPeftModelForCausalLM
 
         loaded = AutoPeftModelForCausalLM.from_pretrained(model, **kwargs)
+        if merge and quantization is None:
+            loaded = merged(loaded)
     else:
         loaded = AutoModelForCausalLM.from_pretrained(model, **kwargs)
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -167,7 +182,7 @@ def load_model(model: str, quantization: str | None, dtype: str = "auto"):
 
 
 def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size: int, max_new_tokens: int,
-                          logits_processor_factory=None) -> list[str]:
+                          logits_processor_factory=None, stopping_factory=None) -> list[str]:
     import torch
     from tqdm import tqdm
 
@@ -179,6 +194,8 @@ def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size
             extra = {}
             if logits_processor_factory is not None:
                 extra["logits_processor"] = logits_processor_factory(batch, inputs["input_ids"].shape[1])
+            if stopping_factory is not None:
+                extra["stopping_criteria"] = [stopping_factory(batch, inputs["input_ids"].shape[1])]
             with torch.inference_mode():
                 generated = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens,
                                            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
@@ -256,13 +273,16 @@ def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
 
 
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
-                     max_new_tokens: int, constrained: str | None = None) -> list[str]:
-    """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained)."""
+                     max_new_tokens: int, constrained: str | None = None, loop_stop: bool = False) -> list[str]:
+    """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained);
+    with `loop_stop` an NER answer ends where it starts to loop (prediction.loop_stop)."""
     encoded = prompt_token_ids(tokenizer, prompts)
+    stopping = loop_stop_factory(tokenizer, examples) if loop_stop else None
     if not constrained:
-        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
+        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, stopping_factory=stopping)
     if constrained == "skip":
-        outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens)
+        outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens,
+                                        stopping_factory=stopping)
         return [grounded_lines(grammar_of(example), text) for example, text in zip(examples, outputs)]
     factory = grounded_factory(tokenizer, examples, constrained)
     outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory)
@@ -303,6 +323,12 @@ CHAT_TEMPLATE = options.chat_template()
               help="NER: every answer parses and every mention is in the text. skip (the flag alone): drop the lines "
                    "that do not ground; end: stop at the model's first ungrounded choice; force: the best grounded "
                    "token at every step (see prediction/constrained.py).")
+@click.option("--merge/--no-merge", default=False, show_default=True,
+              help="Fold a LoRA adapter into a bf16/fp32 base before generating: faster, but its answers are not "
+                   "all the same as unmerged (benchmarks/RESULTS.md); a 4-bit or 8-bit base always keeps it unmerged.")
+@click.option("--loop-stop", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="NER: end an answer where it starts to loop (a line longer than the text, a line repeated more "
+                   "often than its mention occurs); off: generate to --max-new-tokens.")
 @EXAMPLES
 @SHARD
 @click.option("--gpus", type=click.IntRange(min=1), default=None,
@@ -311,7 +337,7 @@ CHAT_TEMPLATE = options.chat_template()
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, dtype, chat_template, constrained,
-            examples, shard, gpus, tensor_parallel):
+            merge, loop_stop, examples, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     records = examples_to_predict(data, output, examples, shard)
     if constrained and any(e["gold"]["task"] != "ner" for e in records):
@@ -321,24 +347,29 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
     if len(groups) > 1:
         count = predict_on_workers(groups, records, data, output, shard, examples, backend, model=model,
                                    batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
-                                   dtype=dtype, chat_template=chat_template, constrained=constrained)
+                                   dtype=dtype, chat_template=chat_template, constrained=constrained, merge=merge,
+                                   loop_stop=loop_stop)
         click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
         return
+    started = None
     if not records:  # a shard can be empty (fewer examples than workers)
         outputs = []
     elif backend == "vllm":
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
-        prompts = training_prompts(tokenizer, records, chat_template)
+        prompts = training_prompts(tokenizer, records, chat_template, model)
         outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
                                 tensor_parallel)
     else:
-        loaded, tokenizer = load_model(model, quantization, dtype)
-        prompts = training_prompts(tokenizer, records, chat_template)
-        outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained)
+        loaded, tokenizer = load_model(model, quantization, dtype, merge)
+        prompts = training_prompts(tokenizer, records, chat_template, model)
+        started = time.perf_counter()
+        outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained,
+                                   loop_stop == "on")
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(records, outputs)))
-    click.echo(f"wrote {count} predictions to {output}", err=True)
+    timing = "" if started is None else f" (generated in {time.perf_counter() - started:.1f} s)"
+    click.echo(f"wrote {count} predictions to {output}{timing}", err=True)
 
 
 def worker_command(settings: dict, output: str, shard: str, gpus: int) -> list[str]:
@@ -347,9 +378,9 @@ def worker_command(settings: dict, output: str, shard: str, gpus: int) -> list[s
                "--tensor-parallel", str(gpus)]
     for name, value in settings.items():
         flag = "--" + name.replace("_", "-")
-        if value is True:
-            command.append(flag)
-        elif value not in (None, False):
+        if isinstance(value, bool):  # --merge/--no-merge: both spellings exist, and the default is on
+            command.append(flag if value else "--no-" + name.replace("_", "-"))
+        elif value is not None:
             command += [flag, str(value)]
     return command
 

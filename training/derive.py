@@ -24,6 +24,7 @@ from core.errors import DataError
 from core.io import check_writable, write_jsonl
 from core.recipes import load_recipe
 from core.schemas import read_records
+from core.tasks import PROMPT_STYLES, NerPrompt
 from training.settings import first_dataset
 
 EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
@@ -57,6 +58,23 @@ def balanced_subset(examples: list[dict], size: int, entity_share: float | None,
     return chosen
 
 
+def with_prompt(example: dict, style: str, data: str | Path) -> dict:
+    """The NER example with the system prompt of `style` for its labels and answer format (core.tasks).
+
+    >>> example = {"id": "conll2003/train/0", "messages": [{"role": "system", "content": "You are ..."},
+    ...            {"role": "user", "content": "EU"}], "gold": {"task": "ner", "labels": ["ORG", "PER"]}}
+    >>> with_prompt(example, "compact", "x.jsonl")["messages"][0]["content"]
+    'NER, lines: ORG, PER'
+    """
+    gold = example["gold"]
+    if gold["task"] != "ner" or not gold.get("labels"):
+        raise DataError(data, None, f"NER examples with gold.labels for --prompt (example {example['id']!r} has "
+                                    f"task {gold['task']!r}{'' if gold.get('labels') else ' and no labels'})")
+    prompt = NerPrompt(str(example["id"]).split("/", 1)[0], tuple(gold["labels"]), gold.get("answer_format", "lines"))
+    turns = [turn for turn in example["messages"] if turn["role"] != "system"]
+    return {**example, "messages": [{"role": "system", "content": prompt.system(style)}, *turns]}
+
+
 def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int | None,
                    learning_rate: float | None = None, evaluate: bool = False, recipe_path: str | Path = "(recipe)"
                    ) -> dict:
@@ -77,12 +95,14 @@ def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int 
 
 def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examples: int | None = None,
            entity_share: float | None = None, max_steps: int | None = None, learning_rate: float | None = None,
-           seed: int = 42) -> Path:
+           seed: int = 42, prompt: str | None = None) -> Path:
     recipe = load_recipe(recipe_path)
     out_dir = Path(out_dir).resolve()
     check_writable(out_dir / "recipe.yml")
     pool = read_records(data)
     subset = balanced_subset(pool, examples or len(pool), entity_share, seed)
+    if prompt:
+        subset = [with_prompt(example, prompt, data) for example in subset]
     config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate, recipe_path=recipe_path)
     write_jsonl(out_dir / "train.jsonl", subset)
     path = out_dir / "recipe.yml"
@@ -101,7 +121,10 @@ def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examp
 @options.max_steps(help="Optimizer steps [default: the recipe's].")
 @options.learning_rate(help="Learning rate [default: the recipe's].")
 @options.seed(help="Seed of the drawn subset.")
-def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed):
+@click.option("--prompt", type=click.Choice(PROMPT_STYLES), default=None,
+              help="NER: train on this system prompt (compact: the labels and format only, a third of the tokens; "
+                   "prediction finds it in the model folder) [default: the examples' own].")
+def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt):
     """Write OUT_DIR/recipe.yml: RECIPE trained on (a subset of) DATA."""
-    click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed))
+    click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt))
 

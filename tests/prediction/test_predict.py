@@ -217,12 +217,20 @@ def recorded_loads(monkeypatch):
     loads = []
 
     class Loaded:
+        merged = False
+
         def eval(self):
+            return self
+
+        def merge_and_unload(self):
+            self.merged = True
             return self
 
     def record(model, **kwargs):
         loads.append((model, kwargs))
-        return Loaded()
+        loaded = Loaded()
+        loads.append(loaded)
+        return loaded
 
     class Tokenizer:
         pad_token, eos_token = None, "</s>"
@@ -238,8 +246,9 @@ def test_a_qlora_adapter_loads_on_its_nf4_base_by_default(tmp_path, recorded_loa
 
     from prediction.predict import load_model
 
-    load_model(str(adapter_folder(tmp_path / "qlora", four_bit=True)), None)
-    (_, kwargs), = recorded_loads
+    load_model(str(adapter_folder(tmp_path / "qlora", four_bit=True)), None, merge=True)
+    (_, kwargs), loaded = recorded_loads
+    assert not loaded.merged  # folding into nf4 weights would requantise the sum
     config = kwargs["quantization_config"]
     assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
     assert config.bnb_4bit_compute_dtype == torch.bfloat16 and kwargs["dtype"] == torch.bfloat16
@@ -249,9 +258,16 @@ def test_a_qlora_adapter_loads_on_its_nf4_base_by_default(tmp_path, recorded_loa
 def test_a_lora_adapter_or_none_asked_loads_the_bf16_base(four_bit, asked, tmp_path, recorded_loads):
     from prediction.predict import load_model
 
-    load_model(str(adapter_folder(tmp_path / "adapter", four_bit=four_bit)), asked)
-    (_, kwargs), = recorded_loads
-    assert "quantization_config" not in kwargs
+    load_model(str(adapter_folder(tmp_path / "adapter", four_bit=four_bit)), asked, merge=True)
+    (_, kwargs), loaded = recorded_loads
+    assert "quantization_config" not in kwargs and loaded.merged
+
+
+def test_by_default_the_adapter_stays_unmerged(tmp_path, recorded_loads):
+    from prediction.predict import load_model
+
+    load_model(str(adapter_folder(tmp_path / "adapter", four_bit=False)), None)
+    assert not recorded_loads[1].merged
 
 
 def test_a_qlora_adapter_under_vllm_gets_bitsandbytes(tmp_path, fake_vllm, monkeypatch):
