@@ -86,7 +86,8 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     of B − A and a two-sided p-value (below 0.05 only when that interval excludes 0), with its Monte-Carlo error.
     The task's primary figure (NER: strict entity micro F1; otherwise accuracy) is tested as it is; the other figures'
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
-    resamples draw runs as well as examples."""
+    resamples draw runs as well as examples; with several on both sides, Welch's t-test over the runs' scores is
+    added. Below 5 runs a side it warns: the test then compares checkpoints, not training procedures."""
     from evaluators import significance
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import PRIMARY, SMALL, clusters, document_warnings, scored
