@@ -53,9 +53,13 @@ def interval(value: float, ci: list[float] | None) -> str:
 def comparison_cell(path: str | None) -> str:
     if not path or not Path(path).exists():
         return "(reference)"
-    f1 = json.loads(Path(path).read_text())["figures"]["entity.micro.f1"]  # compare's b - a: this row - reference
+    from evaluators.significance import p_text
+
+    compared = json.loads(Path(path).read_text())
+    f1 = compared["figures"]["entity.micro.f1"]  # compare's b - a: this row - reference
     low, high = f1["difference_ci"]
-    return f"{f1['difference']:+.4f} [{low:+.4f}, {high:+.4f}], p = {f1['p_value']:.3g}"
+    p = p_text(f1["p_value"], compared["bootstrap"]["resamples"])  # compare's own decision: `≤ floor`, never 0
+    return f"{f1['difference']:+.4f} [{low:+.4f}, {high:+.4f}], p {p if p.startswith('≤') else '= ' + p}"
 
 
 def row_line(name: str, row: dict) -> str:

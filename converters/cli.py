@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
+from converters import classification, conll, fudan_news, gmb, mcq, zh_ner
 from converters.make_splits import main as splits_command
-from converters.registry import REGISTRY, conversion_plan, missing_files
+from converters.registry import REGISTRY, conversion_plan, missing_files, parquet_examples
 from core import options
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
@@ -56,7 +56,7 @@ def column_command(dataset: str):
         check_writable(output)
         prompt = ner_prompt(dataset, answer_format)
         if input_path.endswith(".parquet"):
-            examples = hub_parquet.convert_file(input_path, prompt, split)
+            examples = parquet_examples(REGISTRY[dataset], Path(input_path), prompt, split)
         else:
             examples = conll.convert_file(input_path, prompt, split, scheme)
         report(output, write_jsonl(output, examples))

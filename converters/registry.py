@@ -74,6 +74,9 @@ class Dataset:
     # split -> (examples, content_digest) converted from the known-good copy in ../shared/data: the pin of a source
     # whose commit and checksum cannot be known offline (a fetched copy that converts otherwise is refused)
     digest: dict[str, tuple[int, str]] | None = None
+    # a JSON file under this module's folder, split -> sentences in each document, counted from the column files in
+    # ../shared/data: the documents a Parquet export dropped, put back where a split converts to the pinned examples
+    documents: str | None = None
 
     def present(self, folder: Path, split: str) -> Path | None:
         return next((folder / f for f in self.files.get(split, ()) if (folder / f).exists()), None)
@@ -117,9 +120,32 @@ def column_targets(entry: Dataset, folder: Path) -> Targets:
     for split in entry.files:
         path = entry.present(folder, split)
         if path is not None:
-            read = hub_parquet.convert_file if path.suffix == ".parquet" else conll.convert_file
+            read = partial(parquet_examples, entry) if path.suffix == ".parquet" else conll.convert_file
             steps.append((f"{entry.name}/{split}.jsonl", partial(read, path, prompt, split)))
     return steps
+
+
+def parquet_examples(entry: Dataset, path: Path, prompt, split: str) -> list[dict]:
+    """The Hub's Parquet split as examples, each with its `gold.document` where the dataset's documents are pinned
+    (`documents`) and the split converts to the pinned examples (`digest`). Where they cannot be put back it says so
+    on stderr: the scorer then resamples single sentences, whose intervals are too narrow when errors cluster by
+    document."""
+    examples = list(hub_parquet.convert_file(path, prompt, split))
+    if entry.documents is None:
+        return examples
+    sizes = json.loads((Path(__file__).parent / entry.documents).read_text(encoding="utf-8")).get(split)
+    if sizes and entry.digest and content_digest(examples) == entry.digest.get(split) and sum(sizes) == len(examples):
+        numbers = (document for document, size in enumerate(sizes) for _ in range(size))
+        for example, document in zip(examples, numbers):
+            example["gold"]["document"] = document
+    else:
+        import click
+
+        click.echo(f"warning: {path}: no documents: the Hub's Parquet export drops {entry.name}'s -DOCSTART- lines, "
+                   f"and this {split} split is not the pinned one whose documents are known, so its examples keep "
+                   "none and `score` and `compare` will resample single sentences (intervals too narrow where errors "
+                   "cluster by document); convert the column files to keep them", err=True)
+    return examples
 
 
 def seeded_targets(module, entry: Dataset, folder: Path) -> Targets:
@@ -190,7 +216,8 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
             column_targets, "column",
             digest={"train": (14041, "f205000427b09c6d2f8c77327fe11d606385d3701a5af8fc97a26f2dfc21923b"),
                     "validation": (3250, "c946963eadd59f3fd1e5d8b8017f3f318a6ab26aae30350fb7b00cbd1f88f97b"),
-                    "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")}),
+                    "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")},
+            documents="documents/conll2003.json"),
     Dataset("wnut17", "ner", "conll (column files) / hub_parquet",
             {"train": ("wnut17train.conll", "train.parquet"),
              "validation": ("emerging.dev.conll", "validation.parquet"),

@@ -76,7 +76,7 @@ def score(data, pred, json_path, confusion_png, reliability_png, worst, submissi
 @options.pred(help="Predictions of system A, then of system B (give --pred twice); several runs of one system "
                    "(training seeds) as one comma-separated list.", multiple=True)
 @options.json_report(help="Write each figure's difference, interval and p-value here.")
-@options.resamples(10_000, "Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.002 near 0.05 at "
+@options.resamples(10_000, "Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.003 near 0.05 at "
                            "10,000).")
 @options.seed(help="Seed of the resamples.")
 @CLUSTER
@@ -86,10 +86,11 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     of B − A and a two-sided p-value (below 0.05 only when that interval excludes 0), with its Monte-Carlo error.
     The task's primary figure (NER: strict entity micro F1; otherwise accuracy) is tested as it is; the other figures'
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
-    resamples draw runs as well as examples."""
+    resamples draw runs as well as examples; with several on both sides, Welch's t-test over the runs' scores is
+    added. Below 5 runs a side it warns: the test then compares checkpoints, not training procedures."""
     from evaluators import significance
     from evaluators.data import load_gold, load_predictions
-    from evaluators.score import PRIMARY, SMALL, clusters, scored
+    from evaluators.score import PRIMARY, SMALL, clusters, document_warnings, scored
     from evaluators.tables import comparison_table
 
     if len(preds) != 2:
@@ -100,7 +101,7 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     if json_path:
         check_writable(json_path)
     gold_set = load_gold(data)
-    cluster, codes = clusters(gold_set, cluster)
+    asked, (cluster, codes) = cluster, clusters(gold_set, cluster)
     stats = [[scored(gold_set, load_predictions(path, gold_set))[1] for path in side] for side in runs]
     figures = significance.compare_runs(stats[0], stats[1], resamples, seed, clusters=codes,
                                         primary=PRIMARY[gold_set.task])
@@ -111,10 +112,12 @@ def compare(data, preds, json_path, resamples, seed, cluster):
                         + (", and over runs" if max(map(len, runs)) > 1 else ""),
               "difference": "b - a", "primary": PRIMARY[gold_set.task], "holm": "every figure but the primary",
               "bootstrap": {"resamples": resamples, "seed": seed, "cluster": cluster, "units": units},
-              "figures": figures}
+              "p_value_floor": significance.p_floor(resamples), "figures": figures}
+    result["warnings"] = (document_warnings(gold_set, asked, codes) + significance.runs_warnings(*map(len, runs))
+                          + ([f"only {units} {'documents' if codes is not None else 'examples'}: a bootstrap from so "
+                              "few is rough"] if units < SMALL else []))
     click.echo(comparison_table(result))
-    if units < SMALL:
-        warn([f"only {units} {'documents' if codes is not None else 'examples'}: a bootstrap from so few is rough"])
+    warn(result["warnings"])
     if json_path:
         write_json(json_path, result)
 

@@ -113,7 +113,8 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
             result = significance.compare_runs([stats[j]], [stats[i]], resamples, seed, clusters=codes)[primary]
             pairs.append({"data": first[0].data, "metric": first[0].metric, "a": second[0].system,
                           "b": first[0].system, "difference": result["difference"],
-                          "difference_ci": result["difference_ci"], "p_value": result["p_value"]})
+                          "difference_ci": result["difference_ci"], "p_value": result["p_value"],
+                          "resamples": resamples})
     for pair, adjusted in zip(pairs, significance.holm([pair["p_value"] for pair in pairs])):
         pair["p_value_holm"] = adjusted
     return pairs
@@ -121,10 +122,13 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
 
 def pairs_markdown(pairs: list[dict]) -> str:
     """The pairs as a Markdown table: the better system first, B − A with its 95% interval, p and Holm's p."""
+    from evaluators.significance import p_text
+
     lines = ["| data | better (B) | than (A) | B − A | 95% interval | p | p (Holm, all pairs) |",
              "|---|---|---|---:|:---:|---:|---:|"]
     for pair in pairs:
         low, high = pair["difference_ci"]
         lines.append(f"| {pair['data']} | {pair['b']} | {pair['a']} | {pair['difference']:+.4f} | "
-                     f"[{low:+.4f}, {high:+.4f}] | {pair['p_value']:.4f} | {pair['p_value_holm']:.4f} |")
+                     f"[{low:+.4f}, {high:+.4f}] | {p_text(pair['p_value'], pair['resamples'])} | "
+                     f"{p_text(pair['p_value_holm'], pair['resamples'])} |")
     return "\n".join(lines) + "\n"

@@ -167,6 +167,22 @@ def clusters(gold: Gold, cluster: str | None = None) -> tuple[str, numpy.ndarray
     return cluster, bootstrap.cluster_codes(keys)
 
 
+# Sources whose documents are known (-DOCSTART-): their examples without gold.document have lost them on the way.
+DOCUMENTED = ("conll2003",)
+
+
+def document_warnings(gold: Gold, asked: str | None, codes: numpy.ndarray | None) -> list[str]:
+    """Said loudly where the bootstrap falls back to single sentences of a corpus that has documents (the Hub's
+    Parquet copy of CoNLL-2003 drops `-DOCSTART-`): sentence intervals are too narrow, and paired tests too eager,
+    when errors cluster by document. Not where `--cluster example` was asked for."""
+    if asked or codes is not None or origin(gold).get("dataset") not in DOCUMENTED:
+        return []
+    return [f"{gold.path}: no gold.document in these {origin(gold)['dataset']} examples (converted from a copy that "
+            "lost -DOCSTART-, such as a Hub Parquet export that is not the pinned one): resampling single sentences "
+            "instead of whole documents, whose intervals are too narrow (and p-values too small) where errors cluster "
+            "by document; convert the column files, or the pinned Parquet, to keep the documents"]
+
+
 def interval_warnings(report: dict, units: int, unit: str) -> list[str]:
     """What a reader should know before trusting the intervals: too few units, or an interval of width 0."""
     from evaluators.tables import figures_with_intervals
@@ -217,12 +233,13 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
     """
     report, stats = scored(gold, predictions, worst, mcq_rule)
     if resamples > 0:
-        cluster, codes = clusters(gold, cluster)
+        asked, (cluster, codes) = cluster, clusters(gold, cluster)
         units = len(stats.rows) if codes is None else int(codes.max()) + 1
         method = bootstrap.interval_method(units)
         add_intervals(report, bootstrap.intervals(stats, resamples, seed, clusters=codes, method=method))
         report["bootstrap"] = {"resamples": resamples, "seed": seed, "cluster": cluster, "units": units,
                                "method": method}
-        report["warnings"] = interval_warnings(report, units, "documents" if codes is not None else "examples")
+        report["warnings"] = (document_warnings(gold, asked, codes)
+                              + interval_warnings(report, units, "documents" if codes is not None else "examples"))
     report |= {"data": gold.path, **origin(gold)} | ({"predictions": pred} if pred else {})
     return report | ({"system": system} if system else {})

@@ -81,22 +81,41 @@ def _side(row: dict, side: str) -> str:
 
 def comparison_table(result: dict) -> str:
     """`compare`'s result: each figure for A and B (mean ± sd over runs where there are several), B − A with its 95%
-    interval, the p-value ± its Monte-Carlo error, and Holm's adjustment for every figure but the primary one."""
+    interval, the p-value ± its Monte-Carlo error (at the floor, `≤ 2 / (B + 1)`), Holm's adjustment for every
+    figure but the primary one, and where both sides have several runs Welch's test over the runs' scores."""
+    from evaluators.significance import p_text, small_text
+
     drawn, runs = result["bootstrap"], result.get("runs", {"a": 1, "b": 1})
     lines = [f"A: {result['a']}" + (f" ({runs['a']} runs)" if runs["a"] > 1 else ""),
              f"B: {result['b']}" + (f" ({runs['b']} runs)" if runs["b"] > 1 else ""),
              f"{result['examples']} examples; {result['method']}, {drawn['resamples']} resamples, "
              f"seed {drawn['seed']}", "",
-             f"{'figure':<26}{'A':>16}{'B':>16}{'B - A':>9}  {'95% interval':<20}{'p':>7} {'± MC':>7}{'Holm p':>8}"]
+             f"{'figure':<26}{'A':>16}{'B':>16}{'B - A':>9}  {'95% interval':<20}{'p':>9} {'± MC':>7}{'Holm p':>9}"]
     for name, row in result["figures"].items():
         low, high = row["difference_ci"]
         label = name + (" *" if name == result.get("primary") else "")
-        holm = f"{row['p_value_holm']:>8.4f}" if "p_value_holm" in row else f"{'':>8}"
+        holm = f"{p_text(row['p_value_holm'], drawn['resamples']):>9}" if "p_value_holm" in row else f"{'':>9}"
         lines.append(f"{label:<26}{_side(row, 'a'):>16}{_side(row, 'b'):>16}{row['difference']:>+9.4f}  "
-                     f"[{low:+.4f}, {high:+.4f}]  {row['p_value']:>6.4f} {row['p_value_mc_error']:>7.4f}{holm}")
+                     f"[{low:+.4f}, {high:+.4f}]  {p_text(row['p_value'], drawn['resamples']):>9} "
+                     f"{small_text(row['p_value_mc_error']):>7}{holm}")
     if result.get("primary"):
         lines.append("* primary figure, tested alone; the others' p-values are also shown Holm-adjusted")
-    return "\n".join(lines)
+    return "\n".join(lines + runs_test_lines(result))
+
+
+def runs_test_lines(result: dict) -> list[str]:
+    """Welch's t-test over the runs' own scores, per figure, where both sides have several runs."""
+    tested = [(name, row["runs_test"]) for name, row in result["figures"].items() if "runs_test" in row]
+    if not tested:
+        return []
+    runs = tested[0][1]["runs"]
+    lines = ["", f"Welch's t-test over the runs' scores ({runs['a']} runs of A, {runs['b']} of B): whether the "
+                 "training procedures differ, not only these checkpoints"]
+    for name, test in tested:
+        t = "undefined" if test["t"] is None else f"{test['t']:+.2f}"
+        df = "" if test["df"] is None else f", df {test['df']:.1f}"
+        lines.append(f"  {name:<24}t {t}{df}, p {test['p_value']:.4f}")
+    return lines
 
 
 TABLES = {"ner": ner_table, "classification": classification_table, "mcq": mcq_table}

@@ -364,7 +364,7 @@ def test_equally_good_systems_differ_significantly_about_one_time_in_twenty(conl
     # 1,000 pairs: the rate's sd is 0.7 points; an unpaired test gives ~0% here, a one-sided p-value ~10%
     p_values = null_p_values(conll_gold_counts, pairs=1000, resamples=500, seed=2024)["entity.micro.f1"]
     assert 0.03 <= numpy.mean(p_values < 0.05) <= 0.075, numpy.mean(p_values < 0.05)
-    assert p_values.min() >= 2 / 501  # never 0: (k + 1) / (B + 1)
+    assert p_values.min() >= 2 / 501  # never 0: 2 (k + 1) / (B + 1)
 
 
 def test_false_positive_rate_over_thousands_of_null_pairs_and_holm(conll_gold_counts):
@@ -393,7 +393,7 @@ def test_p_values_are_never_zero(conll_gold_counts):
     (a, _), (b, _) = simulated_pairs(conll_gold_counts, numpy.random.default_rng(3), 1, 0.80, 0.90)
     result = significance.compare_runs([a], [b], resamples=1000, seed=0)["entity.micro.f1"]
     assert result["difference_ci"][0] > 0 and result["p_value"] == 2 / 1001
-    assert result["p_value_mc_error"] == pytest.approx(numpy.sqrt(2 / 1001 * (1 - 2 / 1001) / 1000))
+    assert result["p_value_mc_error"] == pytest.approx(numpy.sqrt(2 / 1001 * (2 - 2 / 1001) / 1000))
 
 
 def test_a_one_point_f1_difference_on_conll2003_is_found(conll_gold_counts):
@@ -491,7 +491,7 @@ def test_compare_defaults_to_10000_resamples_with_the_p_values_monte_carlo_error
         [compared["figures"][name]["p_value"] for name in secondary])
     for row in compared["figures"].values():
         assert 0 < row["p_value"] <= 1
-        assert row["p_value_mc_error"] == pytest.approx(numpy.sqrt(row["p_value"] * (1 - row["p_value"]) / 10_000))
+        assert row["p_value_mc_error"] == pytest.approx(numpy.sqrt(row["p_value"] * (2 - row["p_value"]) / 10_000))
     assert "± MC" in result.output and "Holm p" in result.output and "entity.micro.f1 *" in result.output
 
 
@@ -581,8 +581,8 @@ def test_leaderboard_tests_every_pair_with_holm_across_pairs(real, conll, tmp_pa
     table = result.output.split("| data | better (B) | than (A) |")[1].splitlines()[2:]
     assert len(table) == 3  # three systems on one test set: three pairs
     cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
-    p_values = [float(row[5]) for row in cells]
-    assert [float(row[6]) for row in cells] == pytest.approx(significance.holm(p_values), abs=1e-4)
+    p_values = [float(row[5].removeprefix("≤ ")) for row in cells]  # `≤ 2 / (B + 1)` at the floor
+    assert [float(row[6].removeprefix("≤ ")) for row in cells] == pytest.approx(significance.holm(p_values), abs=1e-4)
     scores = {name: json.loads((tmp_path / name / "report.json").read_text())["entity"]["micro"]["f1"]
               for name in ("one", "two", "three")}
     for row in cells:  # the better system first, and the difference is the reports' own
