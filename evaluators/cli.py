@@ -42,8 +42,8 @@ def warn(lines: list[str]) -> None:
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
 @click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
               help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
-def score(data, pred, json_path, html, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
-          mcq_rule):
+def score(data, pred, json_path, html, confusion_png, reliability_png, worst, submission, resamples, seed, cluster,
+          system, mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report, submission_rows
