@@ -43,7 +43,7 @@ def perturbed_entities(gold: dict, rng: random.Random, rate: float) -> list[Enti
 def perturbed_output(gold: dict, rng: random.Random, rate: float) -> str:
     roll = rng.random()
     if roll < rate / 20:
-        return "I am sorry, I cannot find the entities in " + gold["text"][:40]  # unparseable
+        return "Sorry, I cannot help with that."  # unparseable (no colon: not read as a TYPE line)
     entities = perturbed_entities(gold, rng, rate)
     # overlapping spans cannot be written as an answer: keep the first of each overlapping run
     kept = [e for i, e in enumerate(entities) if not any(p.end > e.start for p in entities[:i])]

@@ -289,3 +289,30 @@ def test_a_page_of_3453_sentences_opens_and_filters_quickly(browser, wnut, tmp_p
           f"one filter click {filtered * 1000:.0f} ms")
     # generous bounds for a loaded 2-core machine: what is measured is printed above
     assert measured["bytes"] < 3000 * len(cases) and measured["load_ms"] < 10_000 and filtered < 5
+
+
+@pytest.mark.data
+def test_the_conll2003_test_set_page_in_the_browser(browser, tmp_path):
+    """The whole CoNLL-2003 test set (3,453 sentences) against its gold entities perturbed (rate 0.3, seed 0): the
+    page's size, its load time and a filter's, as the README states them (run with -s to see them)."""
+    from tests.constants import shared
+
+    gold = tmp_path / "gold.jsonl"
+    assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output", gold,
+                  "--split", "test").exit_code == 0
+    write_perturbed(gold, tmp_path / "pred.jsonl", seed=0, rate=0.3)
+    page = tmp_path / "conll.html"
+    assert llmner("score", "--data", gold, "--pred", tmp_path / "pred.jsonl", "--resamples", "0", "--html",
+                  page).exit_code == 0
+    cases = cases_of(page.read_text(encoding="utf-8"))
+    measured = opened(browser, page)
+    timings = []
+    for value in ("LOC", "ORG", ""):  # the label filter, as a person tries it
+        started = time.perf_counter()
+        browser.execute_script("const s = document.getElementById('label-filter'); s.value = arguments[0];"
+                               "s.dispatchEvent(new Event('change'));", value)
+        timings.append(shown(browser)[1] and time.perf_counter() - started)
+    print(f"\nCoNLL-2003 test: {len(cases)} of 3453 sentences with an error; page {measured['bytes'] / 1e6:.2f} MB; "
+          f"DOM ready {measured['dom_ms']} ms, loaded {measured['load_ms']} ms; label filter "
+          f"{', '.join(f'{t * 1000:.0f}' for t in timings)} ms")
+    assert shown(browser)[0] == html_report.PAGE_SIZE and measured["load_ms"] < 10_000 and max(timings) < 5
