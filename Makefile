@@ -73,8 +73,9 @@ demo: model ## The real model on held-out tweets before and after LoRA fine-tuni
 	$(PY) -m llmner plot-loss $(DEMO_DIR)/lora/output
 	$(OFFLINE) $(PY) -m llmner predict --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
 	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --json $(DEMO_DIR)/before/report.json --system "untouched SmolLM2-135M-Instruct"
-	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/after/report.json --system "LoRA, $(DEMO_STEPS) steps" --confusion-png $(DEMO_DIR)/after/confusion.png
+	$(PY) -m llmner score --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/after/report.json --system "LoRA, $(DEMO_STEPS) steps" --confusion-png $(DEMO_DIR)/after/confusion.png --html $(DEMO_DIR)/after/errors.html
 	$(PY) -m llmner compare --data $(DEMO_DIR)/heldout.jsonl --pred $(DEMO_DIR)/before/predictions.jsonl --pred $(DEMO_DIR)/after/predictions.jsonl --json $(DEMO_DIR)/compare.json
+	@echo "the after-LoRA errors, example by example: $(DEMO_DIR)/after/errors.html (open it in a browser)"
 
 baselines: setup ## spaCy NER baseline on CoNLL-2003 and GMB (needs make data), scored by the evaluator
 	$(PY) -m llmner baseline spacy bench --examples-dir data --out-dir outputs/baselines --dataset conll2003 --epochs 3

@@ -11,7 +11,7 @@ BENCHMARKS = {
     "real": ("benchmarks.real:main", "The real-model table on CoNLL-2003 and AG News (resumable)."),
     "gpu": ("benchmarks.gpu_suite:main", "GPU figures through axolotl train and prediction, beside their targets."),
     "bundle": ("benchmarks.gpu_bundle:main", "Gather and check the wheel bundle the GPU machine installs."),
-    "speed": ("benchmarks.cpu_levers:main", "Today's CPU training and prediction path against each lever, side by side."),
+    "speed": ("benchmarks.cpu_levers:main", "CPU training and prediction: the old path, each lever, the new."),
     "constrained": ("benchmarks.constrained_decoding:main", "Unconstrained against grounded constrained decoding."),
 }
 

@@ -29,7 +29,17 @@ from pathlib import Path
 import click
 import yaml
 
-from benchmarks.real import BEFORE_RECIPE, MODEL, RECIPE, llmner, log, logged_train_runtime, run, seeded_sample, training_tokens
+from benchmarks.real import (
+    BEFORE_RECIPE,
+    MODEL,
+    RECIPE,
+    llmner,
+    log,
+    logged_train_runtime,
+    run,
+    seeded_sample,
+    training_tokens,
+)
 from core import options
 from core.errors import DataError
 from core.io import read_json, write_jsonl

@@ -15,6 +15,7 @@ every command that takes it, and is declared here once.
     --max-steps N      optimizer steps;  --epochs N  passes over the data
     --batch-size N  --learning-rate X  --seed N
     --json FILE        a machine-readable copy of what is printed;  --png FILE  the plot of it
+    --html FILE        a self-contained page of it to look at in a browser (the errors, example by example)
     --dry-run          say what would be done; do nothing
     --max-new-tokens N the longest answer a model generates, in tokens
     --dtype NAME       weights' dtype: auto (bf16 on a GPU, fp32 on a CPU), bfloat16 or float32
@@ -130,6 +131,10 @@ def json_report(help: str = "Also write what is printed here, as JSON."):
 
 def png(help: str = "Draw the plot here."):
     return _option("--png", default=None, help=help)
+
+
+def html(help: str = "Also write a self-contained HTML page of it here."):
+    return _option("--html", default=None, help=help)
 
 
 def dry_run(help: str = "Say what would be done; do nothing."):

@@ -29,6 +29,8 @@ def warn(lines: list[str]) -> None:
 @options.data(help="Gold examples JSONL (a converter's output).")
 @options.pred(help="Predictions JSONL (raw outputs, spans or labels).")
 @options.json_report(help="Write the contract's report here.")
+@options.html(help="Write a self-contained page here: the figures, tables and every example with an error, "
+                   "highlighted and filterable (needs spaCy, for displaCy).")
 @click.option("--confusion-png", default=None, help="Draw the confusion matrix (NER: exact spans) here.")
 @click.option("--reliability-png", default=None, help="Classification with confidences: reliability diagram.")
 @click.option("--worst", default=10, show_default=True, type=click.IntRange(min=0),
@@ -40,14 +42,14 @@ def warn(lines: list[str]) -> None:
 @click.option("--system", default=None, help="The system's name in the report (default: the predictions' folder).")
 @click.option("--mcq-rule", type=click.Choice(MCQ_RULES), default="strict", show_default=True,
               help="Multiple choice: how a letter is read (last-letter: the seed's rule, to compare with its figures).")
-def score(data, pred, json_path, confusion_png, reliability_png, worst, submission, resamples, seed, cluster, system,
-          mcq_rule):
+def score(data, pred, json_path, html, confusion_png, reliability_png, worst, submission, resamples, seed, cluster,
+          system, mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import build_report, submission_rows
     from evaluators.tables import TABLES
 
-    for path in (json_path, confusion_png, reliability_png, submission):
+    for path in (json_path, html, confusion_png, reliability_png, submission):
         if path:
             check_writable(path)  # before any scoring: an unwritable report must not cost a whole run
     gold_set = load_gold(data)
@@ -59,6 +61,11 @@ def score(data, pred, json_path, confusion_png, reliability_png, worst, submissi
     warn(report.get("warnings", []))
     if json_path:
         write_json(json_path, report)
+    if html:
+        from evaluators import html_report
+
+        html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report, gold_set, predictions))
+        click.echo(f"wrote {html}", err=True)
     if confusion_png:
         draw_confusion(confusion_png, report)
     if reliability_png and "calibration" in report:
@@ -76,11 +83,13 @@ def score(data, pred, json_path, confusion_png, reliability_png, worst, submissi
 @options.pred(help="Predictions of system A, then of system B (give --pred twice); several runs of one system "
                    "(training seeds) as one comma-separated list.", multiple=True)
 @options.json_report(help="Write each figure's difference, interval and p-value here.")
+@options.html(help="Write a self-contained page here: the differences, and the examples B fixed, broke or changed "
+                   "(each side's first run), highlighted and filterable.")
 @options.resamples(10_000, "Paired bootstrap resamples (the p-value's Monte-Carlo error is about 0.003 near 0.05 at "
                            "10,000).")
 @options.seed(help="Seed of the resamples.")
 @CLUSTER
-def compare(data, preds, json_path, resamples, seed, cluster):
+def compare(data, preds, json_path, html, resamples, seed, cluster):
     """Do two systems differ on the same examples? B − A per headline figure, by paired bootstrap: both systems are
     scored on the same resamples of the examples (whole documents where the examples have them); the 95% interval
     of B − A and a two-sided p-value (below 0.05 only when that interval excludes 0), with its Monte-Carlo error.
@@ -98,11 +107,13 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     runs = [[path for path in paths.split(",") if path] for paths in preds]
     if not all(runs):
         raise DataError("--pred", None, "expected at least one prediction file for each system")
-    if json_path:
-        check_writable(json_path)
+    for path in (json_path, html):
+        if path:
+            check_writable(path)
     gold_set = load_gold(data)
     asked, (cluster, codes) = cluster, clusters(gold_set, cluster)
-    stats = [[scored(gold_set, load_predictions(path, gold_set))[1] for path in side] for side in runs]
+    loaded = [[load_predictions(path, gold_set) for path in side] for side in runs]
+    stats = [[scored(gold_set, predictions)[1] for predictions in side] for side in loaded]
     figures = significance.compare_runs(stats[0], stats[1], resamples, seed, clusters=codes,
                                         primary=PRIMARY[gold_set.task])
     units = len(gold_set.examples) if codes is None else int(codes.max()) + 1
@@ -120,6 +131,11 @@ def compare(data, preds, json_path, resamples, seed, cluster):
     warn(result["warnings"])
     if json_path:
         write_json(json_path, result)
+    if html:
+        from evaluators import html_report
+
+        html_report.write_page(html, html_report.compare_page(result, gold_set, loaded[0][0], loaded[1][0]))
+        click.echo(f"wrote {html}", err=True)
 
 
 @click.command()

@@ -125,36 +125,74 @@ class ErrorAnalysis:
                 "spurious": dict(self.spurious.most_common()), "missed": dict(self.missed.most_common())}
 
 
+KINDS = ("missed", "spurious", "wrong label", "wrong boundary", "both")  # "both": wrong boundary and label
+
+
+@dataclass(frozen=True)
+class EntityError:
+    """One wrong entity of an example: `entity` is the predicted span (the gold one where `kind` is missed; None for
+    a mention not found in the text, then `mention` holds it), `gold` the gold span it was taken for, if any."""
+
+    kind: str
+    label: str  # the predicted label (the gold one where missed)
+    entity: Entity | None
+    gold: Entity | None = None
+    mention: str = ""
+
+
+def entity_errors(item: NerItem) -> list[EntityError]:
+    """Each wrong entity of one example, classified the way the report's `errors` counts them.
+
+    >>> gold = frozenset({Entity(0, 5, "LOC"), Entity(10, 14, "PER")})
+    >>> item = NerItem("x/0", "Japan and Mary", gold, frozenset({Entity(0, 5, "ORG")}), ungrounded={("PER", "Bo")})
+    >>> [(e.kind, e.label) for e in entity_errors(item)]
+    [('wrong label', 'ORG'), ('missed', 'PER'), ('spurious', 'PER')]
+    """
+    gold_by_span = {(e.start, e.end): e for e in item.gold}
+    predicted_spans = {(e.start, e.end) for e in item.predicted}
+    found = []
+    for entity in sorted(item.predicted - item.gold):
+        same_span = gold_by_span.get((entity.start, entity.end))
+        overlapping = sorted(g for g in item.gold if _overlaps(g, entity))
+        same_label = [g for g in overlapping if g.label == entity.label]
+        if same_span is not None:
+            found.append(EntityError("wrong label", entity.label, entity, same_span))
+        elif same_label:
+            found.append(EntityError("wrong boundary", entity.label, entity, same_label[0]))
+        elif overlapping:
+            found.append(EntityError("both", entity.label, entity, overlapping[0]))
+        else:
+            found.append(EntityError("spurious", entity.label, entity))
+    for entity in sorted(item.gold - item.predicted):
+        if (entity.start, entity.end) not in predicted_spans and not any(_overlaps(entity, p) for p in item.predicted):
+            found.append(EntityError("missed", entity.label, entity))
+    found += [EntityError("spurious", label, None, mention=mention) for label, mention in sorted(item.ungrounded)]
+    return found
+
+
 def analyse_errors(items: list[NerItem]) -> ErrorAnalysis:
     analysis = ErrorAnalysis()
     for item in items:
-        gold_by_span = {(e.start, e.end): e.label for e in item.gold}
         predicted_spans = {(e.start, e.end) for e in item.predicted}
         for entity in item.gold & item.predicted:
             analysis.confusion[entity.label, entity.label] += 1
-        for entity in item.predicted - item.gold:
-            gold_label = gold_by_span.get((entity.start, entity.end))
-            if gold_label is not None:
-                analysis.label_confusion[gold_label, entity.label] += 1
-                analysis.confusion[gold_label, entity.label] += 1
-                continue
-            analysis.confusion[NONE, entity.label] += 1
-            overlapping = [g for g in item.gold if _overlaps(g, entity)]
-            if any(g.label == entity.label for g in overlapping):
-                analysis.boundary[entity.label] += 1
-            elif overlapping:
-                analysis.boundary_and_label += 1
+        for error in entity_errors(item):
+            if error.kind == "wrong label":
+                analysis.label_confusion[error.gold.label, error.label] += 1
+                analysis.confusion[error.gold.label, error.label] += 1
+            elif error.kind == "missed":
+                analysis.missed[error.label] += 1
             else:
-                analysis.spurious[entity.label] += 1
-        for entity in item.gold - item.predicted:
-            if (entity.start, entity.end) in predicted_spans:
-                continue  # a label confusion, counted above
-            analysis.confusion[entity.label, NONE] += 1
-            if not any(_overlaps(entity, p) for p in item.predicted):
-                analysis.missed[entity.label] += 1
-        for label, _ in item.ungrounded:
-            analysis.spurious[label] += 1
-            analysis.confusion[NONE, label] += 1
+                analysis.confusion[NONE, error.label] += 1
+                if error.kind == "wrong boundary":
+                    analysis.boundary[error.label] += 1
+                elif error.kind == "both":
+                    analysis.boundary_and_label += 1
+                else:
+                    analysis.spurious[error.label] += 1
+        for entity in item.gold - item.predicted:  # missed, or the gold side of a boundary error
+            if (entity.start, entity.end) not in predicted_spans:
+                analysis.confusion[entity.label, NONE] += 1
     return analysis
 
 

@@ -43,7 +43,7 @@ def confusion_png(path: str | Path, rows: list[str], columns: list[str], matrix:
     save(plt, figure, path)
 
 
-def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) -> None:
+def reliability_figure(bins: list[dict], ece: float, title: str):
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(4.5, 4.5))
     filled = [b for b in bins if b["count"]]
@@ -58,7 +58,21 @@ def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) 
     axes.set_title(f"{title} (ECE {ece:.3f})")
     axes.legend(loc="upper left")
     figure.tight_layout()
-    save(plt, figure, path)
+    return plt, figure
+
+
+def reliability_png(path: str | Path, bins: list[dict], ece: float, title: str) -> None:
+    save(*reliability_figure(bins, ece, title), path)
+
+
+def png_bytes(plt, figure) -> bytes:
+    """The figure as PNG bytes (to inline in a page)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def logged_losses(log_text: str) -> dict[str, list[tuple[int, float]]]:

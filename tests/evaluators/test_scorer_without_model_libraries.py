@@ -44,3 +44,18 @@ def test_the_guard_really_blocks(tmp_path):
     probe = GUARD.split("sys.argv")[0] + "import torch\n"
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0 and "blocked in this test: torch" in result.stderr
+
+
+def test_the_html_page_needs_spacy_but_no_model_library(tmp_path):
+    """--html draws with spaCy's displaCy, which imports no torch where torch is missing: the page is made with every
+    model library but spaCy unimportable."""
+    gold = FIXTURES / "five.expected.jsonl"
+    examples = [json.loads(line) for line in gold.read_text().splitlines()]
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps({"id": e["id"], "output": "none"}) + "\n" for e in examples))
+    guard = GUARD.replace(repr(BLOCKED), repr(tuple(name for name in BLOCKED if name != "spacy")))
+    page = tmp_path / "page.html"
+    result = subprocess.run([sys.executable, "-c", guard, "score", "--data", str(gold), "--pred", str(pred),
+                             "--html", str(page), "--resamples", "0"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'class=\\"entities\\"' in page.read_text(encoding="utf-8")  # displaCy drew them (in the cards' JSON)

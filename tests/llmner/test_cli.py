@@ -30,8 +30,8 @@ def walk(command: click.Command, path: tuple[str, ...] = ()):
 ALL = list(walk(main))
 VOCABULARY = {"--data", "--eval-data", "--pred", "--model", "--output", "--out-dir", "--data-dir", "--dataset",
               "--split", "--examples", "--max-steps", "--epochs", "--batch-size", "--learning-rate", "--seed",
-              "--json", "--png", "--dry-run", "--max-new-tokens", "--dtype", "--chat-template", "--quantization",
-              "--shard", "--resamples", "--examples-dir"}
+              "--json", "--png", "--html", "--dry-run", "--max-new-tokens", "--dtype", "--chat-template",
+              "--quantization", "--shard", "--resamples", "--examples-dir"}
 
 
 def test_every_stage_is_a_subcommand():
