@@ -3,12 +3,14 @@
     llmner train recipes/ds15b_lora.yml                           # accelerate launch -m axolotl.cli.train RECIPE
     llmner train recipes/ds15b_lora.yml --track wandb --dry-run   # print the command it would run
     llmner train recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json -- \\
-        accelerate launch --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
+        accelerate launch --multi_gpu --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
 
 The recipe is loaded and checked first (valid YAML, only keys Axolotl knows), so a malformed or misspelled one is
 one line before anything starts. What runs is
 LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
 accelerate); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
+Where `LLMNER_WORLD_SIZE` is set (the Slurm scripts export nodes x GPUs per node), the run also gets the plugin
+`training.distributed.DistributedPlugin`: every rank stops in one line if its world is not that size.
 """
 
 from __future__ import annotations
