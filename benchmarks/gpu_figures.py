@@ -7,7 +7,8 @@ weight gradient; the adapters' own FLOPs are negligible). N counts every weight 
 included and the input embedding (a lookup) not, from the real architecture, so 4-bit weights count as the parameters
 they stand for, not their packed storage. Attention's own matmuls (QKᵀ and AV: 6·L·d·s per token for causal examples
 of s tokens, forward and backward) are left out: under 1% at GMB's ~190-token examples. The peak is looked up by the
-exact device name; an unknown device gets no MFU rather than a guessed peak.
+exact device name; an unknown device gets no MFU rather than a guessed peak. Each run carries the device it ran on
+and that device's peak (parts of one results.json may run on different machines), and its MFU uses them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from training.budget import linear_shapes, model_config
 # forms differ by a third, so a substring ("H100") would guess.
 PEAK_BF16_TFLOPS = {"NVIDIA H100 80GB HBM3": 989.0, "NVIDIA H100 PCIe": 756.0, "NVIDIA H100 NVL": 835.0,
                     "NVIDIA H200": 989.0, "NVIDIA A100-SXM4-80GB": 312.0, "NVIDIA A100-SXM4-40GB": 312.0,
-                    "NVIDIA A100-PCIE-40GB": 312.0, "NVIDIA A100 80GB PCIe": 312.0, "NVIDIA L40S": 362.0}
+                    "NVIDIA A100-PCIE-40GB": 312.0, "NVIDIA A100 80GB PCIe": 312.0, "NVIDIA L40S": 362.0,
+                    # the A10 datasheet's 125 (250 with sparsity); the RTX 4090's 165.2 with fp32 accumulation, as
+                    # training accumulates (Ada whitepaper; 330.3 with fp16 accumulation)
+                    "NVIDIA A10": 125.0, "NVIDIA GeForce RTX 4090": 165.2}
 FLOPS_PER_PARAMETER = {"full": 6, "lora": 4, "qlora": 4}  # per token: see the module docstring
 WITHOUT_ZERO = "without ZeRO"
 TARGETS = {"training_speedup": 3.0, "fft_mfu": 0.40, "prediction_speedup": 20.0}  # the issue's, not measurements
@@ -26,6 +30,10 @@ TARGETS = {"training_speedup": 3.0, "fft_mfu": 0.40, "prediction_speedup": 20.0}
 
 class UnknownDevice(ValueError):
     """A device whose peak is not in PEAK_BF16_TFLOPS: its MFU is refused, not guessed."""
+
+
+def known_peak(device_name: str) -> float | None:
+    return PEAK_BF16_TFLOPS.get(device_name)
 
 
 def peak_tflops(device_name: str) -> float:
@@ -56,13 +64,16 @@ def run_label(name: str, run: dict) -> str:
 def derived(results: dict, usd_per_gpu_hour: float | None) -> dict:
     """Ratios, MFU and cost from the measured figures (nothing here is measured on its own)."""
     runs, summary = results.get("runs", {}), {}
-    try:
-        peak = None if results.get("toy") else peak_tflops(results.get("device", ""))
-    except UnknownDevice as refused:
-        peak, summary["mfu_refused"] = None, str(refused)
     for name, run in runs.items():
-        if peak and run.get("tokens_per_s") and run.get("method") in FLOPS_PER_PARAMETER and run.get("model"):
-            summary[f"{name}_mfu"] = mfu(run, peak)
+        if run.get("toy", results.get("toy")) or not (run.get("tokens_per_s") and run.get("model")
+                                                      and run.get("method") in FLOPS_PER_PARAMETER):
+            continue
+        try:  # the run's own device and peak; a run recorded before runs carried them, the file's device
+            peak = run.get("peak_bf16_tflops") or peak_tflops(run.get("device", results.get("device", "")))
+        except UnknownDevice as refused:
+            summary["mfu_refused"] = str(refused)
+            continue
+        summary[f"{name}_mfu"] = mfu(run, peak)
     fft, seeds = runs.get("ds15b_fft", {}), runs.get("seeds", {})
     if fft.get("tokens_per_s") and seeds.get("tokens_per_s"):
         summary["training_speedup"] = fft["tokens_per_s"] / seeds["tokens_per_s"]

@@ -52,8 +52,9 @@ def markdown(results: dict) -> str:
     lines += ["", "MFU: 6·N FLOPs per token (full fine-tune) or 4·N (LoRA/QLoRA), N the architecture's matmul weights"
               " without the input embedding; attention's matmuls left out (under 1% here)." + refused]
     if any(run.get("zero_dropped") for run in results.get("runs", {}).values()):
-        lines += ["", f"{WITHOUT_ZERO}: the bundle carries no DeepSpeed, so these runs train bf16 weights with bf16 "
-                      "AdamW states instead of the recipe's ZeRO-2 fp32 master weights and states."]
+        lines += ["", f"{WITHOUT_ZERO}: no DeepSpeed on the machine that ran them (the bundle does not carry it), so "
+                      "these runs train bf16 weights with bf16 AdamW states instead of the recipe's ZeRO-2 fp32 "
+                      "master weights and states."]
     lines += ["", "| target | measured | target | |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in target_rows(results)]
     skipped = {name: run["skipped"] for name, run in results.get("runs", {}).items() if "skipped" in run}

@@ -25,8 +25,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from benchmarks.gpu_figures import TARGETS, WITHOUT_ZERO, derived
-from benchmarks.gpu_inputs import ROOT, Skipped, device, given_files, gmb_files
+from benchmarks.gpu_figures import TARGETS, WITHOUT_ZERO, derived, known_peak
+from benchmarks.gpu_inputs import ROOT, Skipped, device, given_files, gmb_files, has
 from benchmarks.gpu_report import markdown
 from core import options
 from core.io import read_json
@@ -60,15 +60,34 @@ def measure_one(name: str, settings: dict) -> dict:
         return {"skipped": f"failed: {str(error).splitlines()[0]}", "error": str(error)[-1500:]}
 
 
+def device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if device() == "cuda" else "cpu"
+
+
+def zero_note(name: str, toy: bool) -> str:
+    """What the progress line says about a recipe's DeepSpeed config on this machine."""
+    if not uses_deepspeed(name):
+        return ""
+    if not toy and has("deepspeed"):
+        return " (ZeRO-2 through DeepSpeed, as the recipe)"
+    return f" ({WITHOUT_ZERO}: {'a toy run on CPU' if toy else 'no DeepSpeed installed on this machine'})"
+
+
 def measure(names: list[str], settings: dict, results: dict, save) -> None:
+    here = device_name()
     for name in names:
         if time.monotonic() > settings["deadline"] - settings["reserve_s"]:
             results["runs"][name] = {"skipped": "not started: the part's time budget is spent"}
             continue
         click.echo(f"== {PROGRESS.get(name, 'axolotl train, twin of recipes/' + name + '.yml')}"
-                   + (f" ({WITHOUT_ZERO}: the bundle carries no DeepSpeed)" if uses_deepspeed(name) else ""), err=True)
+                   + zero_note(name, settings["toy"]), err=True)
         started = time.monotonic()
-        results["runs"][name] = measure_one(name, settings) | {"wall_s": time.monotonic() - started}
+        # each run its own device and peak: the parts of one results.json may run on different machines
+        results["runs"][name] = measure_one(name, settings) | {"wall_s": time.monotonic() - started, "device": here,
+                                                               "peak_bf16_tflops": known_peak(here),
+                                                               "toy": settings["toy"]}
         save()  # a run that stops half-way still leaves what it measured
 
 
@@ -130,7 +149,7 @@ def main(part, out_dir, data, eval_data, data_dir, toy, runs, max_steps, warmup,
     results.setdefault("runs", {})
     import torch
 
-    results |= {"device": torch.cuda.get_device_name() if device() == "cuda" else "cpu", "toy": toy,
+    results |= {"device": device_name(), "toy": toy,
                 "date": datetime.date.today().isoformat(), "out": str(out), "torch": torch.__version__,
                 "command": "llmner " + " ".join(sys.argv[1:])}
 

@@ -3,8 +3,10 @@ only the model swapped, the step timer plugged in), and the seeds' Hugging Face 
 
 A full-size twin keeps the recipe's GPU settings (bf16, sample packing, flash attention where flash_attn is installed
 else SDPA, Liger where liger_kernel is installed, LoRA/QLoRA as written); a toy one takes the CPU twin's settings
-(training.twin). The bundle carries no DeepSpeed, so the full fine-tune twin drops the recipe's `deepspeed` key and
-trains bf16 weights with bf16 AdamW states, not the recipe's ZeRO-2 fp32 path: every output labels it "without ZeRO".
+(training.twin). Where DeepSpeed is installed on the GPU machine (the bundle does not carry it), the full fine-tune
+twin keeps the recipe's `deepspeed` config and trains through ZeRO-2 as the recipe does, one process in a world of
+one; where it is not, the twin drops the key and trains bf16 weights with bf16 AdamW states, not the recipe's
+ZeRO-2 fp32 path, and every output labels it "without ZeRO".
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ TIMER_PLUGIN = "benchmarks.step_timer.StepTimerPlugin"
 # measure nothing here.
 BENCH_DROPPED = ("test_datasets", "evals_per_epoch", "saves_per_epoch", "save_total_limit", "eval_steps",
                  "save_steps", "deepspeed", "fsdp", "fsdp_config", "warmup_ratio")
+# One process under DeepSpeed without a launcher: the world of one a launcher would have set up.
+SINGLE_PROCESS_WORLD = {"MASTER_ADDR": "127.0.0.1", "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1"}
 LIGER_KEYS = ("liger_rope", "liger_rms_norm", "liger_glu_activation", "liger_fused_linear_cross_entropy",
               "liger_layer_norm", "liger_swiglu")
 SEEDS_PADDED_TO = 256  # the seeds padded every example to this many tokens
@@ -43,6 +47,8 @@ def bench_twin(recipe: dict, model_dir: Path, data: Path, out: Path, max_steps: 
                  "output_dir": str(out / "output"), "dataset_prepared_path": str(out / "prepared"),
                  "max_steps": max_steps, "val_set_size": 0, "logging_steps": 1, "save_strategy": "no",
                  "warmup_steps": 0, "attn_implementation": "flash_attention_2" if has("flash_attn") else "sdpa"}
+        if recipe.get("deepspeed") and has("deepspeed"):  # the recipe's ZeRO path, where the machine has DeepSpeed
+            twin["deepspeed"] = str(ROOT / recipe["deepspeed"])
         if not has("liger_kernel"):  # Liger where carried: without it the plugin and its switches go
             twin["plugins"] = [p for p in twin.get("plugins", []) if "liger" not in p.lower()]
             for key in LIGER_KEYS:
@@ -58,6 +64,8 @@ def run_axolotl(twin_path: Path, figures: Path, warmup: int, profile_steps: int,
            "BENCH_PROFILE_STEPS": str(profile_steps), "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1",
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "WANDB_DISABLED": "true", "WANDB_MODE": "disabled"}
+    if yaml.safe_load(twin_path.read_text()).get("deepspeed"):
+        env |= SINGLE_PROCESS_WORLD | {"MASTER_PORT": str(free_port())}
     command = [sys.executable, "-m", "axolotl.cli.main", "train", str(twin_path), "--launcher", "python"]
     with open(log, "w") as handle:  # cwd = the repository root, so the timer plugin imports as benchmarks.*
         result = subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
@@ -65,6 +73,14 @@ def run_axolotl(twin_path: Path, figures: Path, warmup: int, profile_steps: int,
         tail = log.read_text(errors="replace")[-1500:]
         raise RuntimeError(f"axolotl train failed ({result.returncode}), log {log}:\n{tail}")
     return json.loads(figures.read_text())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def model_and_tokenizer(settings: dict, chosen: dict):

@@ -116,15 +116,45 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def is_checkpoint(model: str) -> bool:
+    """A Trainer checkpoint folder inside a run's output folder.
+
+    >>> is_checkpoint("outputs/ds15b_qlora/checkpoint-200"), is_checkpoint("outputs/ds15b_qlora")
+    (True, False)
+    """
+    name = Path(model).name
+    return name.startswith("checkpoint-") and name.removeprefix("checkpoint-").isdigit()
+
+
+def run_config(model: str) -> Path | None:
+    """The config.json an adapter's training saved: beside the adapter, or for a `checkpoint-N` (the Trainer saves
+    no model config there) in the run's output folder above it, which Axolotl writes when training starts
+    (axolotl/train.py: save_initial_configs), so it is there for every checkpoint, before the run ends."""
+    for folder in (Path(model), Path(model).parent if is_checkpoint(model) else None):
+        if folder is not None and (folder / "config.json").is_file():
+            return folder / "config.json"
+    return None
+
+
+def saved_quantization(model: str) -> dict | None:
+    config = run_config(model)
+    saved = (read_json(config).get("quantization_config") or {}) if config else {}
+    return saved if saved.get("load_in_4bit") else None
+
+
 def trained_quantization(model: str) -> dict | None:
     """The bitsandbytes settings an adapter's training loaded its base with, or None (not an adapter, or a bf16 base).
     Axolotl saves the trained model's config beside the adapter (axolotl/train.py: model.config.save_pretrained), and
-    transformers' quantizer has put the quantization_config into that config (quantizers/base.py)."""
-    config = Path(model) / "config.json"
-    if not is_adapter(model) or not config.is_file():
+    transformers' quantizer has put the quantization_config into that config (quantizers/base.py). A checkpoint
+    whose run folder has no config.json cannot say, and is refused rather than scored on a base it may not have
+    learned against."""
+    if not is_adapter(model):
         return None
-    saved = read_json(config).get("quantization_config") or {}
-    return saved if saved.get("load_in_4bit") else None
+    if is_checkpoint(model) and run_config(model) is None:
+        raise DataError(Path(model).parent / "config.json", None,
+                        "expected the run's config.json (Axolotl writes it when training starts) to know whether "
+                        f"{Path(model).name} trained on a 4-bit base; or give --quantization 4bit|none")
+    return saved_quantization(model)
 
 
 def effective_quantization(model: str, quantization: str | None) -> str | None:
@@ -141,7 +171,7 @@ def four_bit_config(model: str, compute_dtype):
     """nf4 with double quantisation and bf16 compute on a GPU, as the recipes train; an adapter's saved settings win."""
     from transformers import BitsAndBytesConfig
 
-    saved = trained_quantization(model) or {}
+    saved = (saved_quantization(model) if is_adapter(model) else None) or {}
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=saved.get("bnb_4bit_quant_type", "nf4"),
                               bnb_4bit_use_double_quant=saved.get("bnb_4bit_use_double_quant", True),
                               bnb_4bit_compute_dtype=compute_dtype)

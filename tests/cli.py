@@ -54,4 +54,5 @@ def unknown_options(words: list[str]) -> list[str]:
     if isinstance(command, click.Group):  # a stage named as a whole, or with a placeholder for its subcommand
         return []
     known = {name for param in command.params for name in getattr(param, "opts", [])} | {"--help", "-h"}
+    rest = rest[:rest.index("--")] if "--" in rest else rest  # after `--`: the launcher's own words (llmner train)
     return [word.split("=")[0] for word in rest if word.startswith("--") and word.split("=")[0] not in known]

@@ -3,16 +3,19 @@
     llmner train recipes/ds15b_lora.yml                           # accelerate launch -m axolotl.cli.train RECIPE
     llmner train recipes/ds15b_lora.yml --track wandb --dry-run   # print the command it would run
     llmner train recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json -- \\
-        accelerate launch --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
+        accelerate launch --multi_gpu --num_processes 8 --mixed_precision bf16 -m axolotl.cli.train
 
 The recipe is loaded and checked first (valid YAML, only keys Axolotl knows), so a malformed or misspelled one is
 one line before anything starts. What runs is
 LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
 accelerate); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
+Where `LLMNER_WORLD_SIZE` is set (the Slurm scripts export nodes x GPUs per node), the run also gets the plugin
+`training.distributed.DistributedPlugin`: every rank stops in one line if its world is not that size.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -27,6 +30,20 @@ from training.known_keys import check_known_keys
 from training.tracking import TRACKERS, overrides
 
 LAUNCHER = ("accelerate", "launch", "-m", "axolotl.cli.train")
+# training/distributed.py, named here so that `llmner train --help` does not import Axolotl
+DISTRIBUTED_PLUGIN = "training.distributed.DistributedPlugin"
+
+
+def with_plugin(args: list[str], recipe: dict, plugin: str) -> list[str]:
+    """Axolotl overrides `args` with `plugin` added to the one `--plugins=` list (the recipe's, or tracking's).
+
+    >>> with_plugin(["--use_swanlab=True", '--plugins=["a.B"]'], {"plugins": ["a.B"]}, "c.D")
+    ['--use_swanlab=True', '--plugins=["a.B","c.D"]']
+    """
+    given = [arg for arg in args if arg.startswith("--plugins=")]
+    plugins = json.loads(given[0].removeprefix("--plugins=")) if given else list(recipe.get("plugins") or [])
+    plugins += [plugin] if plugin not in plugins else []
+    return [arg for arg in args if arg not in given] + [f"--plugins={json.dumps(plugins, separators=(',', ':'))}"]
 
 
 def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: str | None = None,
@@ -41,8 +58,10 @@ def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: 
     check_known_keys(recipe, recipe_path)
     if deepspeed is not None and not Path(deepspeed).is_file():
         raise DataError(deepspeed, None, "expected a DeepSpeed config file (see deepspeed_configs/)")
-    return [*(launcher or LAUNCHER), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []),
-            *overrides(recipe, recipe_path, track)]
+    extra = overrides(recipe, recipe_path, track)
+    if os.environ.get("LLMNER_WORLD_SIZE"):  # the Slurm scripts' allocation: every rank checks it (distributed.py)
+        extra = with_plugin(extra, recipe, DISTRIBUTED_PLUGIN)
+    return [*(launcher or LAUNCHER), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []), *extra]
 
 
 @click.command("train")

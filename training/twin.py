@@ -42,6 +42,10 @@ CPU_OVERRIDES = {
     "lora_mlp_kernel": False, "lora_qkv_kernel": False, "lora_o_kernel": False, "lora_embedding_kernel": False,
     "gradient_checkpointing": False, "save_safetensors": True, "save_strategy": "no", "use_tensorboard": False,
 }
+# What a CPU run with several processes needs (`llmner train TWIN -- accelerate launch --multi_gpu --num_processes 2
+# -m axolotl.cli.train`, with ACCELERATE_USE_CPU=1): a device map on the CPU (Axolotl otherwise puts each rank's model
+# on device 0, a GPU, for any world size above 1), and the plugin that checks and records the world every rank saw.
+DISTRIBUTED = {"max_memory": {"cpu": "64GiB"}, "plugins": ["training.distributed.DistributedPlugin"]}
 GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention", "liger_rope", "liger_rms_norm",
                  "liger_glu_activation", "liger_fused_linear_cross_entropy", "liger_layer_norm", "liger_swiglu",
                  "evals_per_epoch", "saves_per_epoch", "save_total_limit", "test_datasets", "eval_steps",
@@ -102,7 +106,7 @@ def twin_batch(recipe: dict, recipe_path: str | Path = "(recipe)") -> dict:
 
 def twin_config(recipe: dict, model_dir: Path, data_file: Path, out_dir: Path, max_steps: int,
                 recipe_path: str | Path = "(recipe)") -> dict:
-    twin = {key: value for key, value in recipe.items() if key not in GPU_ONLY_KEYS} | CPU_OVERRIDES
+    twin = {key: value for key, value in recipe.items() if key not in GPU_ONLY_KEYS} | CPU_OVERRIDES | DISTRIBUTED
     twin["base_model"] = str(model_dir)
     twin["datasets"] = [dict(first_dataset(recipe, recipe_path), path=str(data_file))]
     twin |= {"output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared"),

@@ -82,23 +82,57 @@ def test_single_node_launch_line():
     result = run_script("train_node.sbatch", "recipes/ds15b_fft.yml", "--deepspeed", "deepspeed_configs/zero2.json",
                         "--dry-run", env={"SLURM_GPUS_ON_NODE": "4", "SLURM_CPUS_PER_TASK": "32"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ("srun --ntasks=1 --cpus-per-task=32 python -m llmner train recipes/ds15b_fft.yml "
-                                     "--deepspeed deepspeed_configs/zero2.json -- accelerate launch --num_machines 1 "
-                                     "--num_processes 4 --mixed_precision bf16 -m axolotl.cli.train")
+    assert result.stdout.strip() == ("LLMNER_WORLD_SIZE=4 srun --ntasks=1 --cpus-per-task=32 python -m llmner train "
+                                     "recipes/ds15b_fft.yml --deepspeed deepspeed_configs/zero2.json -- accelerate "
+                                     "launch --num_machines 1 --num_processes 4 --multi_gpu --main_process_port 0 "
+                                     "--mixed_precision bf16 -m axolotl.cli.train")
+
+
+def test_single_gpu_launch_is_one_plain_process():
+    result = run_script("train_node.sbatch", "recipes/ds15b_lora.yml", "--dry-run",
+                        env={"SLURM_GPUS_ON_NODE": "1", "SLURM_CPUS_PER_TASK": "8"})
+    assert result.returncode == 0, result.stderr
+    assert "--multi_gpu" not in result.stdout and "--num_processes 1 " in result.stdout
+    assert result.stdout.startswith("LLMNER_WORLD_SIZE=1 srun ")
 
 
 def test_multi_node_launch_lines(tmp_path):
     env = {"SLURM_JOB_NODELIST": "gpu[01-03]", "SLURM_NNODES": "3", "SLURM_GPUS_ON_NODE": "8",
            "SLURM_CPUS_PER_TASK": "32"}
-    result = run_script("train_multinode.sbatch", "recipes/ds7b_lora.yml", "--dry-run", env=env, tmp_path=tmp_path)
+    result = run_script("train_multinode.sbatch", "recipes/ds7b_lora.yml", "--port", "29555", "--dry-run", env=env,
+                        tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("srun --nodes=3 --ntasks-per-node=1 --cpus-per-task=32")
+    assert lines[0].startswith("LLMNER_WORLD_SIZE=24 srun --nodes=3 --ntasks-per-node=1 --cpus-per-task=32")
     for rank, line in enumerate(lines[1:]):
-        assert line == (f"node {rank}: python -m llmner train recipes/ds7b_lora.yml -- accelerate launch "
+        assert line == (f"node {rank}: python -m llmner train recipes/ds7b_lora.yml -- accelerate launch --multi_gpu "
                         f"--num_machines 3 --num_processes 24 --machine_rank {rank} --main_process_ip gpu01 "
-                        "--main_process_port 29500 --rdzv_backend c10d --mixed_precision bf16 -m axolotl.cli.train")
+                        "--main_process_port 29555 --rdzv_backend c10d --mixed_precision bf16 -m axolotl.cli.train")
     assert len(lines) == 4
+
+
+@pytest.mark.parametrize("gpus", ["1", "8"])
+def test_multi_node_is_one_world_for_any_gpus_per_node(tmp_path, gpus):
+    """One GPU per node launched without --multi_gpu: accelerate's simple launcher, one separate copy per node."""
+    env = {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_NNODES": "2", "SLURM_GPUS_ON_NODE": gpus,
+           "SLURM_CPUS_PER_TASK": "8"}
+    result = run_script("train_multinode.sbatch", "recipes/ds7b_lora.yml", "--dry-run", env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    world = 2 * int(gpus)
+    assert result.stdout.startswith(f"LLMNER_WORLD_SIZE={world} srun ")
+    nodes = result.stdout.splitlines()[1:]
+    assert all(f"--multi_gpu --num_machines 2 --num_processes {world} " in line for line in nodes)
+
+
+def test_the_default_port_is_one_free_on_the_first_node(tmp_path):
+    """29500 for every job: two jobs whose first node is the same collided."""
+    env = {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_NNODES": "2", "SLURM_GPUS_ON_NODE": "8",
+           "SLURM_CPUS_PER_TASK": "8"}
+    ports = set()
+    for _ in range(3):
+        result = run_script("train_multinode.sbatch", "recipes/ds7b_lora.yml", "--dry-run", env=env, tmp_path=tmp_path)
+        ports.add(int(re.search(r"--main_process_port (\d+)", result.stdout)[1]))
+    assert 29500 not in ports and len(ports) > 1
 
 
 def test_multi_node_refuses_to_run_outside_slurm():
@@ -193,8 +227,8 @@ def test_single_node_training_runs_in_the_venv_through_srun(cluster):
     assert calls[0].startswith("srun --ntasks=1 --cpus-per-task=6 python -m llmner train recipes/ds15b_fft.yml -- ")
     assert calls[1].startswith("python -m llmner train recipes/ds15b_fft.yml -- accelerate launch")
     launch = calls[2]
-    assert launch.startswith("accelerate launch --num_machines 1 --num_processes 2 --mixed_precision bf16 -m "
-                             "axolotl.cli.train recipes/ds15b_fft.yml |")
+    assert launch.startswith("accelerate launch --num_machines 1 --num_processes 2 --multi_gpu --main_process_port 0 "
+                             "--mixed_precision bf16 -m axolotl.cli.train recipes/ds15b_fft.yml --plugins=")
     assert f"VIRTUAL_ENV={cluster.venv}" in launch and f"HF_HOME={ROOT}/.cache/huggingface" in launch
 
 
@@ -204,7 +238,7 @@ def test_track_reaches_the_launch_on_the_cluster(cluster):
     assert result.returncode == 0, result.stderr
     [launch] = [call for call in calls if call.startswith("accelerate")]
     assert "axolotl.cli.train recipes/ds15b_fft.yml --use_wandb=True --wandb_project=gmb --wandb_name=ds15b_fft " \
-           "--wandb_mode=offline |" in launch
+           "--wandb_mode=offline --plugins=" in launch
 
 
 def test_multi_node_training_launches_each_node_with_its_rank(cluster):
