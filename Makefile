@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data model train merge eval push demo baselines leaderboard bench bench-real bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
+.PHONY: help setup data model train merge eval push demo baselines leaderboard bench bench-speed bench-real bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,7 +68,7 @@ demo: model ## The real model on held-out tweets before and after LoRA fine-tuni
 	$(PY) -m llmner data convert wnut17 --input samples/wnut17/train.conll --output $(DEMO_DIR)/pool.jsonl --split train
 	$(PY) -m llmner data convert wnut17 --input samples/wnut17/test_sample.conll --output $(DEMO_DIR)/heldout.jsonl --split test
 	$(OFFLINE) $(PY) -m llmner predict --model $(MODEL_DIR) --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/before/predictions.jsonl $(DEMO_PREDICT)
-	$(OFFLINE) $(PY) -m llmner derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora --examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS)
+	$(OFFLINE) $(PY) -m llmner derive $(DEMO_RECIPE) --data $(DEMO_DIR)/pool.jsonl --out-dir $(DEMO_DIR)/lora --examples $(DEMO_EXAMPLES) --entity-share 0.8 --max-steps $(DEMO_STEPS) --prompt compact
 	$(OFFLINE) $(PY) -m llmner train $(DEMO_DIR)/lora/recipe.yml
 	$(PY) -m llmner plot-loss $(DEMO_DIR)/lora/output
 	$(OFFLINE) $(PY) -m llmner predict --model $(DEMO_DIR)/lora/output --data $(DEMO_DIR)/heldout.jsonl --output $(DEMO_DIR)/after/predictions.jsonl $(DEMO_PREDICT)
@@ -90,6 +90,9 @@ leaderboard: setup ## Every scored run in one table with 95% intervals: outputs/
 
 bench-real: model ## The real-model table on CoNLL-2003 and AG News (~1.5 h on 2 cores; resumable): runs/bench_real/results.md
 	$(OFFLINE) $(PY) -m llmner bench real --data-dir $(DATA_DIR) --out-dir runs/bench_real
+
+bench-speed: model ## CPU training and prediction, the old path against each lever and the new (~45 min; resumable)
+	$(OFFLINE) $(PY) -m llmner bench speed --data-dir $(DATA_DIR) --out-dir runs/bench_speed
 
 bench: setup ## Evaluator and converter speed on this machine (and training/prediction throughput: see benchmarks/)
 	$(PY) -m llmner bench cpu --data-dir $(DATA_DIR)

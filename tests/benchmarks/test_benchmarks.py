@@ -88,3 +88,18 @@ def test_bench_gpu_converts_from_data_dir_only_for_the_default_data(tmp_path, mo
     monkeypatch.chdir(tmp_path)  # no data/gmb here: the default --data is absent
     result = llmner("bench", "gpu", "--toy", "--data-dir", tmp_path / "raw", "--out-dir", tmp_path / "o")
     assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / 'raw' / 'gmb'}"), result.stderr
+
+
+def test_the_speed_table_gives_each_lever_against_before():
+    from benchmarks.cpu_levers import generation_seconds, table
+
+    rows = {"training": {"before": {"sentences": 160, "tokens": 24000, "train_runtime_seconds": 160.0},
+                         "after": {"sentences": 160, "tokens": 9600, "train_runtime_seconds": 40.0}},
+            "prediction": {"before": {"sentences": 100, "generation_seconds": 50.0, "model": "before",
+                                      "options": "--no-merge"},
+                           "after": {"sentences": 100, "generation_seconds": 10.0, "model": "after", "options": ""}}}
+    text = table(rows, peak=400.0, parameters=135_000_000)
+    assert "| before | 160 | 1.00 | 150 | 20% | 1.00× |" in text  # 4 · 135M · 150 tokens/s = 81 GFLOP/s of 400
+    assert "| after | 160 | 4.00 | 240 | 32% | 4.00× |" in text
+    assert "| after | after | `(defaults)` | 100 | 10.00 | 5.00× |" in text
+    assert generation_seconds("x\nwrote 3 predictions to p.jsonl (generated in 12.5 s)\n") == 12.5

@@ -64,3 +64,20 @@ def test_bad_data_is_one_line(tmp_path):
                              str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith(f"error: {bad}:1:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_prompt_compact_rewrites_every_system_turn(pool, tmp_path):
+    from core.tasks import compact_ner_system
+
+    derive(RECIPE, pool, tmp_path / "run", examples=8, prompt="compact")
+    written = [json.loads(line) for line in open(tmp_path / "run" / "train.jsonl")]
+    assert {e["messages"][0]["content"] for e in written} == {compact_ner_system(["LOC"], "lines")}
+    assert [turn["role"] for turn in written[0]["messages"]] == ["system", "user", "assistant"]
+
+
+def test_prompt_on_examples_that_are_not_ner_is_refused(tmp_path):
+    path = tmp_path / "cls.jsonl"
+    path.write_text(json.dumps({"id": "ag_news/train/0", "messages": [{"role": "user", "content": "x"}],
+                                "gold": {"task": "classification", "label": "World", "labels": ["World"]}}) + "\n")
+    with pytest.raises(DataError, match="NER examples with gold.labels for --prompt"):
+        derive(RECIPE, path, tmp_path / "run", prompt="compact")

@@ -1,0 +1,41 @@
+"""An NER answer ends where it starts to loop, and only there (prediction.loop_stop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prediction.loop_stop import loop_stop_factory, looping
+
+TEXT = "Syria and Turkey met in Ankara ."
+
+
+@pytest.mark.parametrize("answer,loops", [
+    ("LOC: Syria\nLOC: Turkey\nLOC: Ankara", False),
+    ("LOC: Syria\nLOC: Syria\n", True),  # Syria occurs once: a second copy cannot be grounded
+    ("LOC: Syria\nLOC#2: Syria\n", False),  # not the same line
+    ("none\nnone\n", False),  # an explicit answer, however often
+    ("company: " * 12, True),  # a line longer than the sentence and a label
+    ("Syria and Turkey met\nSyria and Turkey met\n", True),  # prose, twice
+])
+def test_looping(answer, loops):
+    assert looping(answer, TEXT, "lines") is loops
+
+
+def test_json_answers_loop_the_same_way():
+    line = '{"entity_text": "Syria", "entity_label": "LOC"}\n'
+    assert looping(line * 2, TEXT, "json") and not looping(line, TEXT, "json")
+
+
+def test_the_criterion_stops_only_the_looping_rows():
+    torch = pytest.importorskip("torch")
+
+    class Tokenizer:
+        answers = {0: "LOC: Syria\nLOC: Syria\n", 1: "LOC: Syria\n"}
+
+        def batch_decode(self, ids, skip_special_tokens):
+            return [self.answers[int(row[-1])] for row in ids]
+
+    examples = [{"gold": {"task": "ner", "text": TEXT}}, {"gold": {"task": "ner", "text": TEXT}},
+                {"gold": {"task": "classification", "label": "x", "labels": ["x"]}}]
+    criterion = loop_stop_factory(Tokenizer(), examples)([0, 1], prompt_length=1)
+    assert criterion(torch.tensor([[5, 0], [5, 1]]), None).tolist() == [True, False]
