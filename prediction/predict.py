@@ -30,7 +30,7 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.io import check_writable, read_json, write_jsonl
+from core.io import check_writable, read_json, read_jsonl, write_jsonl
 from core.prompt_record import as_trained, read_record
 from core.schemas import read_records
 from core.tasks import prompt_turns
@@ -319,6 +319,17 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
     return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
 
 
+def check_constrainable(data: str) -> None:
+    """Constrained decoding needs NER examples with their label set (the contract lets `labels` be left out)."""
+    for line, record in read_jsonl(data):
+        gold = record["gold"]
+        if gold["task"] != "ner":
+            raise DataError(data, line, "expected NER examples for --constrained")
+        if not gold.get("labels"):
+            raise DataError(data, line, f"expected NER examples with gold.labels (the label set) for --constrained; "
+                                        f"example {record['id']!r} has none")
+
+
 def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[dict]:
     """The examples a run predicts (the first `examples`, then its shard), every check that can fail made before a
     model is loaded."""
@@ -370,8 +381,8 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
             merge, loop_stop, examples, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     records = examples_to_predict(data, output, examples, shard)
-    if constrained and any(e["gold"]["task"] != "ner" for e in records):
-        raise DataError(data, None, "--constrained is for NER examples")
+    if constrained:
+        check_constrainable(data)
     backend = choose_backend(backend, quantization, constrained, vllm_available() if backend == "auto" else False)
     groups = gpu_groups(visible_gpus()[:gpus], tensor_parallel)[:len(records)]  # no worker without an example
     if len(groups) > 1:

@@ -101,7 +101,7 @@ def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
         constrained) or (_ for _ in ()).throw(module.DataError("stop", None, "stopped here")))
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}],
-                                "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+                                "gold": {"task": "ner", "text": "a", "entities": [], "labels": ["LOC"]}}) + "\n")
     for args, mode in ((["--constrained"], "skip"), (["--constrained", "force"], "force"), ([], None)):
         llmner("predict", "--model", tmp_path, "--data", data, "--output", tmp_path / "p.jsonl", *args)
         assert asked.pop() == mode
@@ -110,7 +110,7 @@ def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
 def test_constrained_refuses_vllm_rather_than_dropping_the_constraint(tmp_path):
     data = tmp_path / "ner.jsonl"
     data.write_text(json.dumps({"id": "x/0", "messages": [{"role": "user", "content": "a"}],
-                                "gold": {"task": "ner", "text": "a", "entities": []}}) + "\n")
+                                "gold": {"task": "ner", "text": "a", "entities": [], "labels": ["LOC"]}}) + "\n")
     result = llmner("predict", "--model", tmp_path, "--data", data, "--output", tmp_path / "p.jsonl", "--constrained",
                     "--backend", "vllm")
     assert result.exit_code == 2 and "drop --backend vllm" in result.output

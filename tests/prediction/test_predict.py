@@ -301,3 +301,17 @@ def test_vllm_names_a_malformed_adapter_config(tmp_path, fake_vllm, monkeypatch)
     (tmp_path / "adapter" / "adapter_config.json").write_text('{"base_model_name_or_path": ')
     with pytest.raises(DataError, match=r"adapter_config.json:1: expected a JSON object"):
         generate_vllm(str(tmp_path / "adapter"), [[1, 2]], 8, None)
+
+
+def test_constrained_decoding_of_an_example_without_its_label_set_is_one_line(tmp_path):
+    """A valid NER example may leave `labels` out; the grammar needs them, so --constrained refuses it up front
+    (it was a KeyError traceback from prediction.constrained.grammar_of, after the model had loaded)."""
+    example = {"id": "x/test/0", "messages": ner_prompt("conll2003").messages("Peter Blackburn"),
+               "gold": {"task": "ner", "text": "Peter Blackburn", "entities": []}}
+    data = tmp_path / "examples.jsonl"
+    data.write_text(json.dumps(example) + "\n", encoding="utf-8")
+    result = llmner("predict", "--model", tmp_path / "no-model", "--data", data, "--output", tmp_path / "p.jsonl",
+                    "--constrained")
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: {data}:1: expected NER examples with gold.labels (the label set) for "
+                                     "--constrained; example 'x/test/0' has none")
