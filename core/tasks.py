@@ -1,7 +1,8 @@
 """The one place where label sets and prompts live.
 
-Converters build training examples from these, prediction rebuilds the same prompts, and evaluators read the label
-sets, so training and prediction cannot drift apart.
+Converters build the examples' conversations from these and evaluators read the label sets. Prediction asks each
+example's own conversation, or, for a model fine-tuned on other words (the compact prompt), the system prompt recorded
+in the model's folder (core.prompt_record), so training and prediction cannot drift apart.
 """
 
 from __future__ import annotations
