@@ -103,3 +103,25 @@ def test_the_speed_table_gives_each_lever_against_before():
     assert "| after | 160 | 4.00 | 240 | 32% | 4.00× |" in text
     assert "| after | after | `(defaults)` | 100 | 10.00 | 5.00× |" in text
     assert generation_seconds("x\nwrote 3 predictions to p.jsonl (generated in 12.5 s)\n") == 12.5
+
+
+@pytest.mark.data
+def test_the_shipped_predictions_rescore_to_the_printed_figures(tmp_path):
+    """benchmarks/results/conll2003_500_1600: every row's predictions, re-scored on the same 500 CoNLL-2003 test
+    sentences, give the figures RESULTS.md prints (figures.json, written from the run's reports)."""
+    folder = ROOT / "benchmarks" / "results" / "conll2003_500_1600"
+    converted = tmp_path / "test.jsonl"
+    assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output", converted,
+                  "--split", "test").exit_code == 0
+    ids = set(json.loads((folder / "test_ids.json").read_text()))
+    gold = tmp_path / "subset.jsonl"
+    gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
+                            if json.loads(line)["id"] in ids))
+    for name, figures in json.loads((folder / "figures.json").read_text()).items():
+        report = tmp_path / f"{name}.json"
+        result = llmner("score", "--data", gold, "--pred", folder / f"{name}.predictions.jsonl", "--json", report,
+                        "--resamples", "10")
+        assert result.exit_code == 0, result.output
+        scored = json.loads(report.read_text())
+        assert round(scored["entity"]["micro"]["f1"], 4) == figures["entity.micro.f1"], name
+        assert scored["ungrounded_mentions"] == figures["ungrounded_mentions"], name
