@@ -273,12 +273,17 @@ def big_gold(wnut: Path, folder: Path, size: int = 3453) -> Path:
     return path
 
 
-def test_a_page_of_3453_sentences_opens_and_filters_quickly(browser, wnut, tmp_path):
-    gold = big_gold(wnut, tmp_path)
-    write_perturbed(gold, tmp_path / "pred.jsonl", seed=2, rate=0.35)
-    page = tmp_path / "page.html"
-    assert llmner("score", "--data", gold, "--pred", tmp_path / "pred.jsonl", "--resamples", "0", "--html",
+def perturbed_page(gold, folder, seed: int, rate: float):
+    """The page `score --html` writes for the gold examples against their perturbed copy."""
+    write_perturbed(gold, folder / "pred.jsonl", seed=seed, rate=rate)
+    page = folder / "page.html"
+    assert llmner("score", "--data", gold, "--pred", folder / "pred.jsonl", "--resamples", "0", "--html",
                   page).exit_code == 0
+    return page
+
+
+def test_a_page_of_3453_sentences_opens_and_filters_quickly(browser, wnut, tmp_path):
+    page = perturbed_page(big_gold(wnut, tmp_path), tmp_path, seed=2, rate=0.35)
     cases = cases_of(page.read_text(encoding="utf-8"))
     measured = opened(browser, page)
     assert shown(browser)[0] == html_report.PAGE_SIZE and len(cases) > 1000  # one page in the document, not all
@@ -300,10 +305,7 @@ def test_the_conll2003_test_set_page_in_the_browser(browser, tmp_path):
     gold = tmp_path / "gold.jsonl"
     assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output", gold,
                   "--split", "test").exit_code == 0
-    write_perturbed(gold, tmp_path / "pred.jsonl", seed=0, rate=0.3)
-    page = tmp_path / "conll.html"
-    assert llmner("score", "--data", gold, "--pred", tmp_path / "pred.jsonl", "--resamples", "0", "--html",
-                  page).exit_code == 0
+    page = perturbed_page(gold, tmp_path, seed=0, rate=0.3)
     cases = cases_of(page.read_text(encoding="utf-8"))
     measured = opened(browser, page)
     timings = []
