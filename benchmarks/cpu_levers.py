@@ -21,7 +21,6 @@ measured and skipped when present, so a cut run resumes; OUT_DIR/results.md is t
 from __future__ import annotations
 
 import json
-import platform
 import re
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from benchmarks.real import (
     seeded_sample,
     training_tokens,
 )
+from benchmarks.real_report import machine, matmul_peak_gflops
 from core import options
 from core.errors import DataError
 from core.io import read_json, write_jsonl
@@ -67,18 +67,6 @@ PREDICTION = {
     "compact prompt": ("compact prompt", TODAY),
     "after": ("after", ()),
 }
-
-
-def bf16_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
-    """This machine's bf16 matrix-multiply rate on square products, every core torch uses (as benchmarks/real.py)."""
-    import torch
-
-    a, b = torch.randn(size, size, dtype=torch.bfloat16), torch.randn(size, size, dtype=torch.bfloat16)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def model_parameters() -> int:
@@ -190,8 +178,8 @@ def main(data_dir, out_dir, examples, test_size):
         levers.train(name)
     for name in PREDICTION:
         levers.predict(name)
-    peak, parameters = bf16_peak_gflops(), model_parameters()
-    header = (f"Machine: {platform.processor() or platform.machine()}, bf16 matrix-multiply peak {peak:.0f} GFLOP/s "
+    peak, parameters = matmul_peak_gflops("bfloat16"), model_parameters()
+    header = (f"Machine: {machine()}, bf16 matrix-multiply peak {peak:.0f} GFLOP/s "
               f"measured now; model {parameters / 1e6:.0f}M parameters.\n\n")
     (out / "results.md").write_text(header + table(levers.rows, peak, parameters), encoding="utf-8")
     click.echo(header + table(levers.rows, peak, parameters))
