@@ -7,9 +7,10 @@ seeded sample of CoNLL-2003 training sentences, by
 - `before`: the recipe as it was (benchmarks/fixtures/smollm2_135m_lora_conll.before.yml, kept so this baseline
   cannot drift) on the examples as converted (the full instruction in every system turn);
 - each lever alone on top of `before`;
-- `after`: recipes/smollm2_135m_lora_conll.yml as it is now, on the compact prompt (`llmner derive --prompt compact`).
+- `after`: recipes/smollm2_135m_lora_conll.yml as it is now, on the examples as converted, and `after, compact
+  prompt` the same on the compact prompt (`llmner derive --prompt compact`).
 Prediction: `llmner predict` on a seeded sample of CoNLL-2003 test sentences with the model its row trained, today's
-settings (adapter unmerged, no loop stop, batch 16) against each lever and the new defaults.
+settings (adapter unmerged, no loop stop, no prefix cache, batch 16) against each lever and the new defaults.
 
 Figures: training sentences/s and tokens/s (the examples' tokens as the chat template renders them, padding not
 counted) from Axolotl's own train_runtime, with the share of this machine's bf16 matrix-multiply peak (4·N FLOPs a
@@ -48,6 +49,7 @@ from core.schemas import read_records
 BF16 = "training.cpu_bf16.CpuBf16Plugin"
 ANSWER_LOGITS = "training.answer_logits.AnswerOnlyLogitsPlugin"
 RECORD = "training.prompt_record.PromptRecordPlugin"
+SHARED_PREFIX = "training.shared_prefix.SharedPrefixPlugin"
 
 # name: (recipe, prompt style, recipe overrides). Each lever alone is `before` with one change.
 TRAINING = {
@@ -55,17 +57,21 @@ TRAINING = {
     "compact prompt": (BEFORE_RECIPE, "compact", {"plugins": [BF16, RECORD]}),
     "answer-only logits": (BEFORE_RECIPE, None, {"plugins": [BF16, ANSWER_LOGITS]}),
     "length-grouped batches": (BEFORE_RECIPE, None, {"group_by_length": True}),
-    "after": (RECIPE, "compact", {}),
+    "shared prefix": (BEFORE_RECIPE, None, {"plugins": [BF16, SHARED_PREFIX]}),
+    "after": (RECIPE, None, {}),
+    "after, compact prompt": (RECIPE, "compact", {}),
 }
 # name: (training row whose model predicts, `llmner predict` options). Today's path first.
-TODAY = ("--batch-size", "16", "--no-merge", "--loop-stop", "off")
+TODAY = ("--batch-size", "16", "--no-merge", "--loop-stop", "off", "--no-prefix-cache")
 PREDICTION = {
     "before": ("before", TODAY),
-    "merged adapter": ("before", ("--batch-size", "16", "--merge", "--loop-stop", "off")),
-    "loop stop": ("before", ("--batch-size", "16", "--no-merge")),
-    "batch 64": ("before", ("--batch-size", "64", "--no-merge", "--loop-stop", "off")),
+    "merged adapter": ("before", ("--batch-size", "16", "--merge", "--loop-stop", "off", "--no-prefix-cache")),
+    "loop stop": ("before", ("--batch-size", "16", "--no-merge", "--no-prefix-cache")),
+    "batch 64": ("before", ("--batch-size", "64", "--no-merge", "--loop-stop", "off", "--no-prefix-cache")),
+    "prefix cache": ("before", ("--batch-size", "16", "--no-merge", "--loop-stop", "off")),
     "compact prompt": ("compact prompt", TODAY),
     "after": ("after", ()),
+    "after, compact prompt": ("after, compact prompt", ()),
 }
 
 

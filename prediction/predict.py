@@ -37,6 +37,7 @@ from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
 from prediction.loop_stop import loop_stop_factory
+from prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
 from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -212,16 +213,26 @@ def load_model(model: str, quantization: str | None, dtype: str = "auto", merge:
 
 
 def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size: int, max_new_tokens: int,
-                          logits_processor_factory=None, stopping_factory=None) -> list[str]:
+                          logits_processor_factory=None, stopping_factory=None, prefix_cache: bool = True) -> list[str]:
+    """Greedy answers, longest prompts first; with `prefix_cache` the prompt all examples share is encoded once
+    (prediction.prefix_cache)."""
     import torch
     from tqdm import tqdm
 
     outputs = [""] * len(encoded)
     batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
+    shared = shared_prefix_length(encoded) if prefix_cache and len(encoded) > 1 else 0
+    prefix = PrefixCache(model, encoded[0][:shared]) if shared >= MIN_SHARED_TOKENS else None
     with tqdm(total=len(encoded), desc="generating", unit="example") as progress:
         for batch in batches:
-            inputs = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt").to(model.device)
             extra = {}
+            if prefix is None:
+                inputs = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt")
+            else:
+                ids, mask = prefixed_batch([encoded[i] for i in batch], prefix.length, tokenizer.pad_token_id)
+                inputs = {"input_ids": ids, "attention_mask": mask}
+                extra["past_key_values"] = prefix.for_batch(len(batch))
+            inputs = {name: tensor.to(model.device) for name, tensor in inputs.items()}
             if logits_processor_factory is not None:
                 extra["logits_processor"] = logits_processor_factory(batch, inputs["input_ids"].shape[1])
             if stopping_factory is not None:
@@ -303,19 +314,22 @@ def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
 
 
 def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
-                     max_new_tokens: int, constrained: str | None = None, loop_stop: bool = False) -> list[str]:
+                     max_new_tokens: int, constrained: str | None = None, loop_stop: bool = False,
+                     prefix_cache: bool = True) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained);
     with `loop_stop` an NER answer ends where it starts to loop (prediction.loop_stop)."""
     encoded = prompt_token_ids(tokenizer, prompts)
     stopping = loop_stop_factory(tokenizer, examples) if loop_stop else None
     if not constrained:
-        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, stopping_factory=stopping)
+        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, stopping_factory=stopping,
+                                     prefix_cache=prefix_cache)
     if constrained == "skip":
         outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens,
-                                        stopping_factory=stopping)
+                                        stopping_factory=stopping, prefix_cache=prefix_cache)
         return [grounded_lines(grammar_of(example), text) for example, text in zip(examples, outputs)]
     factory = grounded_factory(tokenizer, examples, constrained)
-    outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory)
+    outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory,
+                                    prefix_cache=prefix_cache)
     return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
 
 
@@ -370,6 +384,9 @@ CHAT_TEMPLATE = options.chat_template()
 @click.option("--loop-stop", type=click.Choice(["on", "off"]), default="on", show_default=True,
               help="NER: end an answer where it starts to loop (a line longer than the text, a line repeated more "
                    "often than its mention occurs); off: generate to --max-new-tokens.")
+@click.option("--prefix-cache/--no-prefix-cache", default=True, show_default=True,
+              help="Encode the prompt all examples share once and reuse its cache (prediction/prefix_cache.py); "
+                   "--no-prefix-cache encodes it in every row.")
 @EXAMPLES
 @SHARD
 @click.option("--gpus", type=click.IntRange(min=1), default=None,
@@ -378,7 +395,7 @@ CHAT_TEMPLATE = options.chat_template()
               help="GPUs per model copy, for a model that does not fit one (vLLM tensor parallel; transformers "
                    "spreads its layers).")
 def predict(model, data, output, batch_size, max_new_tokens, quantization, backend, dtype, chat_template, constrained,
-            merge, loop_stop, examples, shard, gpus, tensor_parallel):
+            merge, loop_stop, prefix_cache, examples, shard, gpus, tensor_parallel):
     """Generate answers for every example of DATA with MODEL."""
     records = examples_to_predict(data, output, examples, shard)
     if constrained:
@@ -389,7 +406,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         count = predict_on_workers(groups, records, data, output, shard, examples, backend, model=model,
                                    batch_size=batch_size, max_new_tokens=max_new_tokens, quantization=quantization,
                                    dtype=dtype, chat_template=chat_template, constrained=constrained, merge=merge,
-                                   loop_stop=loop_stop)
+                                   loop_stop=loop_stop, prefix_cache=prefix_cache)
         click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
         return
     started = None
@@ -407,7 +424,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         prompts = training_prompts(tokenizer, records, chat_template, model)
         started = time.perf_counter()
         outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained,
-                                   loop_stop == "on")
+                                   loop_stop == "on", prefix_cache)
     count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(records, outputs)))
     timing = "" if started is None else f" (generated in {time.perf_counter() - started:.1f} s)"
     click.echo(f"wrote {count} predictions to {output}{timing}", err=True)
