@@ -82,8 +82,8 @@ def test_header_and_write_header_together_are_refused():
 
 def test_the_model_configs_budget_and_twin_read_ship_with_their_package():
     """A wheel holds a package's modules and the package data pyproject.toml declares for it, nothing else. The
-    configs lay in benchmarks/configs/, outside every package, so `llmner budget` and `llmner twin` failed in an
-    installed wheel; they must lie inside the package that reads them and match a declared pattern."""
+    configs lay in a folder of benchmarks (configs/), outside every package, so `llmner budget` and `llmner twin`
+    failed in an installed wheel; they must lie inside the package that reads them and match a declared pattern."""
     package = Path(budget.__file__).parent
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
         "package-data"].get(budget.__package__, [])
