@@ -290,6 +290,8 @@ def with_header_block(text: str, recipe: dict, path: str | Path = "(recipe)") ->
     everything else, the human-written header lines included, as it was."""
     header, sep, body = text.partition("\n\n")
     lines = header.split("\n")
+    if not all(line.startswith("#") for line in lines):
+        raise DataError(path, None, "expected a header of comment lines, then a blank line, before the settings")
     block = header_block(recipe, header)
     if BLOCK_START not in lines:
         return "\n".join(lines + block) + sep + body

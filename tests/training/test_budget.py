@@ -75,6 +75,14 @@ def test_a_block_without_its_end_marker_is_refused_in_one_line_and_nothing_is_wr
     assert (path.read_text(encoding="utf-8"), good.read_text(encoding="utf-8")) == before  # checked before written
 
 
+def test_a_recipe_without_a_comment_header_is_refused_rather_than_written_into_its_settings(tmp_path):
+    path = tmp_path / "r.yml"
+    path.write_text(before := "# GPUs:    1× GPU with 16 GB\n" + SETTINGS, encoding="utf-8")  # no blank line
+    result = llmner("budget", "--write-header", path)
+    assert result.exit_code == 2 and "expected a header of comment lines" in result.stderr
+    assert path.read_text(encoding="utf-8") == before
+
+
 def test_header_and_write_header_together_are_refused():
     result = llmner("budget", "--header", "--write-header", ROOT / "recipes" / "ds15b_lora.yml")
     assert result.exit_code == 2 and "choose one" in result.stderr
