@@ -314,15 +314,17 @@ def wrapped(text: str, width: int = 118) -> list[str]:
     return lines + [HEADER_INDENT + line]
 
 
-def checked(recipe: dict, path: str | Path) -> dict:
+def checked(recipe: dict, path: str | Path, header: str = "") -> dict:
     """The recipe, once every setting the arithmetic reads is one it can use (a string or a list there would be a
-    TypeError deep in it)."""
+    TypeError deep in it); the steps' settings too where the header declares its rows an epoch."""
     model_config(setting(recipe, "base_model", path), path)
     for key in ("micro_batch_size", "sequence_len"):
         positive_int(recipe, key, path)
-    for key in ("eval_batch_size", "gradient_accumulation_steps", "num_epochs"):
-        if recipe.get(key) is not None:
-            positive_int(recipe, key, path)
+    if recipe.get("eval_batch_size") is not None:
+        positive_int(recipe, "eval_batch_size", path)
+    if rows_an_epoch(header) is not None:  # whole epochs only: the Steps line counts steps of whole epochs
+        for key in ("gradient_accumulation_steps", "num_epochs"):
+            positive_int(recipe, key, path, default=1)
     if recipe.get("adapter"):
         positive_int(recipe, "lora_r", path)
         targets = recipe.get("lora_target_modules")
@@ -341,7 +343,7 @@ def recipe_text(path: str | Path) -> tuple[dict, str]:
 def regenerated(path: str | Path) -> tuple[str, str]:
     """(the recipe's text, the same with its budget block written anew): equal when the header is current."""
     recipe, text = recipe_text(path)
-    return text, with_header_block(text, checked(recipe, path), path)
+    return text, with_header_block(text, checked(recipe, path, header_of(text)), path)
 
 
 def report(path: str | Path) -> tuple[str, bool]:
@@ -383,7 +385,7 @@ def main(recipes, header, write_header):
     for path in recipes:
         if header:
             recipe, text = recipe_text(path)
-            click.echo("\n".join(header_block(checked(recipe, path), header_of(text))))
+            click.echo("\n".join(header_block(checked(recipe, path, header_of(text)), header_of(text))))
             continue
         lines, ok = report(path)
         over += [] if ok else [path]

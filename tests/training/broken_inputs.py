@@ -49,6 +49,12 @@ RECIPE_ROWS: dict[str, tuple[str, tuple[dict, list[str], str, int | None], str]]
                                                                             "sequence_len: 8\n"},
                                                                   ["--write-header", "{d}/r.yml"], "r.yml", 2),
                                                        "budget block to end"),
+    "budget --write-header, epochs in words": ("budget", ({"r.yml": "# GPUs:    1× GPU with 16 GB\n"
+                                                                   "# Rows:    100 an epoch\n\n" + BASE
+                                                                   + "micro_batch_size: 2\nsequence_len: 8\n"
+                                                                   "num_epochs: three\n"},
+                                                         ["--write-header", "{d}/r.yml"], "r.yml", None),
+                                               "`num_epochs:`"),
     "budget, a recipe that is not UTF-8": ("budget", ({"r.yml": CARD.encode() + b"base_model: caf\xe9\n"},
                                                       ["{d}/r.yml"], "r.yml", 3), "utf-8 text"),
     "train, a recipe that is not UTF-8": ("train", ({"r.yml": b"base_model: m\n# caf\xe9\n"},
