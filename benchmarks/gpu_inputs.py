@@ -1,6 +1,6 @@
 """What the GPU suite measures on: the converted GMB splits, the recipes, a tokenizer trained on the real data with
 each chat template's special tokens, and random-weight models (full size: the real architecture of
-benchmarks/configs/; toy: the CPU twin's tiny model of the same family, training.twin)."""
+training/model_configs/; toy: the CPU twin's tiny model of the same family, training.twin)."""
 
 from __future__ import annotations
 
