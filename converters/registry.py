@@ -26,7 +26,7 @@ FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the tr
 Targets = list[tuple[str, Callable[[], object]]]  # (data/<name>/<split>.jsonl, make_examples)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HubFile:
     """A file of a Hugging Face Hub repository, fetched with `hf_hub_download` at a pinned revision."""
     repo_id: str
@@ -38,7 +38,7 @@ class HubFile:
     unpack: bool = False  # a zip archive, unpacked into the dataset folder after verification
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UrlFile:
     """A file at a plain URL pinned by its path (a git commit in it), fetched with huggingface_hub's `http_get`."""
     url: str
@@ -47,7 +47,7 @@ class UrlFile:
     git_blob: str | None = None  # the file's git blob id at that commit: a pin known offline when its sha256 is not
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ManualFile:
     """A file behind a login: fetch prints the exact command and where to put the file, then takes it from there."""
     save_as: str
@@ -59,8 +59,16 @@ class ManualFile:
 Source = HubFile | UrlFile | ManualFile
 
 
+def split_targets(entry: Dataset, folder: Path) -> Targets:
+    """One target per split whose raw file is in `folder`."""
+    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split))
+            for split in entry.files if (path := entry.present(folder, split)) is not None]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Dataset:
+    """One registered dataset: its raw files and where they come from, and how they become examples."""
+
     name: str
     task: str
     files: dict[str, tuple[str, ...]]    # split -> raw files that can feed it (the first one present is read)
@@ -72,7 +80,7 @@ class Dataset:
     # `llmner data convert <name>` and every target of convert-all call (`examples` below)
     convert: Callable[..., Iterable[dict]]
     command: str                         # the options its `llmner data convert <name>` takes (converters/cli.py)
-    build: Callable[[Dataset, Path], Targets] | None = None  # the targets of a folder (None: split_targets)
+    build: Callable[[Dataset, Path], Targets] = split_targets  # which files it makes of a raw folder
     # split -> (examples, content_digest) converted from the known-good copy in ../shared/data: the pin of a source
     # whose commit and checksum cannot be known offline (a fetched copy that converts otherwise is refused)
     digest: dict[str, tuple[int, str]] | None = None
@@ -90,7 +98,7 @@ class Dataset:
 
     def targets(self, folder: Path) -> Targets:
         """What convert-all writes from the raw files found in `folder` (`data/<name>/<split>.jsonl`)."""
-        return (self.build or split_targets)(self, folder)
+        return self.build(self, folder)
 
 
 def expected_files(entry: Dataset) -> list[tuple[str, ...]]:
@@ -223,12 +231,6 @@ def mcq_examples(entry: Dataset, path: Path, split: str) -> Iterable[dict]:
 
 # --- which raw files become which data/<name>/<split>.jsonl ---------------------------------------------------------
 
-def split_targets(entry: Dataset, folder: Path) -> Targets:
-    """One target per split whose raw file is in `folder`."""
-    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split))
-            for split in entry.files if (path := entry.present(folder, split)) is not None]
-
-
 def seeded_targets(entry: Dataset, folder: Path) -> Targets:
     """One file, split 80/10/10 by the dataset's fixed seed-42 split file."""
     path = entry.present(folder, "all")
@@ -265,8 +267,9 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
             files={"train": ("train.txt", "train.parquet"), "validation": ("valid.txt", "validation.parquet"),
                    "test": ("test.txt", "test.parquet")},
             split_policy="the official train / testa / testb",
-            sources=tuple(HubFile("eriktks/conll2003", f"conll2003/{split}/0000.parquet", PARQUET, None,
-                                  f"{split}.parquet") for split in ("train", "validation", "test")),
+            sources=tuple(HubFile(repo_id="eriktks/conll2003", path=f"conll2003/{split}/0000.parquet",
+                                  revision=PARQUET, sha256=None, save_as=f"{split}.parquet")
+                          for split in ("train", "validation", "test")),
             licence="Reuters RCV1 text, research use only", size="20,744 sentences (14,041 / 3,250 / 3,453)",
             convert=column_examples, command="column",
             digest={"train": (14041, "f205000427b09c6d2f8c77327fe11d606385d3701a5af8fc97a26f2dfc21923b"),
@@ -278,8 +281,9 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                    "validation": ("emerging.dev.conll", "validation.parquet"),
                    "test": ("emerging.test.annotated", "test.parquet")},
             split_policy="the official train / dev / test",
-            sources=tuple(HubFile("leondz/wnut_17", f"wnut_17/{split}/0000.parquet", PARQUET, None,
-                                  f"{split}.parquet") for split in ("train", "validation", "test")),
+            sources=tuple(HubFile(repo_id="leondz/wnut_17", path=f"wnut_17/{split}/0000.parquet", revision=PARQUET,
+                                  sha256=None, save_as=f"{split}.parquet")
+                          for split in ("train", "validation", "test")),
             licence="CC BY 4.0", size="5,690 sentences (3,394 / 1,009 / 1,287)",
             convert=column_examples, command="column",
             digest={"train": (3394, "59ddaafde99a5451e3a31c961d7c571b91b1f85119b0da17ef4f31a0d4dd6748"),
@@ -287,15 +291,17 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                     "test": (1287, "27be7ee1f16a44ca4eccc8ee9b9e316e54620fc697b545110aa018e30cd4cc02")}),
     Dataset(name="gmb", task="ner", files={"all": ("ner_dataset.csv",)},
             split_policy="fixed seed-42 80/10/10 split (converters/splits/gmb.json)",
-            sources=(ManualFile("ner_dataset.csv", "83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
-                                GMB_KAGGLE, "ner_dataset.csv.zip"),),
+            sources=(ManualFile(save_as="ner_dataset.csv",
+                                sha256="83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
+                                command=GMB_KAGGLE, arrives_as="ner_dataset.csv.zip"),),
             licence="Kaggle (GMB-derived), research use; cite Bos et al.", size="47,959 sentences, 15 MB",
             convert=partial(seeded_examples, gmb), command="seeded", build=seeded_targets),
     # ccfbdci.jsonl has had three sizes across the Hub's revisions and ../shared/data's copy matches none: `digest`
     # pins the examples of that copy, whatever the bytes of the fetched one.
     Dataset(name="zh_ner", task="ner", files={"all": ("ccfbdci.jsonl",)},
             split_policy="fixed seed-42 80/10/10 split (converters/splits/zh_ner.json)",
-            sources=(HubFile("qgyd2021/chinese_ner_sft", "data/ccfbdci.jsonl", "main", None, "ccfbdci.jsonl"),),
+            sources=(HubFile(repo_id="qgyd2021/chinese_ner_sft", path="data/ccfbdci.jsonl", revision="main",
+                             sha256=None, save_as="ccfbdci.jsonl"),),
             licence="CCF BDCI competition set via an apache-2.0 compilation; research use",
             size="15,724 sentences, 4 MB",
             convert=partial(seeded_examples, zh_ner), command="seeded", build=seeded_targets,
@@ -307,8 +313,9 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
     # train.csv's is not known offline, but its git blob id at that commit is).
     Dataset(name="ag_news", task="classification", files={"train": ("train.csv",), "test": ("test.csv",)},
             split_policy="the official train / test",
-            sources=tuple(UrlFile("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/"
-                                  f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}", sha, name, blob)
+            sources=tuple(UrlFile(url="https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/"
+                                      f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}",
+                                  sha256=sha, save_as=name, git_blob=blob)
                           for name, sha, blob in (
                               ("train.csv", None, "694aa19971315410e000404523796b76349d3c1d"),
                               ("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
@@ -318,8 +325,9 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
     Dataset(name="zh_news", task="classification",
             files={"train": ("dev.txt",), "validation": ("dev.txt",), "test": ("test.txt",)},
             split_policy="dev.txt: 9,500 train + 500 held out (seed 42); test.txt: test (+ a 5-shot variant)",
-            sources=tuple(UrlFile("https://raw.githubusercontent.com/649453932/Chinese-Text-Classification-Pytorch/"
-                                  f"6cb26819af7b646275aff8a4693676f2849e67f6/THUCNews/data/{name}", sha, name)
+            sources=tuple(UrlFile(url="https://raw.githubusercontent.com/649453932/Chinese-Text-Classification-Pytorch/"
+                                      f"6cb26819af7b646275aff8a4693676f2849e67f6/THUCNews/data/{name}",
+                                  sha256=sha, save_as=name)
                           for name, sha in (
                               ("dev.txt", "6ed73aa2c57ee1560c8f76570d48735c4b1c29ae4983fe3523d56e115813e175"),
                               ("test.txt", "ebecc8c896635ad69730083ca7b81d37c42c9a5779bc05c9d2479d894e34f026"),
@@ -330,17 +338,18 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
     # `fetch --record-checksums` prints the sha256 of a first fetch, to record here.
     Dataset(name="fudan_news", task="classification", files={"train": ("train.jsonl",), "test": ("test.jsonl",)},
             split_policy="the published train / test",
-            sources=tuple(UrlFile("https://www.modelscope.cn/api/v1/datasets/swift/zh_cls_fudan-news/repo?"
-                                  f"Revision=master&FilePath={name}", None, name)
+            sources=tuple(UrlFile(url="https://www.modelscope.cn/api/v1/datasets/swift/zh_cls_fudan-news/repo?"
+                                      f"Revision=master&FilePath={name}", sha256=None, save_as=name)
                           for name in ("train.jsonl", "test.jsonl")),
             licence="Apache-2.0 (ModelScope card)", size="4,959 records (4,000 / 959)",
             convert=fudan_examples, command="plain"),
     Dataset(name="cmmlu", task="mcq", files={"train": ("dev",), "test": ("test",)},
             split_policy="dev (5 per subject, the few-shot pool) as train; test",
             # The zip is Git LFS object 22ecf70b… (1,078,656 bytes) at this commit.
-            sources=(HubFile("haonan-li/cmmlu", "cmmlu_v1_0_1.zip", "efcc940752ea4a1ea94d2727f11f83858d64fc8e",
-                             "22ecf70b28bef447ee7d8aa5fe144f56996762f901a8537b03b7693773c672a6", "cmmlu_v1_0_1.zip",
-                             unpack=True),),
+            sources=(HubFile(repo_id="haonan-li/cmmlu", path="cmmlu_v1_0_1.zip",
+                             revision="efcc940752ea4a1ea94d2727f11f83858d64fc8e",
+                             sha256="22ecf70b28bef447ee7d8aa5fe144f56996762f901a8537b03b7693773c672a6",
+                             save_as="cmmlu_v1_0_1.zip", unpack=True),),
             licence="CC BY-NC-SA 4.0", size="11,917 questions (335 / 11,582), 67 subjects",
             convert=mcq_examples, command="plain"),
 )}

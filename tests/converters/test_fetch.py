@@ -156,7 +156,7 @@ def test_an_interrupted_url_download_resumes(standin, tmp_path):
     (root / "raw").mkdir()
     data = (FIXTURES / "five.conll").read_bytes()
     (root / "raw" / "five.conll").write_bytes(data)
-    source = registry.UrlFile(f"{endpoint}/raw/five.conll", None, "five.conll")
+    source = registry.UrlFile(url=f"{endpoint}/raw/five.conll", sha256=None, save_as="five.conll")
     folder = Path(constants.HF_HUB_CACHE) / "urls" / hashlib.sha256(source.url.encode()).hexdigest()
     folder.mkdir(parents=True)
     (folder / "five.conll.incomplete").write_bytes(data[:50])  # what an interrupted download left
