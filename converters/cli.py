@@ -18,15 +18,14 @@ from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
 from core.io import check_writable, write_jsonl
 
-# The split names of the ids and of data/<dataset>/<split>.jsonl (CONTRACT.md): `validation`, not the vocabulary's
-# `dev`, so that a file converted by hand has the ids `make data` gives it.
 input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for cmmlu).")
 output_option = options.output("Examples JSONL to write.")
 format_option = click.option("--answer-format", type=click.Choice(sorted(ANSWER_FORMATS)), default=None,
                              help="NER answer format (default: the dataset's own).")
 
-# What each kind of dataset command reads, and the options it takes beyond --input, --output and --split: each
-# option is a keyword of the entry's `convert` (converters/registry.py).
+# What each kind of dataset command reads, its --split, and the options it takes beyond --input and --output: each
+# option is a keyword of the entry's `convert` (converters/registry.py). The splits are those of the ids and of
+# data/<dataset>/<split>.jsonl (CONTRACT.md), so that a file converted by hand has the ids `make data` gives it.
 COMMANDS = {
     "column": ("A CoNLL column file (or the Hub's Parquet split that fetch saves)", options.split(), [
         click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
