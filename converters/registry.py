@@ -164,6 +164,11 @@ def parquet_examples(entry: Dataset, path: Path, prompt, split: str) -> list[dic
     return examples
 
 
+# The datasets split by a fixed seed-42 split file, each with the module that reads it and draws the file again
+# (`llmner data splits`).
+SEEDED = {"gmb": gmb, "zh_ner": zh_ner}
+
+
 def seeded_examples(module, entry: Dataset, path: Path, split: str, answer_format: str | None = None
                     ) -> Iterable[dict]:
     """One split of the fixed seed-42 80/10/10 split file of `module` (`all`: every sentence)."""
@@ -295,7 +300,7 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                                 sha256="83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
                                 command=GMB_KAGGLE, arrives_as="ner_dataset.csv.zip"),),
             licence="Kaggle (GMB-derived), research use; cite Bos et al.", size="47,959 sentences, 15 MB",
-            convert=partial(seeded_examples, gmb), command="seeded", build=seeded_targets),
+            convert=partial(seeded_examples, SEEDED["gmb"]), command="seeded", build=seeded_targets),
     # ccfbdci.jsonl has had three sizes across the Hub's revisions and ../shared/data's copy matches none: `digest`
     # pins the examples of that copy, whatever the bytes of the fetched one.
     Dataset(name="zh_ner", task="ner", files={"all": ("ccfbdci.jsonl",)},
@@ -304,7 +309,7 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
                              sha256=None, save_as="ccfbdci.jsonl"),),
             licence="CCF BDCI competition set via an apache-2.0 compilation; research use",
             size="15,724 sentences, 4 MB",
-            convert=partial(seeded_examples, zh_ner), command="seeded", build=seeded_targets,
+            convert=partial(seeded_examples, SEEDED["zh_ner"]), command="seeded", build=seeded_targets,
             digest={"train": (12580, "1ab59626e354b9242932de3d3d35b49443c8dc3ffdb7646e664421bd733f9364"),
                     "validation": (1572, "8e8626c09753fc6f77033b26a19181fab3f27dfa55f3a39e1e3add66c3e47821"),
                     "test": (1572, "8602fcae175e87f42ad65d4e474df6b1fd4b5b37f7566171307cc69fe9abba3c")}),
