@@ -4,7 +4,7 @@
         --base-url https://api.deepseek.com --model deepseek-chat --confidence
     llmner score --data data/zh_news/test_5shot.jsonl --pred preds.jsonl --reliability-png rel.png
 
-Zero-, one- or few-shot is the examples file's own prompt (`llmner data classification --shots N ...`).
+Zero-, one- or few-shot is the examples file's own prompt (`llmner data convert zh_news --shots N --shot-pool FILE`).
 With `--confidence` (classification), the model also states how sure it is, as the seeds did: it answers
 `{"label": ..., "confidence": 0.0-1.0}`; an answer that is not such JSON is kept as raw output, which the evaluator
 reads as a plain label or counts as invalid.

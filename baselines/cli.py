@@ -3,7 +3,7 @@ baseline's module (spaCy, torch, openai) is imported only when its command runs,
 
 import click
 
-from llmner.cli import LazyGroup
+from core.cli_groups import LazyGroup
 
 BASELINES = {
     "spacy": ("baselines.spacy_ner:main", "spaCy NER trained from scratch (train, predict, bench)."),

@@ -4,7 +4,7 @@ installation of this project, imports only what `llmner bench gpu` needs."""
 
 import click
 
-from llmner.cli import LazyGroup
+from core.cli_groups import LazyGroup
 
 BENCHMARKS = {
     "cpu": ("benchmarks.cpu_speed:main", "Scoring and converting speed on this machine's CPU."),

@@ -1,6 +1,6 @@
 """`llmner data`: `convert <dataset> --input RAW --output OUT.jsonl [--split ...]`, `fetch [--dataset NAME ...]` and
-`convert-all` (`--data-dir RAW --out-dir data`, what `make data` runs), and `splits` (maintainers). Every dataset
-command and both loops come from converters/registry.py."""
+`convert-all` (`--data-dir RAW --out-dir data`, what `make data` runs), and `splits` (maintainers). A `convert`
+command per registered dataset, and both loops, come from converters/registry.py and convert through its entries."""
 
 from __future__ import annotations
 
@@ -10,23 +10,37 @@ from pathlib import Path
 
 import click
 
-from converters import classification, conll, fudan_news, gmb, mcq, zh_ner
+from converters import gmb
 from converters.make_splits import main as splits_command
-from converters.registry import REGISTRY, conversion_plan, missing_files, parquet_examples
+from converters.registry import REGISTRY, Dataset, conversion_plan, missing_files
 from core import options
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
-from core.examples import draw_shots
 from core.io import check_writable, write_jsonl
-from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
-# The split names of the ids and of data/<dataset>/<split>.jsonl (CONTRACT.md): `validation`, not the vocabulary's
-# `dev`, so that a file converted by hand has the ids `make data` gives it.
-input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for mcq).")
+input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for cmmlu).")
 output_option = options.output("Examples JSONL to write.")
-split_option = options.split()
 format_option = click.option("--answer-format", type=click.Choice(sorted(ANSWER_FORMATS)), default=None,
                              help="NER answer format (default: the dataset's own).")
+
+# What each kind of dataset command reads, its --split, and the options it takes beyond --input and --output: each
+# option is a keyword of the entry's `convert` (converters/registry.py). The splits are those of the ids and of
+# data/<dataset>/<split>.jsonl (CONTRACT.md), so that a file converted by hand has the ids `make data` gives it.
+COMMANDS = {
+    "column": ("A CoNLL column file (or the Hub's Parquet split that fetch saves)", options.split(), [
+        click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
+                     help="Tag scheme of the file; IOB1 is converted to IOB2."),
+        format_option]),
+    "seeded": ("The dataset's one raw file (--split all: every sentence)",
+               options.split(extra=("all",)), [format_option]),
+    "classification": ("A news file (zero-, one- or few-shot)", options.split(), [
+        click.option("--classes", default=None,
+                     help="Label names, one per line (default: the dataset's; THUCNews: class.txt beside the input)."),
+        click.option("--shots", default=0, show_default=True, help="Solved examples put before each text."),
+        click.option("--shot-pool", default=None, help="File the shots are drawn from; never the evaluated file."),
+        options.seed(help="Seed of the shots drawn.")]),
+    "plain": ("A raw file", options.split(), []),
+}
 
 
 def report(output: str, count: int) -> None:
@@ -40,124 +54,29 @@ def main():
 
 @main.group("convert")
 def convert():
-    """Convert one raw file of a dataset into examples JSONL."""
+    """Convert one raw file of a dataset into examples JSONL (what `convert-all` writes for that split)."""
 
 
-def column_command(dataset: str):
-    @convert.command(dataset,
-                     help=f"{dataset} CoNLL column file (or the Hub's Parquet split that fetch saves) -> examples.")
-    @input_option
-    @output_option
-    @split_option
-    @click.option("--scheme", type=click.Choice(["iob2", "iob1"]), default="iob2", show_default=True,
-                  help="Tag scheme of the file; IOB1 is converted to IOB2.")
-    @format_option
-    def command(input_path, output, split, scheme, answer_format):
+def dataset_command(entry: Dataset) -> click.Command:
+    """`llmner data convert <entry.name>`: the entry's `examples` of one raw file, written to --output."""
+    what, split_option, extra = COMMANDS[entry.command]
+    raw = " / ".join(dict.fromkeys(name for names in entry.files.values() for name in names))
+
+    def command(input_path, output, split, **chosen):
         check_writable(output)
-        prompt = ner_prompt(dataset, answer_format)
-        if input_path.endswith(".parquet"):
-            examples = parquet_examples(REGISTRY[dataset], Path(input_path), prompt, split)
-        else:
-            examples = conll.convert_file(input_path, prompt, split, scheme)
-        report(output, write_jsonl(output, examples))
-
-    return command
-
-
-def seeded_command(name: str):
-    module = {"gmb": gmb, "zh_ner": zh_ner}[name]
-
-    @convert.command(name, help=f"{name} {'/'.join(f for fs in REGISTRY[name].files.values() for f in fs)} -> "
-                                "examples of one split of the fixed seed-42 80/10/10 split (all: every sentence).")
-    @input_option
-    @output_option
-    @options.split(extra=("all",))
-    @format_option
-    def command(input_path, output, split, answer_format):
-        check_writable(output)
-        examples = module.convert_file(input_path, ner_prompt(name, answer_format), None if split == "all" else split)
-        report(output, write_jsonl(output, examples))
-        if name == "gmb" and gmb.truncated_at_row_limit(input_path):
+        report(output, write_jsonl(output, entry.examples(input_path, split, **chosen)))
+        if entry.name == "gmb" and gmb.truncated_at_row_limit(input_path):
             click.echo("known defect: the file ends at Excel's row limit, so its last sentence is truncated "
                        "(1 sentence, kept as is)", err=True)
 
-    return command
+    for decorate in reversed([input_option, output_option, split_option, *extra]):
+        command = decorate(command)
+    return convert.command(entry.name, help=f"{what} -> examples of {entry.name} ({raw}; {entry.split_policy}).",
+                           short_help=f"{what} -> examples")(command)
 
 
-def fudan_command(name: str):
-    @convert.command(name, help="zh_cls_fudan-news train.jsonl / test.jsonl (text, category, output) -> examples.")
-    @input_option
-    @output_option
-    @split_option
-    def command(input_path, output, split):
-        check_writable(output)
-        report(output, write_jsonl(output, fudan_news.convert_file(input_path, split)))
-
-    return command
-
-
-COMMANDS = {"column": column_command, "seeded": seeded_command, "fudan": fudan_command}
 for _entry in REGISTRY.values():
-    if _entry.command:
-        COMMANDS[_entry.command](_entry.name)
-
-
-def guess_source(path: str) -> str:
-    return "ag_news" if path.endswith(".csv") else "zh_news"
-
-
-def class_names(source: str, input_path: str, classes: str | None) -> tuple[str, ...]:
-    if classes:
-        return classification.read_class_names(classes)
-    sibling = Path(input_path).with_name("class.txt")
-    if source == "zh_news" and sibling.exists():
-        return classification.read_class_names(sibling)
-    return CLASSIFICATION_LABELS[source]
-
-
-@convert.command("classification", help="AG News CSV or THUCNews headlines -> examples (zero-, one- or few-shot).")
-@input_option
-@output_option
-@split_option
-@click.option("--source", type=click.Choice(["ag_news", "zh_news"]), default=None,
-              help="Layout of the input (default: .csv is AG News, anything else THUCNews).")
-@click.option("--classes", default=None, help="Label names, one per line (THUCNews: class.txt beside the input).")
-@click.option("--shots", default=0, show_default=True, help="Solved examples put before each text.")
-@click.option("--shot-pool", default=None, help="File the shots are drawn from; never the evaluated file.")
-@options.seed(help="Seed of the shots drawn.")
-def classification_command(input_path, output, split, source, classes, shots, shot_pool, seed):
-    check_writable(output)
-    source = source or guess_source(input_path)
-    labels = class_names(source, input_path, classes)
-    report(output, write_jsonl(output, classification_examples(input_path, source, labels, split, shots,
-                                                                shot_pool, seed)))
-
-
-def classification_examples(input_path, source, labels, split, shots=0, shot_pool=None, seed=42):
-    drawn = []
-    if shots < 0:
-        raise DataError(shot_pool or input_path, None, f"expected --shots 0 or more, got {shots}")
-    if shots:
-        if not shot_pool:
-            raise DataError(input_path, None, "--shots needs --shot-pool, a file other than the evaluated one")
-        if Path(shot_pool).resolve() == Path(input_path).resolve():
-            raise DataError(shot_pool, None, "expected a shot pool other than the evaluated file")
-        pool = [(text, label) for _, text, label in classification.read_source(shot_pool, source, labels)]
-        if shots > len(pool):
-            raise DataError(shot_pool, None, f"expected at least {shots} examples to draw --shots from, found "
-                                             f"{len(pool)}")
-        drawn = draw_shots(pool, shots, seed)
-    return classification.convert_file(input_path, source, labels, split, drawn)
-
-
-@convert.command("mcq", help="4-option multiple-choice CSV (or a folder of them) -> examples.")
-@input_option
-@output_option
-@split_option
-@click.option("--name", default="cmmlu", show_default=True, help="Dataset name used in the ids.")
-def mcq_command(input_path, output, split, name):
-    check_writable(output)
-    report(output, write_jsonl(output, mcq.convert_path(input_path, name, split)))
+    dataset_command(_entry)
 
 
 def chosen(names: tuple[str, ...]) -> list[str]:

@@ -23,14 +23,10 @@ from core.tasks import NerPrompt
 from core.text_files import at_least_one, numbered_lines
 
 
-def read_conll(path: str | Path) -> Iterator[tuple[int, list[str], list[str]]]:
-    """(line of the first token, tokens, tags) per sentence; the tag is the last column, the token the first."""
-    return ((line, tokens, tags) for line, tokens, tags, _ in read_documented(path))
-
-
 def read_documented(path: str | Path) -> Iterator[tuple[int, list[str], list[str], int | None]]:
-    """As `read_conll`, with the sentence's document: the number of `-DOCSTART-` lines before it, counted from 0
-    (None in a file without them, or before the first)."""
+    """(line of the first token, tokens, tags, document) per sentence: the tag is the last column, the token the
+    first, and the document the number of `-DOCSTART-` lines before it, counted from 0 (None in a file without them,
+    or before the first)."""
     return at_least_one(conll_sentences(path), path, "sentence")
 
 

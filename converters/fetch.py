@@ -165,7 +165,7 @@ def fetch_source(entry: Dataset, source: Source, folder: Path) -> Fetched:
 
 def check_content(entry: Dataset, folder: Path) -> None:
     """A dataset pinned by `digest`: each split it converts to must hold the recorded examples."""
-    for target, make_examples in entry.build(entry, folder):
+    for target, make_examples in entry.targets(folder):
         pinned = entry.digest.get(Path(target).stem)
         if pinned is None:
             continue

@@ -11,11 +11,8 @@ from pathlib import Path
 
 import click
 
-from converters import gmb, zh_ner
-from converters.registry import REGISTRY
+from converters.registry import REGISTRY, SEEDED
 from core import options
-
-SEEDED = {"gmb": gmb, "zh_ner": zh_ner}
 
 
 def split_files(data_dir: Path) -> dict[Path, dict]:

@@ -1,8 +1,9 @@
 """Every dataset, declared once: where its raw files come from (pinned, with checksums), which raw file feeds which
-split, its reader, split policy, label set and answer format, and how it becomes `data/<name>/<split>.jsonl`.
+split, its split policy, the one function that converts a raw file (`convert`) and which files it makes of a folder.
 
-`llmner data fetch` (what `make data` runs), `llmner data convert-all` and the `llmner data convert <dataset>` commands
-all loop over `REGISTRY`. A new dataset is one reader module and one `Dataset` entry here.
+`llmner data convert <dataset>` converts one raw file through its entry's `examples`; `llmner data convert-all` and
+`llmner data fetch` (what `make data` runs) write its entry's `targets`, each made by the same `examples`: one route,
+so a file converted by hand is the file `make data` writes. A new dataset is one reader module and one `Dataset` entry.
 
 Raw files live in `<data dir>/<name>/<file>`, the layout of ../shared/data; a fetched file is saved under the same name.
 """
@@ -17,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
+from core.errors import DataError
 from core.examples import draw_shots, seeded_split
 from core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
@@ -24,7 +26,7 @@ FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the tr
 Targets = list[tuple[str, Callable[[], object]]]  # (data/<name>/<split>.jsonl, make_examples)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HubFile:
     """A file of a Hugging Face Hub repository, fetched with `hf_hub_download` at a pinned revision."""
     repo_id: str
@@ -36,7 +38,7 @@ class HubFile:
     unpack: bool = False  # a zip archive, unpacked into the dataset folder after verification
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UrlFile:
     """A file at a plain URL pinned by its path (a git commit in it), fetched with huggingface_hub's `http_get`."""
     url: str
@@ -45,7 +47,7 @@ class UrlFile:
     git_blob: str | None = None  # the file's git blob id at that commit: a pin known offline when its sha256 is not
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ManualFile:
     """A file behind a login: fetch prints the exact command and where to put the file, then takes it from there."""
     save_as: str
@@ -57,20 +59,28 @@ class ManualFile:
 Source = HubFile | UrlFile | ManualFile
 
 
-@dataclass(frozen=True)
+def split_targets(entry: Dataset, folder: Path) -> Targets:
+    """One target per split whose raw file is in `folder`."""
+    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split))
+            for split in entry.files if (path := entry.present(folder, split)) is not None]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Dataset:
+    """One registered dataset: its raw files and where they come from, and how they become examples."""
+
     name: str
     task: str
-    reader: str                          # the converters module that reads the raw files
     files: dict[str, tuple[str, ...]]    # split -> raw files that can feed it (the first one present is read)
     split_policy: str
-    labels: str                          # where the label set comes from
-    answer_format: str | None            # NER: the default answer format of core.tasks (None: not NER)
     sources: tuple[Source, ...]
     licence: str
     size: str
-    build: Callable[[Dataset, Path], Targets]
-    command: str | None = None           # the per-dataset command kind of converters/cli.py, if any
+    # (entry, raw file, split, **options) -> examples: the one conversion of a raw file, which both
+    # `llmner data convert <name>` and every target of convert-all call (`examples` below)
+    convert: Callable[..., Iterable[dict]]
+    command: str                         # the options its `llmner data convert <name>` takes (converters/cli.py)
+    build: Callable[[Dataset, Path], Targets] = split_targets  # which files it makes of a raw folder
     # split -> (examples, content_digest) converted from the known-good copy in ../shared/data: the pin of a source
     # whose commit and checksum cannot be known offline (a fetched copy that converts otherwise is refused)
     digest: dict[str, tuple[int, str]] | None = None
@@ -80,6 +90,15 @@ class Dataset:
 
     def present(self, folder: Path, split: str) -> Path | None:
         return next((folder / f for f in self.files.get(split, ()) if (folder / f).exists()), None)
+
+    def examples(self, path: str | Path, split: str, **options) -> Iterable[dict]:
+        """The examples of one raw file as `split`: what `llmner data convert <name>` writes, and what each
+        target of convert-all is made of (`options`: the command's own, e.g. `answer_format`, `shots`)."""
+        return self.convert(self, Path(path), split, **options)
+
+    def targets(self, folder: Path) -> Targets:
+        """What convert-all writes from the raw files found in `folder` (`data/<name>/<split>.jsonl`)."""
+        return self.build(self, folder)
 
 
 def expected_files(entry: Dataset) -> list[tuple[str, ...]]:
@@ -111,18 +130,15 @@ def content_digest(examples: Iterable[dict]) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-# --- how each kind of dataset becomes targets ---------------------------------------------------------------------
+# --- the one conversion of a raw file, per kind of dataset ---------------------------------------------------------
 
-def column_targets(entry: Dataset, folder: Path) -> Targets:
-    """CoNLL column files, or the Hub's Parquet export of the same split (fetched)."""
-    prompt = ner_prompt(entry.name)
-    steps = []
-    for split in entry.files:
-        path = entry.present(folder, split)
-        if path is not None:
-            read = partial(parquet_examples, entry) if path.suffix == ".parquet" else conll.convert_file
-            steps.append((f"{entry.name}/{split}.jsonl", partial(read, path, prompt, split)))
-    return steps
+def column_examples(entry: Dataset, path: Path, split: str, answer_format: str | None = None,
+                    scheme: str = "iob2") -> Iterable[dict]:
+    """A CoNLL column file (IOB2, or IOB1 with `scheme`), or the Hub's Parquet export of the same split."""
+    prompt = ner_prompt(entry.name, answer_format)
+    if path.suffix == ".parquet":
+        return parquet_examples(entry, path, prompt, split)
+    return conll.convert_file(path, prompt, split, scheme)
 
 
 def parquet_examples(entry: Dataset, path: Path, prompt, split: str) -> list[dict]:
@@ -148,52 +164,98 @@ def parquet_examples(entry: Dataset, path: Path, prompt, split: str) -> list[dic
     return examples
 
 
-def seeded_targets(module, entry: Dataset, folder: Path) -> Targets:
-    """One file, split 80/10/10 by the fixed seed-42 split file of `module`."""
+# The datasets split by a fixed seed-42 split file, each with the module that reads it and draws the file again
+# (`llmner data splits`).
+SEEDED = {"gmb": gmb, "zh_ner": zh_ner}
+
+
+def seeded_examples(module, entry: Dataset, path: Path, split: str, answer_format: str | None = None
+                    ) -> Iterable[dict]:
+    """One split of the fixed seed-42 80/10/10 split file of `module` (`all`: every sentence)."""
+    return module.convert_file(path, ner_prompt(entry.name, answer_format), None if split == "all" else split)
+
+
+def class_names(entry: Dataset, path: Path, classes: str | None) -> tuple[str, ...]:
+    """The label names: a file named by `--classes`, else a `class.txt` beside a THUCNews file, else core.tasks'."""
+    if classes:
+        return classification.read_class_names(classes)
+    sibling = path.with_name("class.txt")
+    if entry.name == "zh_news" and sibling.exists():
+        return classification.read_class_names(sibling)
+    return CLASSIFICATION_LABELS[entry.name]
+
+
+def drawn_shots(entry: Dataset, path: Path, labels: tuple[str, ...], shots: int, shot_pool: str | Path | None,
+                seed: int) -> list[tuple[str, str]]:
+    """The solved examples a few-shot prompt shows: `shots` (text, label) pairs drawn with `seed` from `shot_pool`,
+    a file of the same layout that is not the evaluated one."""
+    if shots < 0:
+        raise DataError(shot_pool or path, None, f"expected --shots 0 or more, got {shots}")
+    if not shots:
+        return []
+    if not shot_pool:
+        raise DataError(path, None, "--shots needs --shot-pool, a file other than the evaluated one")
+    if Path(shot_pool).resolve() == path.resolve():
+        raise DataError(shot_pool, None, "expected a shot pool other than the evaluated file")
+    pool = [(text, label) for _, text, label in classification.read_source(shot_pool, entry.name, labels)]
+    if shots > len(pool):
+        raise DataError(shot_pool, None, f"expected at least {shots} examples to draw --shots from, found {len(pool)}")
+    return draw_shots(pool, shots, seed)
+
+
+def classification_examples(entry: Dataset, path: Path, split: str, classes: str | None = None, shots: int = 0,
+                            shot_pool: str | Path | None = None, seed: int = 42) -> Iterable[dict]:
+    """AG News CSV or THUCNews headlines, zero-shot or with `shots` drawn from `shot_pool`."""
+    labels = class_names(entry, path, classes)
+    return classification.convert_file(path, entry.name, labels, split,
+                                       drawn_shots(entry, path, labels, shots, shot_pool, seed))
+
+
+HELD_OUT = 0.05  # of THUCNews dev.txt (seed 42): validation and temperature fitting; the rest is train
+
+
+def thucnews_examples(entry: Dataset, path: Path, split: str, **options) -> Iterable[dict]:
+    """As `classification_examples`; `train` and `validation` both come from dev.txt, the rows a seed-42 draw of
+    `HELD_OUT` holds out being validation, the rest train (ids keep the row's position in the file)."""
+    examples = classification_examples(entry, path, split, **options)
+    if split not in ("train", "validation"):
+        return examples
+    examples = list(examples)
+    held_out = set(seeded_split(list(range(len(examples))), seed=42, fractions=(HELD_OUT, 0.0))["validation"])
+    return [example for index, example in enumerate(examples) if (index in held_out) == (split == "validation")]
+
+
+def fudan_examples(entry: Dataset, path: Path, split: str) -> Iterable[dict]:
+    return fudan_news.convert_file(path, split)
+
+
+def mcq_examples(entry: Dataset, path: Path, split: str) -> Iterable[dict]:
+    """A CSV file, or a folder of them (CMMLU: one per subject)."""
+    return mcq.convert_path(path, entry.name, split)
+
+
+# --- which raw files become which data/<name>/<split>.jsonl ---------------------------------------------------------
+
+def seeded_targets(entry: Dataset, folder: Path) -> Targets:
+    """One file, split 80/10/10 by the dataset's fixed seed-42 split file."""
     path = entry.present(folder, "all")
     if path is None:
         return []
-    return [(f"{entry.name}/{split}.jsonl", partial(module.convert_file, path, ner_prompt(entry.name), split))
+    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split))
             for split in ("train", "validation", "test")]
 
 
-def ag_news_targets(entry: Dataset, folder: Path) -> Targets:
-    labels = CLASSIFICATION_LABELS["ag_news"]
-    return [(f"ag_news/{split}.jsonl", partial(classification.convert_file, path, "ag_news", labels, split))
-            for split in entry.files if (path := entry.present(folder, split)) is not None]
-
-
-def select(make_examples, keep) -> list[dict]:
-    """The examples whose position in the source passes `keep` (ids keep the source position)."""
-    return [example for index, example in enumerate(make_examples()) if keep(index)]
-
-
 def thucnews_targets(entry: Dataset, folder: Path) -> Targets:
-    dev, test, class_file = folder / "dev.txt", folder / "test.txt", folder / "class.txt"
-    if not (dev.exists() and test.exists() and class_file.exists()):
+    """Each split, where class.txt names the labels, and the test split again with `FEW_SHOT` shots drawn from
+    dev.txt (`test_5shot.jsonl`)."""
+    if not (folder / "class.txt").exists():
         return []
-    labels = classification.read_class_names(class_file)
-    # 500 dev headlines (seed 42) are held out for validation and temperature fitting; 9,500 train.
-    held_out = set(seeded_split(list(range(10_000)), seed=42, fractions=(0.05, 0.0))["validation"])
-    steps = [(f"zh_news/{split}.jsonl",
-              partial(select, partial(classification.convert_file, dev, "zh_news", labels, split), keep))
-             for split, keep in (("train", lambda i: i not in held_out), ("validation", lambda i: i in held_out))]
-    steps.append(("zh_news/test.jsonl", partial(classification.convert_file, test, "zh_news", labels, "test")))
-    pool = [(text, label) for _, text, label in classification.read_thucnews(dev, labels)]
-    steps.append((f"zh_news/test_{FEW_SHOT}shot.jsonl",
-                  lambda: classification.convert_file(test, "zh_news", labels, "test",
-                                                      draw_shots(pool, FEW_SHOT, 42))))
+    steps = split_targets(entry, folder)
+    pool, test = entry.present(folder, "train"), entry.present(folder, "test")
+    if pool is not None and test is not None:
+        steps.append((f"{entry.name}/test_{FEW_SHOT}shot.jsonl",
+                      partial(entry.examples, test, "test", shots=FEW_SHOT, shot_pool=pool, seed=42)))
     return steps
-
-
-def mcq_targets(entry: Dataset, folder: Path) -> Targets:
-    return [(f"{entry.name}/{split}.jsonl", partial(mcq.convert_path, path, entry.name, split))
-            for split in entry.files if (path := entry.present(folder, split)) is not None]
-
-
-def fudan_targets(entry: Dataset, folder: Path) -> Targets:
-    return [(f"{entry.name}/{split}.jsonl", partial(fudan_news.convert_file, path, split))
-            for split in entry.files if (path := entry.present(folder, split)) is not None]
 
 
 # --- the datasets --------------------------------------------------------------------------------------------------
@@ -206,82 +268,95 @@ PARQUET = "refs/convert/parquet"
 GMB_KAGGLE = "kaggle datasets download abhinavwalia95/entity-annotated-corpus -f ner_dataset.csv -p {folder}"
 
 REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
-    Dataset("conll2003", "ner", "conll (column files) / hub_parquet",
-            {"train": ("train.txt", "train.parquet"), "validation": ("valid.txt", "validation.parquet"),
-             "test": ("test.txt", "test.parquet")},
-            "the official train / testa / testb", "core.tasks (PER, LOC, ORG, MISC)", "labelled",
-            tuple(HubFile("eriktks/conll2003", f"conll2003/{split}/0000.parquet", PARQUET, None, f"{split}.parquet")
-                  for split in ("train", "validation", "test")),
-            "Reuters RCV1 text, research use only", "20,744 sentences (14,041 / 3,250 / 3,453)",
-            column_targets, "column",
+    Dataset(name="conll2003", task="ner",
+            files={"train": ("train.txt", "train.parquet"), "validation": ("valid.txt", "validation.parquet"),
+                   "test": ("test.txt", "test.parquet")},
+            split_policy="the official train / testa / testb",
+            sources=tuple(HubFile(repo_id="eriktks/conll2003", path=f"conll2003/{split}/0000.parquet",
+                                  revision=PARQUET, sha256=None, save_as=f"{split}.parquet")
+                          for split in ("train", "validation", "test")),
+            licence="Reuters RCV1 text, research use only", size="20,744 sentences (14,041 / 3,250 / 3,453)",
+            convert=column_examples, command="column",
             digest={"train": (14041, "f205000427b09c6d2f8c77327fe11d606385d3701a5af8fc97a26f2dfc21923b"),
                     "validation": (3250, "c946963eadd59f3fd1e5d8b8017f3f318a6ab26aae30350fb7b00cbd1f88f97b"),
                     "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")},
             documents="documents/conll2003.json"),
-    Dataset("wnut17", "ner", "conll (column files) / hub_parquet",
-            {"train": ("wnut17train.conll", "train.parquet"),
-             "validation": ("emerging.dev.conll", "validation.parquet"),
-             "test": ("emerging.test.annotated", "test.parquet")},
-            "the official train / dev / test", "core.tasks (6 types)", "labelled",
-            tuple(HubFile("leondz/wnut_17", f"wnut_17/{split}/0000.parquet", PARQUET, None, f"{split}.parquet")
-                  for split in ("train", "validation", "test")),
-            "CC BY 4.0", "5,690 sentences (3,394 / 1,009 / 1,287)", column_targets, "column",
+    Dataset(name="wnut17", task="ner",
+            files={"train": ("wnut17train.conll", "train.parquet"),
+                   "validation": ("emerging.dev.conll", "validation.parquet"),
+                   "test": ("emerging.test.annotated", "test.parquet")},
+            split_policy="the official train / dev / test",
+            sources=tuple(HubFile(repo_id="leondz/wnut_17", path=f"wnut_17/{split}/0000.parquet", revision=PARQUET,
+                                  sha256=None, save_as=f"{split}.parquet")
+                          for split in ("train", "validation", "test")),
+            licence="CC BY 4.0", size="5,690 sentences (3,394 / 1,009 / 1,287)",
+            convert=column_examples, command="column",
             digest={"train": (3394, "59ddaafde99a5451e3a31c961d7c571b91b1f85119b0da17ef4f31a0d4dd6748"),
                     "validation": (1009, "4109afc08cf9321e9e4e26538e507c52f7a42d97113f83dbcc5330cd52fadc19"),
                     "test": (1287, "27be7ee1f16a44ca4eccc8ee9b9e316e54620fc697b545110aa018e30cd4cc02")}),
-    Dataset("gmb", "ner", "gmb", {"all": ("ner_dataset.csv",)},
-            "fixed seed-42 80/10/10 split (converters/splits/gmb.json)", "core.tasks (8 types)", "labelled",
-            (ManualFile("ner_dataset.csv", "83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
-                        GMB_KAGGLE, "ner_dataset.csv.zip"),),
-            "Kaggle (GMB-derived), research use; cite Bos et al.", "47,959 sentences, 15 MB",
-            partial(seeded_targets, gmb), "seeded"),
+    Dataset(name="gmb", task="ner", files={"all": ("ner_dataset.csv",)},
+            split_policy="fixed seed-42 80/10/10 split (converters/splits/gmb.json)",
+            sources=(ManualFile(save_as="ner_dataset.csv",
+                                sha256="83257dd94ed59596809dc9f5b28f1f035c9d925d5a647f266db43a2f098e8f1a",
+                                command=GMB_KAGGLE, arrives_as="ner_dataset.csv.zip"),),
+            licence="Kaggle (GMB-derived), research use; cite Bos et al.", size="47,959 sentences, 15 MB",
+            convert=partial(seeded_examples, SEEDED["gmb"]), command="seeded", build=seeded_targets),
     # ccfbdci.jsonl has had three sizes across the Hub's revisions and ../shared/data's copy matches none: `digest`
     # pins the examples of that copy, whatever the bytes of the fetched one.
-    Dataset("zh_ner", "ner", "zh_ner", {"all": ("ccfbdci.jsonl",)},
-            "fixed seed-42 80/10/10 split (converters/splits/zh_ner.json)", "core.tasks (GPE, PER, ORG, LOC)", "json",
-            (HubFile("qgyd2021/chinese_ner_sft", "data/ccfbdci.jsonl", "main", None, "ccfbdci.jsonl"),),
-            "CCF BDCI competition set via an apache-2.0 compilation; research use", "15,724 sentences, 4 MB",
-            partial(seeded_targets, zh_ner), "seeded",
+    Dataset(name="zh_ner", task="ner", files={"all": ("ccfbdci.jsonl",)},
+            split_policy="fixed seed-42 80/10/10 split (converters/splits/zh_ner.json)",
+            sources=(HubFile(repo_id="qgyd2021/chinese_ner_sft", path="data/ccfbdci.jsonl", revision="main",
+                             sha256=None, save_as="ccfbdci.jsonl"),),
+            licence="CCF BDCI competition set via an apache-2.0 compilation; research use",
+            size="15,724 sentences, 4 MB",
+            convert=partial(seeded_examples, SEEDED["zh_ner"]), command="seeded", build=seeded_targets,
             digest={"train": (12580, "1ab59626e354b9242932de3d3d35b49443c8dc3ffdb7646e664421bd733f9364"),
                     "validation": (1572, "8e8626c09753fc6f77033b26a19181fab3f27dfa55f3a39e1e3add66c3e47821"),
                     "test": (1572, "8602fcae175e87f42ad65d4e474df6b1fd4b5b37f7566171307cc69fe9abba3c")}),
     # The Hub copies of AG News join title and description into one field; the original CSV keeps them apart,
     # so it is fetched from the copy torchtext downloads, pinned by commit (test.csv's sha256 is in its SOURCE.md;
     # train.csv's is not known offline, but its git blob id at that commit is).
-    Dataset("ag_news", "classification", "classification (AG News CSV)",
-            {"train": ("train.csv",), "test": ("test.csv",)}, "the official train / test",
-            "core.tasks (World, Sports, Business, Sci/Tech)", None,
-            tuple(UrlFile("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/"
-                          f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}", sha, name, blob)
-                  for name, sha, blob in (
-                      ("train.csv", None, "694aa19971315410e000404523796b76349d3c1d"),
-                      ("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
-                       "130b40c3329c993468b8ed8a22c331315e478e0a"))),
-            "research, non-commercial", "127,600 rows (120,000 / 7,600), 31 MB", ag_news_targets),
-    Dataset("zh_news", "classification", "classification (THUCNews)",
-            {"train": ("dev.txt",), "validation": ("dev.txt",), "test": ("test.txt",)},
-            "dev.txt: 9,500 train + 500 held out (seed 42); test.txt: test (+ a 5-shot variant)", "class.txt", None,
-            tuple(UrlFile("https://raw.githubusercontent.com/649453932/Chinese-Text-Classification-Pytorch/"
-                          f"6cb26819af7b646275aff8a4693676f2849e67f6/THUCNews/data/{name}", sha, name)
-                  for name, sha in (
-                      ("dev.txt", "6ed73aa2c57ee1560c8f76570d48735c4b1c29ae4983fe3523d56e115813e175"),
-                      ("test.txt", "ebecc8c896635ad69730083ca7b81d37c42c9a5779bc05c9d2479d894e34f026"),
-                      ("class.txt", "005e8813ad639c219e5902dc84889202b4a717b4238497d26c3fbd5e43927a86"))),
-            "THUCTC, academic use", "20,000 headlines, 1 MB", thucnews_targets),
+    Dataset(name="ag_news", task="classification", files={"train": ("train.csv",), "test": ("test.csv",)},
+            split_policy="the official train / test",
+            sources=tuple(UrlFile(url="https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/"
+                                      f"555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/{name}",
+                                  sha256=sha, save_as=name, git_blob=blob)
+                          for name, sha, blob in (
+                              ("train.csv", None, "694aa19971315410e000404523796b76349d3c1d"),
+                              ("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                               "130b40c3329c993468b8ed8a22c331315e478e0a"))),
+            licence="research, non-commercial", size="127,600 rows (120,000 / 7,600), 31 MB",
+            convert=classification_examples, command="classification"),
+    Dataset(name="zh_news", task="classification",
+            files={"train": ("dev.txt",), "validation": ("dev.txt",), "test": ("test.txt",)},
+            split_policy="dev.txt: 9,500 train + 500 held out (seed 42); test.txt: test (+ a 5-shot variant)",
+            sources=tuple(UrlFile(url="https://raw.githubusercontent.com/649453932/Chinese-Text-Classification-Pytorch/"
+                                      f"6cb26819af7b646275aff8a4693676f2849e67f6/THUCNews/data/{name}",
+                                  sha256=sha, save_as=name)
+                          for name, sha in (
+                              ("dev.txt", "6ed73aa2c57ee1560c8f76570d48735c4b1c29ae4983fe3523d56e115813e175"),
+                              ("test.txt", "ebecc8c896635ad69730083ca7b81d37c42c9a5779bc05c9d2479d894e34f026"),
+                              ("class.txt", "005e8813ad639c219e5902dc84889202b4a717b4238497d26c3fbd5e43927a86"))),
+            licence="THUCTC, academic use", size="20,000 headlines, 1 MB",
+            convert=thucnews_examples, command="classification", build=thucnews_targets),
     # Not pinned: no ModelScope revision that cannot move, no checksum and no known-good copy is known offline.
     # `fetch --record-checksums` prints the sha256 of a first fetch, to record here.
-    Dataset("fudan_news", "classification", "fudan_news", {"train": ("train.jsonl",), "test": ("test.jsonl",)},
-            "the published train / test", "each record's own candidate list (`category`)", None,
-            tuple(UrlFile("https://www.modelscope.cn/api/v1/datasets/swift/zh_cls_fudan-news/repo?"
-                          f"Revision=master&FilePath={name}", None, name) for name in ("train.jsonl", "test.jsonl")),
-            "Apache-2.0 (ModelScope card)", "4,959 records (4,000 / 959)", fudan_targets, "fudan"),
-    Dataset("cmmlu", "mcq", "mcq", {"train": ("dev",), "test": ("test",)},
-            "dev (5 per subject, the few-shot pool) as train; test", "A-D", None,
+    Dataset(name="fudan_news", task="classification", files={"train": ("train.jsonl",), "test": ("test.jsonl",)},
+            split_policy="the published train / test",
+            sources=tuple(UrlFile(url="https://www.modelscope.cn/api/v1/datasets/swift/zh_cls_fudan-news/repo?"
+                                      f"Revision=master&FilePath={name}", sha256=None, save_as=name)
+                          for name in ("train.jsonl", "test.jsonl")),
+            licence="Apache-2.0 (ModelScope card)", size="4,959 records (4,000 / 959)",
+            convert=fudan_examples, command="plain"),
+    Dataset(name="cmmlu", task="mcq", files={"train": ("dev",), "test": ("test",)},
+            split_policy="dev (5 per subject, the few-shot pool) as train; test",
             # The zip is Git LFS object 22ecf70b… (1,078,656 bytes) at this commit.
-            (HubFile("haonan-li/cmmlu", "cmmlu_v1_0_1.zip", "efcc940752ea4a1ea94d2727f11f83858d64fc8e",
-                     "22ecf70b28bef447ee7d8aa5fe144f56996762f901a8537b03b7693773c672a6", "cmmlu_v1_0_1.zip",
-                     unpack=True),),
-            "CC BY-NC-SA 4.0", "11,917 questions (335 / 11,582), 67 subjects", mcq_targets),
+            sources=(HubFile(repo_id="haonan-li/cmmlu", path="cmmlu_v1_0_1.zip",
+                             revision="efcc940752ea4a1ea94d2727f11f83858d64fc8e",
+                             sha256="22ecf70b28bef447ee7d8aa5fe144f56996762f901a8537b03b7693773c672a6",
+                             save_as="cmmlu_v1_0_1.zip", unpack=True),),
+            licence="CC BY-NC-SA 4.0", size="11,917 questions (335 / 11,582), 67 subjects",
+            convert=mcq_examples, command="plain"),
 )}
 
 
@@ -307,4 +382,4 @@ def markdown_table() -> str:
 
 def conversion_plan(data_dir: Path, names: list[str] | None = None) -> Targets:
     """What `make data` converts: every registered dataset whose raw files are in `data_dir`."""
-    return [step for name in names or REGISTRY for step in REGISTRY[name].build(REGISTRY[name], data_dir / name)]
+    return [step for name in names or REGISTRY for step in REGISTRY[name].targets(data_dir / name)]

@@ -1,8 +1,12 @@
-"""The one place where label sets and prompts live.
+"""The one place where label sets and prompts are written.
 
-Converters build the examples' conversations from these and evaluators read the label sets. Prediction asks each
-example's own conversation, or, for a model fine-tuned on other words (the compact prompt), the system prompt recorded
-in the model's folder (core.prompt_record), so training and prediction cannot drift apart.
+Converters build every example's conversation from these, and from then on each example carries its own: its turns,
+and its label set in `gold`, which is where the scorer reads labels (from here it takes only the MCQ letters).
+`llmner derive --prompt compact` swaps an NER example's system turn for the compact one (`NerPrompt.system`).
+Nothing rebuilds a prompt at prediction: `llmner predict`, `predict-labels` and the API baseline send each example's
+own turns without its answer (`prompt_turns`); a fine-tuned model's folder may record the system turn it was trained
+on (written by the training plugin training.prompt_record), and prediction then puts that one in place of the
+example's (core.prompt_record), so training and prediction cannot drift apart.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class NerPrompt:
 
 # The NER system prompts: `full` for prompting and for a fine-tune that wants the instruction; `compact` for
 # fine-tuning, where ~80 of the ~150 tokens of every example were the fixed instruction (benchmarks/RESULTS.md,
-# CPU speed). Prediction reads the prompt a model was trained on from its folder (training.prompt_record).
+# CPU speed). Prediction reads the prompt a model was trained on from its folder (core.prompt_record).
 PROMPT_STYLES = ("full", "compact")
 
 

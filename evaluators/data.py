@@ -10,8 +10,6 @@ from core.errors import DataError
 from core.io import read_jsonl
 from core.schemas import EXAMPLE, PREDICTIONS, Example, Keyed, read_valid, validated
 
-TASKS = ("ner", "classification", "mcq")
-
 
 @dataclass
 class Gold:

@@ -2,16 +2,16 @@
 boundary: bad data, a file-system fault, text that is not UTF-8 or a malformed recipe ends in one line on stderr and
 exit status 2 in every command, never a traceback.
 
-Stages load only when their command runs (scoring never imports torch), so `llmner --help` is instant. The option
-names every command shares are declared once, in core/options.py.
+Stages load only when their command runs (scoring never imports torch), so `llmner --help` is instant: the root
+names them as strings (core/cli_groups.py's `LazyGroup`), and no stage imports it. The option names every command
+shares are declared once, in core/options.py.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
+from core.cli_groups import LazyGroup
 from core.errors import user_error_line
 
 # name: ("module:attribute", one-line help), in the order data moves through the project.
@@ -45,27 +45,6 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(self.message, err=True)
-
-
-class LazyGroup(click.Group):
-    """A group whose commands are imported when they run, with their help given up front."""
-
-    def __init__(self, *args, lazy: dict[str, tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
-
-    def list_commands(self, ctx) -> list[str]:
-        return list(self.lazy)
-
-    def get_command(self, ctx, name: str):
-        if name not in self.lazy:
-            return None
-        module, attribute = self.lazy[name][0].split(":")
-        return getattr(importlib.import_module(module), attribute)
-
-    def format_commands(self, ctx, formatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, short) for name, (_, short) in self.lazy.items()])
 
 
 def usage_line(error: click.UsageError) -> str:

@@ -1,6 +1,7 @@
 """The folder tree shows the flow: a core that imports nothing else of the project, stages that import the core,
-no cycle between packages and none between the modules of one package (module-level and function-level imports
-alike, so an import moved inside a function cannot hide a cycle)."""
+the root `llmner` that names the stages (loading them by name) and that no stage imports, no cycle between packages
+and none between the modules of one package (module-level and function-level imports alike, so an import moved
+inside a function cannot hide a cycle)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 
 from tests.constants import ROOT
 
-PACKAGES = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks")
-STAGES = PACKAGES[1:]
+PACKAGES = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks", "llmner")
+STAGES = PACKAGES[1:-1]
 
 
 def imported_names(path: Path, module: str) -> set[str]:
@@ -49,6 +50,20 @@ def test_core_imports_no_stage():
     assert package_graph()["core"] == set()
 
 
+def test_no_package_imports_the_root():
+    """`llmner` loads every stage by name when its command runs; an import of it from a stage would run back up."""
+    assert sorted(package for package, imported in package_graph().items() if "llmner" in imported) == []
+
+
+def test_the_root_imports_only_the_core_and_names_real_stage_commands():
+    from llmner.cli import COMMANDS
+
+    assert package_graph()["llmner"] == {"core"}
+    named = {target.split(":")[0] for target, _ in COMMANDS.values()}
+    assert {name.split(".")[0] for name in named} == set(STAGES)
+    assert not [name for name in named if name not in modules_of(ROOT, name.split(".")[0])]
+
+
 def test_no_cycle_between_packages():
     graph = package_graph()
     try:
@@ -74,7 +89,7 @@ def import_cycle(graph: dict[str, set[str]]) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("package", PACKAGES + ("llmner", "tests"))
+@pytest.mark.parametrize("package", PACKAGES + ("tests",))
 def test_no_cycle_between_modules_of_a_package(package):
     cycle = import_cycle(module_graph(ROOT, package))
     assert cycle is None, f"import cycle in {package}: {cycle} (an import inside a function counts too)"
@@ -102,7 +117,7 @@ def test_recipes_hold_axolotl_yaml_only():
 # Folders of this repository a path can start with; a path under another project (axolotl/core/..., loss/...) is
 # written with that project's folder first, so it is never taken for one of ours.
 REPOSITORY_FOLDERS = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks",
-                      "recipes", "deepspeed_configs", "slurm", "samples", "tests")
+                      "llmner", "recipes", "deepspeed_configs", "slurm", "samples", "tests")
 REPOSITORY_PATH = re.compile(r"(?<![\w./<{-])((?:" + "|".join(REPOSITORY_FOLDERS) + r")/[\w./-]*[\w/])")
 
 

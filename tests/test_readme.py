@@ -1,9 +1,13 @@
 """Every path, make target and `llmner` command line (with its options) the README names exists, and the Makefile's
-and Slurm scripts' `llmner` lines too, so the docs cannot rot."""
+and Slurm scripts' `llmner` lines too, and those of every docstring and comment in the Python sources, so the docs
+cannot rot."""
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 
 from tests.cli import unknown_options
 from tests.constants import ROOT
@@ -47,7 +51,7 @@ COMMAND_LINE = re.compile(r"(?:^|[\s`(])(?:python -m |\$\(PY\) -m )?(?<!error: )
 
 
 def llmner_lines(text: str) -> list[list[str]]:
-    """The arguments of every `llmner ...` line in a text (backslash continuations joined).
+    """The arguments of every `llmner …` line in a text (backslash continuations joined).
 
     >>> llmner_lines("run `llmner score --data g.jsonl --pred p.jsonl` then $(PY) -m llmner data fetch --dataset x")
     [['score', '--data', 'g.jsonl', '--pred', 'p.jsonl'], ['data', 'fetch', '--dataset', 'x']]
@@ -66,6 +70,33 @@ def test_every_llmner_line_names_a_command_and_its_options():
     lines = [words for text in texts for words in llmner_lines(text)]
     assert len(lines) > 20
     wrong = sorted({f"llmner {' '.join(words)}: {bad}" for words in lines for bad in unknown_options(words)})
+    assert not wrong, wrong
+
+
+PYTHON_FOLDERS = ("core", "converters", "training", "prediction", "evaluators", "baselines", "benchmarks", "llmner",
+                  "tests")
+
+
+def docs_of(source: str) -> list[str]:
+    """The docstrings and the comments of a Python source: the text a reader takes for documentation.
+
+    >>> docs_of('def f():\\n    "Run `llmner score`."\\n    x = "llmner nothing"  # or `llmner compare`\\n')
+    ['# or `llmner compare`', 'Run `llmner score`.']
+    """
+    comments = [token.string for token in tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type == tokenize.COMMENT]
+    return comments + [text for node in ast.walk(ast.parse(source))
+                       if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                       and (text := ast.get_docstring(node, clean=False))]
+
+
+def test_every_llmner_line_of_a_docstring_or_comment_names_a_command_and_its_options():
+    found = [(path.relative_to(ROOT), words) for folder in PYTHON_FOLDERS
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for text in docs_of(path.read_text(encoding="utf-8")) for words in llmner_lines(text)]
+    assert len(found) > 100
+    wrong = sorted({f"{path}: llmner {' '.join(words)}: {bad}" for path, words in found
+                    for bad in unknown_options(words)})
     assert not wrong, wrong
 
 

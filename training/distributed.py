@@ -25,7 +25,6 @@ from pathlib import Path
 from axolotl.integrations.base import BasePlugin
 from transformers import TrainerCallback
 
-PLUGIN = "training.distributed.DistributedPlugin"
 EXPECTED = "LLMNER_WORLD_SIZE"
 FACTS = "distributed.json"
 

@@ -46,7 +46,7 @@ def test_every_converter_defaults_to_the_test_split():
 
     defaults = {name: next(p.default for p in command.params if p.name == "split")
                 for name, command in convert.commands.items()}
-    assert len(defaults) == 7 and set(defaults.values()) == {"test"}, defaults
+    assert len(defaults) == 8 and set(defaults.values()) == {"test"}, defaults
 
 
 def test_a_split_named_in_the_ids_is_the_files_own(tmp_path):
@@ -201,7 +201,7 @@ def test_shot_pool_must_not_be_the_evaluated_file(tmp_path):
     path = tmp_path / "news.txt"
     path.write_text("标题一\t0\n标题二\t1\n")
     (tmp_path / "class.txt").write_text("finance\nrealty\n")
-    result = run("classification", "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--shots", "1",
+    result = run("zh_news", "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--shots", "1",
                  "--shot-pool", str(path))
     assert result.exit_code == 2 and "expected a shot pool other than the evaluated file" in result.output
 
@@ -211,7 +211,7 @@ def test_few_shot_prompt_holds_the_drawn_shots(tmp_path):
     (tmp_path / "pool.txt").write_text("池一\t0\n池二\t1\n池三\t0\n")
     (tmp_path / "eval.txt").write_text("评一\t1\n")
     out = tmp_path / "o.jsonl"
-    assert run("classification", "--input", str(tmp_path / "eval.txt"), "--output", str(out), "--shots", "2",
+    assert run("zh_news", "--input", str(tmp_path / "eval.txt"), "--output", str(out), "--shots", "2",
                "--shot-pool", str(tmp_path / "pool.txt")).exit_code == 0
     user = lines(out)[0]["messages"][1]["content"]
     assert user.count("Topic:") == 3 and user.endswith("Text: 评一\nTopic:")
@@ -224,13 +224,13 @@ def test_mcq_both_layouts_and_missing_answers(tmp_path):
                                     encoding="utf-8")
     for name, answer, source_id in (("a", "C", "0"), ("b", None, "q7")):
         out = tmp_path / f"{name}.jsonl"
-        assert run("mcq", "--input", str(tmp_path / f"{name}.csv"), "--output", str(out)).exit_code == 0
+        assert run("cmmlu", "--input", str(tmp_path / f"{name}.csv"), "--output", str(out)).exit_code == 0
         example = lines(out)[0]
         assert example["gold"]["answer"] == answer and example["gold"]["source_id"] == source_id
         assert example["messages"][1]["content"] == "问题\nA. 甲\nB. 乙\nC. 丙\nD. 丁"
         assert [t["role"] for t in example["messages"]][-1] == ("assistant" if answer else "user")
     (tmp_path / "c.csv").write_text(",Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,E\n", encoding="utf-8")
-    result = run("mcq", "--input", str(tmp_path / "c.csv"), "--output", str(tmp_path / "c.jsonl"))
+    result = run("cmmlu", "--input", str(tmp_path / "c.csv"), "--output", str(tmp_path / "c.jsonl"))
     assert result.exit_code == 2 and "c.csv:2: expected an Answer A-D" in result.output
 
 
@@ -323,9 +323,9 @@ AS_SAVED = {  # dataset command, extra arguments, {file name: content}
         {"start_idx": 0, "end_idx": 3, "entity_label": "GPE"}]}, ensure_ascii=False) + "\n"}),
     "fudan_news": ([], {"in.jsonl": json.dumps({"text": "新闻", "category": ["Space", "History"], "output": "History"})
                     + "\n"}),
-    "classification": ([], {"in.csv": '"3","Fears for pension","Unions said"\n"2","Win","Team won"\n'}),
-    "classification ": ([], {"in.txt": "标题一\t0\n标题二\t1\n", "class.txt": "finance\nrealty\n"}),
-    "mcq": ([], {"in.csv": "ID,Question,A,B,C,D,Answer\nq7,问,甲,乙,丙,丁,A\n"}),
+    "ag_news": ([], {"in.csv": '"3","Fears for pension","Unions said"\n"2","Win","Team won"\n'}),
+    "zh_news": ([], {"in.txt": "标题一\t0\n标题二\t1\n", "class.txt": "finance\nrealty\n"}),
+    "cmmlu": ([], {"in.csv": "ID,Question,A,B,C,D,Answer\nq7,问,甲,乙,丙,丁,A\n"}),
 }
 
 
@@ -344,7 +344,7 @@ def test_a_bom_and_crlf_line_ends_read_like_a_plain_file(tmp_path, dataset):
         for name, content in files.items():
             (folder / name).write_bytes(saved_as(content, bom, crlf))
         source = next(name for name in files if name.startswith("in."))
-        result = run(dataset.strip(), "--input", str(folder / source), "--output", str(folder / "o.jsonl"), *args)
+        result = run(dataset, "--input", str(folder / source), "--output", str(folder / "o.jsonl"), *args)
         assert result.exit_code == 0, result.output
         outputs.append(lines(folder / "o.jsonl"))
     assert outputs[0] == outputs[1] and outputs[0]
@@ -354,19 +354,19 @@ def test_a_bom_does_not_hide_the_first_sentence_label_or_column(tmp_path):
     (tmp_path / "in.conll").write_bytes(saved_as(AS_SAVED["conll2003"][1]["in.conll"], True, False))
     assert run("conll2003", "--input", str(tmp_path / "in.conll"), "--output", str(tmp_path / "c.jsonl")).exit_code == 0
     assert [e["gold"]["text"] for e in lines(tmp_path / "c.jsonl")] == ["EU rejects", "Peter"]
-    (tmp_path / "in.csv").write_bytes(saved_as(AS_SAVED["mcq"][1]["in.csv"], True, False))
-    assert run("mcq", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "m.jsonl")).exit_code == 0
+    (tmp_path / "in.csv").write_bytes(saved_as(AS_SAVED["cmmlu"][1]["in.csv"], True, False))
+    assert run("cmmlu", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "m.jsonl")).exit_code == 0
     assert lines(tmp_path / "m.jsonl")[0]["gold"]["source_id"] == "q7"
     (tmp_path / "in.txt").write_text("标题一\t0\n", encoding="utf-8")
     (tmp_path / "class.txt").write_bytes(saved_as("finance\nrealty\n", True, True))
-    assert run("classification", "--input", str(tmp_path / "in.txt"),
+    assert run("zh_news", "--input", str(tmp_path / "in.txt"),
                "--output", str(tmp_path / "t.jsonl")).exit_code == 0
     assert lines(tmp_path / "t.jsonl")[0]["gold"]["labels"] == ["finance", "realty"]
 
 
 def test_a_quoted_line_break_in_a_csv_field_is_kept(tmp_path):
     (tmp_path / "in.csv").write_text('"3","Title","line one\nline two"\n"2","Win","Team won"\n', encoding="utf-8")
-    result = run("classification", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.jsonl"))
+    result = run("ag_news", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 0, result.output
     assert [e["gold"]["label"] for e in lines(tmp_path / "o.jsonl")] == ["Business", "Sports"]
     assert lines(tmp_path / "o.jsonl")[0]["messages"][1]["content"] == "Title\nline one\nline two"

@@ -34,7 +34,7 @@ def write_parquet(column_file: Path, out: Path, names: list[str], feature_type: 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    sentences = [(tokens, tags) for _, tokens, tags in conll.read_conll(column_file)]
+    sentences = [(tokens, tags) for _, tokens, tags, _ in conll.read_documented(column_file)]
     extra = {"length": -1, "id": None} if feature_type == "Sequence" else {}
     features = {"tokens": {"feature": {"dtype": "string", "_type": "Value"}, **extra, "_type": feature_type},
                 "ner_tags": {"feature": {"names": names, "_type": "ClassLabel"}, **extra, "_type": feature_type}}
@@ -156,7 +156,7 @@ def test_an_interrupted_url_download_resumes(standin, tmp_path):
     (root / "raw").mkdir()
     data = (FIXTURES / "five.conll").read_bytes()
     (root / "raw" / "five.conll").write_bytes(data)
-    source = registry.UrlFile(f"{endpoint}/raw/five.conll", None, "five.conll")
+    source = registry.UrlFile(url=f"{endpoint}/raw/five.conll", sha256=None, save_as="five.conll")
     folder = Path(constants.HF_HUB_CACHE) / "urls" / hashlib.sha256(source.url.encode()).hexdigest()
     folder.mkdir(parents=True)
     (folder / "five.conll.incomplete").write_bytes(data[:50])  # what an interrupted download left
@@ -360,7 +360,7 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
              "wnut17": (("train", "wnut17train.conll"), ("validation", "emerging.dev.conll"),
                         ("test", "emerging.test.annotated"))}
     for name, files in names.items():
-        tags = sorted({tag for _, _, ts in conll.read_conll(shared(name, files[0][1])) for tag in ts})
+        tags = sorted({tag for _, _, ts, _ in conll.read_documented(shared(name, files[0][1])) for tag in ts})
         for (_split, file), source in zip(files, registry.REGISTRY[name].sources):
             write_parquet(shared(name, file), hub_path(root, source), tags)
     ccfbdci = hub_path(root, registry.REGISTRY["zh_ner"].sources[0])

@@ -83,11 +83,12 @@ def seeded(name, path):
 
 
 def classify(path, *extra):
-    return ["classification", "--input", path, "--output", "{d}/out/o.jsonl", *extra]
+    """AG News for a .csv, THUCNews (zh_news) for anything else."""
+    return ["ag_news" if path.endswith(".csv") else "zh_news", "--input", path, "--output", "{d}/out/o.jsonl", *extra]
 
 
 def mcq(path):
-    return ["mcq", "--input", path, "--output", "{d}/out/o.jsonl"]
+    return ["cmmlu", "--input", path, "--output", "{d}/out/o.jsonl"]
 
 
 def fudan(path):

@@ -129,7 +129,7 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     from tests.constants import ROOT
 
     data = ROOT / "samples" / "wnut17" / "train_sample.conll"
-    examples = list(convert_file(data, ner_prompt("wnut17"), "test"))  # as `llmner data wnut17` converts it
+    examples = list(convert_file(data, ner_prompt("wnut17"), "test"))  # as `llmner data convert wnut17` converts it
     rng = random.Random(0)
     noisy = {}
     for example in examples:

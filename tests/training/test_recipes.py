@@ -46,7 +46,7 @@ def test_header_says_what_data_launch_and_gpus(path):
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_the_launch_line_is_llmner_train_and_runs(path, monkeypatch):
-    """The headers said `accelerate launch -m axolotl.cli.train RECIPE`, which skips llmner train's checks (the
+    """The headers said `accelerate launch -m axolotl.cli.train RECIPE`, which skips `llmner train`'s checks (the
     recipe loaded, keys Axolotl does not know refused) and --track; the line a reader copies is `llmner train`."""
     header = path.read_text(encoding="utf-8").split("\n\n")[0]
     line = re.search(r"^# Launch:\s+(.*?)(\s{2,}\(.*)?$", header, re.M)[1]
