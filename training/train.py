@@ -46,6 +46,24 @@ def with_plugin(args: list[str], recipe: dict, plugin: str) -> list[str]:
     return [arg for arg in args if arg not in given] + [f"--plugins={json.dumps(plugins, separators=(',', ':'))}"]
 
 
+def default_launcher(environ=os.environ) -> tuple[str, ...]:
+    """Axolotl through accelerate, with one thread per physical core unless OMP_NUM_THREADS says otherwise.
+
+    `accelerate launch` sets OMP_NUM_THREADS=1 for its process unless given `--cpu` or a thread count
+    (accelerate/commands/launch.py), so without this a CPU run trains on one core of all (measured: `make
+    bench-speed`, "threads" row). On a GPU the count only sizes the host's threads.
+
+    >>> default_launcher({"OMP_NUM_THREADS": "3"})
+    ('accelerate', 'launch', '-m', 'axolotl.cli.train')
+    """
+    if environ.get("OMP_NUM_THREADS"):
+        return LAUNCHER
+    import psutil
+
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    return (*LAUNCHER[:2], "--num_cpu_threads_per_process", str(cores), *LAUNCHER[2:])
+
+
 def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: str | None = None,
                    track: str | None = None) -> list[str]:
     """The command that trains `recipe_path`, its recipe loaded and checked first: valid YAML, every key one Axolotl
@@ -61,7 +79,7 @@ def launch_command(recipe_path: str, launcher: tuple[str, ...] = (), deepspeed: 
     extra = overrides(recipe, recipe_path, track)
     if os.environ.get("LLMNER_WORLD_SIZE"):  # the Slurm scripts' allocation: every rank checks it (distributed.py)
         extra = with_plugin(extra, recipe, DISTRIBUTED_PLUGIN)
-    return [*(launcher or LAUNCHER), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []), *extra]
+    return [*(launcher or default_launcher()), recipe_path, *(["--deepspeed", deepspeed] if deepspeed else []), *extra]
 
 
 @click.command("train")

@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,13 @@ from tests.constants import ROOT
 from training import tracking
 
 RECIPE = ROOT / "recipes" / "ds15b_fft.yml"
-DEFAULT = ["accelerate", "launch", "-m", "axolotl.cli.train", str(RECIPE)]
+CORES = str(__import__("psutil").cpu_count(logical=False))
+DEFAULT = ["accelerate", "launch", "--num_cpu_threads_per_process", CORES, "-m", "axolotl.cli.train", str(RECIPE)]
+
+
+@pytest.fixture(autouse=True)
+def no_thread_count(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
 
 def recipe() -> dict:
@@ -35,7 +42,7 @@ def test_tracking_is_off_by_default(monkeypatch):
     monkeypatch.delenv("TRACK", raising=False)
     process = subprocess.run([sys.executable, "-m", "llmner", "train", str(RECIPE), "--dry-run"],
                              capture_output=True, text=True, cwd=ROOT, env={k: v for k, v in os.environ.items()
-                                                                          if k != "TRACK"})
+                                                                          if k not in ("TRACK", "OMP_NUM_THREADS")})
     assert process.returncode == 0 and process.stdout.split() == DEFAULT
 
 
@@ -116,3 +123,30 @@ def test_a_key_axolotl_does_not_know_is_refused_before_the_launch(tmp_path):
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: {path}:{line}: expected settings Axolotl knows, not sede (Axolotl")
     assert result.stderr.count("\n") == 1
+
+
+def threads_of_a_launch(launcher: tuple[str, ...], tmp_path) -> int:
+    """How many threads torch computes with in a process the launcher starts."""
+    script = tmp_path / "threads.py"
+    script.write_text("import torch\nprint('threads', torch.get_num_threads())\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    accelerate = str(Path(sys.executable).parent / launcher[0])  # this environment's, whatever PATH holds
+    process = subprocess.run([accelerate, *launcher[1:], str(script)], capture_output=True, text=True, env=env,
+                             timeout=300)
+    assert process.returncode == 0, process.stderr
+    return int(process.stdout.split("threads")[-1])
+
+
+def test_the_default_launch_computes_on_every_core(tmp_path):
+    """accelerate alone gives its process one thread (OMP_NUM_THREADS=1): on a CPU, one core of all trained."""
+    from training.train import LAUNCHER, default_launcher
+
+    launcher = [word for word in default_launcher() if word not in ("-m", "axolotl.cli.train")]
+    assert threads_of_a_launch(tuple(launcher), tmp_path) == int(CORES)
+    if int(CORES) > 1:
+        assert threads_of_a_launch(LAUNCHER[:2], tmp_path) == 1  # what it was: accelerate launch alone
+
+
+def test_a_thread_count_given_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert dry_run()[:4] == ["accelerate", "launch", "-m", "axolotl.cli.train"]
