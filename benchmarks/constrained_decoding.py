@@ -30,9 +30,10 @@ def main(model, data, examples, batch_size, max_new_tokens, chat_template, dtype
     from evaluators.data import Gold, Prediction
     from evaluators.score import build_report
     from prediction.constrained import MODES
-    from prediction.predict import generate_answers, load_model, training_prompts
+    from prediction.predict import check_constrainable, generate_answers, load_model, training_prompts
 
     examples = read_records(data, examples)  # bad data is found before a model is loaded
+    check_constrainable(data)
     loaded, tokenizer = load_model(model, None, dtype)
     prompts = training_prompts(tokenizer, examples, chat_template, model)
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
