@@ -150,3 +150,26 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     assert raw["ungrounded_mentions"] > 0 and skipped["ungrounded_mentions"] == 0
     assert skipped["entity"]["micro"]["tp"] == raw["entity"]["micro"]["tp"]
     assert skipped["entity"]["micro"]["fp"] < raw["entity"]["micro"]["fp"]
+
+
+def placed(text: str, tokens: list[str], output: str) -> set:
+    """The entities the scorer places for a raw answer (its one grounding, core.spans.ground)."""
+    return set(ground(text, parse_answer(output, "lines").mentions, tokens).entities)
+
+
+@pytest.mark.parametrize("output", [
+    "ORG: Paris\nLOC: Paris",                  # a dropped line of an unknown label had moved the scorer's cursor
+    "LOC: Paris\nORG: Paris\nLOC: Paris",      # the same between two kept lines
+    "LOC#2: Paris\nLOC: Paris",                # out of order: the scorer places it at the first occurrence
+    "LOC: Lyon\nLOC#2: Paris\nXYZ: and",       # an ungrounded mention moves nothing
+    "LOC: Paris and\nLOC: Paris",              # not on token boundaries
+])
+def test_skip_keeps_exactly_what_the_scorer_places(output):
+    """`skip` grounds with the scorer's own rule: the answer it writes back places, for the scorer, exactly the
+    entities of known labels the scorer places in the free answer (a mention that occurs twice in the sentence)."""
+    from prediction.constrained import grounded_lines
+
+    text = "Paris and Paris"
+    tokens = text.split()
+    kept = grounded_lines(AnswerGrammar(text, tokens, ["LOC"], "lines"), output)
+    assert placed(text, tokens, kept) == {e for e in placed(text, tokens, output) if e.label == "LOC"}, kept
