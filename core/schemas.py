@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
 
 from core.answer_format import ANSWER_FORMATS
 from core.errors import DataError
 from core.io import read_jsonl
-from core.spans import token_offsets
+from core.spans import Entity, token_offsets
 from core.tasks import MCQ_LETTERS
 from core.text_files import at_least_one
 
@@ -26,7 +26,14 @@ Probability = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, l
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="allow")  # keys the contract does not name travel along untouched
+    """A record of the contract. Its JSON is what was read: keys left out stay out (a default is the model's, never
+    written), keys the contract does not name travel along untouched, and the declared keys come first in the order
+    the writers write them, so that a record read and written back is the same JSON (tests/core/test_schemas.py)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def to_json(self) -> dict:
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class Keyed(Record):
@@ -37,6 +44,10 @@ class Span(Record):
     start: StrictInt
     end: StrictInt
     label: StrictStr
+
+    @property
+    def entity(self) -> Entity:
+        return Entity(self.start, self.end, self.label)
 
 
 def check_spans(entities: list[Span], text: str) -> None:
@@ -54,9 +65,10 @@ class NerGold(Record):
     task: Literal["ner"]
     text: StrictStr
     entities: list[Span]
-    tokens: list[StrictStr] = None
     labels: list[StrictStr] = None
-    answer_format: Literal[tuple(ANSWER_FORMATS)] = "lines"
+    answer_format: Literal[tuple(ANSWER_FORMATS)] = "lines"  # the one place this default lives
+    tokens: list[StrictStr] = None
+    document: StrictInt = None  # the source document's index (CoNLL's -DOCSTART-), resampled whole by the bootstrap
 
     @model_validator(mode="after")
     def consistent(self):
@@ -85,6 +97,7 @@ class McqGold(Record):
 
 
 Gold = Annotated[NerGold | ClassificationGold | McqGold, Field(discriminator="task")]
+GOLD = TypeAdapter(Gold)
 
 
 class Example(Keyed):
@@ -187,12 +200,191 @@ def read_valid(path: str | Path, schema: type[BaseModel], what: str):
         yield line, validated(schema, record, path, line, what), record
 
 
-def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The example records of a JSONL file in order (the first `limit` of them when given), each checked against the
+def read_examples(path: str | Path, limit: int | None = None) -> list[Example]:
+    """The examples of a JSONL file in order (the first `limit` of them when given), each validated against the
     example schema, a user turn included, before any work is done on them."""
-    records = []
-    for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
+    examples = []
+    for line, example, _ in islice(read_valid(path, Example, EXAMPLE), limit):
         if not any(message.role == "user" for message in example.messages):
             raise DataError(path, line, "expected an example whose messages include a user turn")
-        records.append(record)
-    return records
+        examples.append(example)
+    return examples
+
+
+def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The examples of `read_examples` as the JSON they were read as, for a stage that writes them on unchanged."""
+    return [example.to_json() for example in read_examples(path, limit)]
+
+
+# --- reports (shared/CONTRACT.md sections 3 and 4) ----------------------------------------------------------------
+# Declared: the keys every report of `llmner score` has, in the order it writes them, and what the leaderboard, the
+# card and `compare` read; the rest (intervals, errors, provenance) travels as written.
+
+Figure = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+
+
+class Scores(Record):
+    precision: Figure = None
+    recall: Figure = None
+    f1: Figure = None
+
+
+class EntityScores(Record):
+    micro: Scores
+    macro: Scores = None
+    per_label: dict[StrictStr, Scores] = None
+
+
+class Headline(NamedTuple):
+    """A report's one headline figure, as the leaderboard, the card and `compare` name it."""
+
+    figure: str  # where it sits in the report, dotted: entity.micro.f1
+    metric_type: str  # the Hub's metric type
+    name: str  # what a reader is told
+    value: float
+    interval: list[float] | None  # its 95% bootstrap interval where the report has one
+
+
+class Report(Record):
+    """Every task's report has `examples`, `missing_predictions` and `unparseable`, as the contract spells it for
+    multiple choice: the answers that named nothing the scorer could read, whatever the task's report calls them on
+    disk (NER `unparseable_outputs`, classification `invalid`)."""
+
+    task: str
+    examples: Count
+
+    HEADLINE: ClassVar[tuple[str, str, str]]  # (figure, metric type, name)
+
+    @model_validator(mode="after")
+    def has_headline(self):
+        if self.headline.value is None:
+            raise ValueError(f"expected its headline figure {self.HEADLINE[0]}")
+        return self
+
+    @property
+    def headline(self) -> Headline:
+        figure, metric_type, name = self.HEADLINE
+        *path, key = figure.split(".")
+        section = self.to_json()
+        for part in path:
+            section = section.get(part) or {}
+        return Headline(figure, metric_type, name, section.get(key), section.get(f"{key}_ci"))
+
+    @property
+    def scores(self) -> Scores | None:
+        """The precision and recall beside the headline (NER: strict entity micro; classification: macro)."""
+        return None
+
+    def provenance(self, key: str) -> str | None:
+        """`system`, `data`, `dataset`, `split` or `predictions`, where the report records it."""
+        return (self.model_extra or {}).get(key)
+
+
+class TokenScores(Record):
+    micro: Scores
+    accuracy: Figure
+
+
+class NerReport(Report):
+    task: Literal["ner"]
+    missing_predictions: Count = None
+    unparseable_outputs: Count = None
+    ungrounded_mentions: Count = None
+    malformed_lines: Count = None
+    out_of_order_mentions: Count = None
+    unknown_label_predictions: Count = None
+    entity: EntityScores
+    token: TokenScores = None
+    sentence_accuracy: Figure = None
+    errors: dict = None
+    HEADLINE = ("entity.micro.f1", "f1", "strict entity micro F1")
+
+    @property
+    def unparseable(self) -> int:
+        return self.unparseable_outputs
+
+    @property
+    def scores(self) -> Scores:
+        return self.entity.micro
+
+
+class ClassificationReport(Report):
+    task: Literal["classification"]
+    missing_predictions: Count = None
+    accuracy: Figure
+    invalid: Count = None
+    macro: Scores = None
+    per_label: dict[StrictStr, Scores] = None
+    confusion: dict = None
+    ece: Figure = None
+    HEADLINE = ("accuracy", "accuracy", "accuracy")
+
+    @property
+    def unparseable(self) -> int:
+        return self.invalid
+
+    @property
+    def scores(self) -> Scores:
+        return self.macro
+
+
+class McqReport(Report):
+    task: Literal["mcq"]
+    mcq_rule: StrictStr = None
+    missing_predictions: Count = None
+    accuracy: Figure
+    correct: Count = None
+    scored: Count = None
+    unparseable: Count = None
+    HEADLINE = ("accuracy", "accuracy", "accuracy")
+
+
+REPORT = TypeAdapter(Annotated[NerReport | ClassificationReport | McqReport, Field(discriminator="task")])
+REPORTS = {"ner": NerReport, "classification": ClassificationReport, "mcq": McqReport}
+NOT_A_REPORT = "expected a report written by `llmner score`"
+
+
+def as_report(report: dict, path: str | Path = "(report)") -> Report:
+    """A report validated against its task's schema (what the card needs at least: the task, the examples and the
+    headline figure); a bad one is the one-line error naming `path`."""
+    try:
+        return REPORT.validate_python(report)
+    except ValidationError:
+        raise DataError(path, None, NOT_A_REPORT) from None
+
+
+def read_report(path: str | Path) -> Report:
+    from core.io import read_json
+
+    return as_report(read_json(path), path)
+
+
+class Difference(Record):
+    """One figure of a comparison: A, B, B - A with its interval and p-value."""
+
+    a: Figure
+    b: Figure
+    difference: Figure
+    difference_ci: list[Figure]
+    p_value: Figure
+    p_value_mc_error: Figure
+
+
+class Comparison(Record):
+    """What `llmner compare` writes (shared/CONTRACT.md section 4)."""
+
+    task: Literal["ner", "classification", "mcq"]
+    examples: Count
+    data: StrictStr
+    a: StrictStr
+    b: StrictStr
+    runs: dict[Literal["a", "b"], Count]
+    method: StrictStr
+    difference: Literal["b - a"]
+    primary: StrictStr
+    holm: StrictStr
+    bootstrap: dict
+    p_value_floor: Figure
+    figures: dict[StrictStr, Difference]
+    warnings: list[StrictStr] = None

@@ -122,8 +122,9 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     import random
 
     from converters.conll import convert_file
+    from core.schemas import NerPrediction
     from core.tasks import ner_prompt
-    from evaluators.data import Gold, Prediction
+    from evaluators.data import Gold
     from evaluators.score import build_report
     from prediction.constrained import grammar_of, grounded_lines
     from tests.constants import ROOT
@@ -142,8 +143,8 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, str(data))
 
     def report(outputs):
-        return build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": outputs[e["id"]]})
-                                   for i, e in enumerate(examples)}, resamples=0)
+        return build_report(gold, {e["id"]: NerPrediction(id=e["id"], output=outputs[e["id"]]) for e in examples},
+                            resamples=0).to_json()
 
     raw = report(noisy)
     skipped = report({e["id"]: grounded_lines(grammar_of(e), noisy[e["id"]]) for e in examples})
