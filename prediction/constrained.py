@@ -21,6 +21,7 @@ the first match after the previous entity (the rare `#k` marker is not generated
 from __future__ import annotations
 
 from core.answer_format import ANSWER_FORMATS, parse_answer
+from core.schemas import Example
 from core.spans import TextIndex, ground, mentions_for, token_boundaries
 
 MENTION, LABEL = object(), object()
@@ -142,12 +143,13 @@ def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: 
     return GroundedAnswer()
 
 
-def grammar_of(example: dict) -> AnswerGrammar:
-    gold = example["gold"]
-    return AnswerGrammar(gold["text"], gold.get("tokens"), gold["labels"], gold.get("answer_format", "lines"))
+def grammar_of(example: Example) -> AnswerGrammar:
+    """The grammar of an NER example with its label set (predict's check_constrainable refuses one without)."""
+    gold = example.gold
+    return AnswerGrammar(gold.text, gold.tokens, gold.labels, gold.answer_format)
 
 
-def grounded_factory(tokenizer, examples: list[dict], mode: str = "force"):
+def grounded_factory(tokenizer, examples: list[Example], mode: str = "force"):
     """What `generate_transformers` calls per batch: (example indices, prompt length) -> logits processors."""
     from transformers import LogitsProcessorList
 
