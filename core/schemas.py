@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
 
-from core.answer_format import ANSWER_FORMATS
+from core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
 from core.errors import DataError
 from core.io import read_jsonl
 from core.spans import Entity, token_offsets
@@ -66,7 +66,7 @@ class NerGold(Record):
     text: StrictStr
     entities: list[Span]
     labels: list[StrictStr] = None
-    answer_format: Literal[tuple(ANSWER_FORMATS)] = "lines"  # the one place this default lives
+    answer_format: Literal[tuple(ANSWER_FORMATS)] = DEFAULT_FORMAT
     tokens: list[StrictStr] = None
     document: StrictInt = None  # the source document's index (CoNLL's -DOCSTART-), resampled whole by the bootstrap
 
