@@ -18,7 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from core.io import atomic_output, read_jsonl
-from core.schemas import NerGold
+from core.schemas import REPORTS, NerGold
 from core.spans import Entity
 from evaluators import ner, score
 from evaluators.data import Gold, Prediction
@@ -28,9 +28,11 @@ PAGE_SIZE = 50
 # Light backgrounds, dark text readable on each; a label keeps its colour on every side of a page.
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197",
            "#f0d0ff", "#bfe1d9", "#e4e7d2")
-HEADLINE = {"ner": ("entity.micro.f1", "entity.micro.precision", "entity.micro.recall", "entity.macro.f1",
-                    "token.micro.f1", "token.accuracy", "sentence_accuracy"),
-            "classification": ("accuracy", "macro.f1", "ece"), "mcq": ("accuracy",)}
+# The figures a page shows, the report's headline first (core.schemas.Report.HEADLINE).
+FIGURES = {task: (REPORTS[task].HEADLINE[0], *others) for task, others in
+           {"ner": ("entity.micro.precision", "entity.micro.recall", "entity.macro.f1", "token.micro.f1",
+                    "token.accuracy", "sentence_accuracy"),
+            "classification": ("macro.f1", "ece"), "mcq": ()}.items()}
 
 
 def _templates():
@@ -129,7 +131,7 @@ def _confusion_table(rows: list[str], columns: list[str], matrix: list[list[int]
 
 
 def _page(title: str, report: dict, **parts) -> dict:
-    figures = [f for i, name in enumerate(HEADLINE[report["task"]]) if (f := _figure(report, name, i == 0))]
+    figures = [f for i, name in enumerate(FIGURES[report["task"]]) if (f := _figure(report, name, i == 0))]
     drawn = report.get("bootstrap")
     note = (f"Intervals: bootstrap over {'whole documents' if drawn['cluster'] == 'doc' else 'examples'}, "
             f"{drawn['resamples']} resamples, seed {drawn['seed']}." if drawn else "")
