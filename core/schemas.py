@@ -33,7 +33,7 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     def to_json(self) -> dict:
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
 class Keyed(Record):
@@ -255,6 +255,8 @@ class Report(Record):
     examples: Count
 
     HEADLINE: ClassVar[tuple[str, str, str]]  # (figure, metric type, name)
+    UNPARSEABLE: ClassVar[str]  # the field of the unparseable count
+    SCORES: ClassVar[str | None]  # where the precision and recall beside the headline are
 
     @model_validator(mode="after")
     def has_headline(self):
@@ -272,9 +274,18 @@ class Report(Record):
         return Headline(figure, metric_type, name, section.get(key), section.get(f"{key}_ci"))
 
     @property
+    def unparseable(self) -> int | None:
+        return getattr(self, self.UNPARSEABLE)
+
+    @property
     def scores(self) -> Scores | None:
         """The precision and recall beside the headline (NER: strict entity micro; classification: macro)."""
-        return None
+        if not self.SCORES:
+            return None
+        found = self
+        for part in self.SCORES.split("."):
+            found = getattr(found, part)
+        return found
 
     def provenance(self, key: str) -> str | None:
         """`system`, `data`, `dataset`, `split` or `predictions`, where the report records it."""
@@ -299,14 +310,7 @@ class NerReport(Report):
     sentence_accuracy: Figure = None
     errors: dict = None
     HEADLINE = ("entity.micro.f1", "f1", "strict entity micro F1")
-
-    @property
-    def unparseable(self) -> int:
-        return self.unparseable_outputs
-
-    @property
-    def scores(self) -> Scores:
-        return self.entity.micro
+    UNPARSEABLE, SCORES = "unparseable_outputs", "entity.micro"
 
 
 class ClassificationReport(Report):
@@ -319,14 +323,7 @@ class ClassificationReport(Report):
     confusion: dict = None
     ece: Figure = None
     HEADLINE = ("accuracy", "accuracy", "accuracy")
-
-    @property
-    def unparseable(self) -> int:
-        return self.invalid
-
-    @property
-    def scores(self) -> Scores:
-        return self.macro
+    UNPARSEABLE, SCORES = "invalid", "macro"
 
 
 class McqReport(Report):
@@ -336,8 +333,9 @@ class McqReport(Report):
     accuracy: Figure
     correct: Count = None
     scored: Count = None
-    unparseable: Count = None
+    unparseable_answers: Count = Field(None, alias="unparseable")
     HEADLINE = ("accuracy", "accuracy", "accuracy")
+    UNPARSEABLE, SCORES = "unparseable_answers", None
 
 
 REPORT = TypeAdapter(Annotated[NerReport | ClassificationReport | McqReport, Field(discriminator="task")])
