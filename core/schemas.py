@@ -200,20 +200,24 @@ def read_valid(path: str | Path, schema: type[BaseModel], what: str):
         yield line, validated(schema, record, path, line, what), record
 
 
-def read_examples(path: str | Path, limit: int | None = None) -> list[Example]:
-    """The examples of a JSONL file in order (the first `limit` of them when given), each validated against the
-    example schema, a user turn included, before any work is done on them."""
-    examples = []
-    for line, example, _ in islice(read_valid(path, Example, EXAMPLE), limit):
+def checked_examples(path: str | Path, limit: int | None = None):
+    """(validated example, the record as read) for the examples of a JSONL file in order (the first `limit` of them
+    when given), each checked against the example schema, a user turn included, before any work is done on them."""
+    for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
         if not any(message.role == "user" for message in example.messages):
             raise DataError(path, line, "expected an example whose messages include a user turn")
-        examples.append(example)
-    return examples
+        yield example, record
+
+
+def read_examples(path: str | Path, limit: int | None = None) -> list[Example]:
+    """The examples of a JSONL file as models: what prediction and scoring take."""
+    return [example for example, _ in checked_examples(path, limit)]
 
 
 def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The examples of `read_examples` as the JSON they were read as, for a stage that writes them on unchanged."""
-    return [example.to_json() for example in read_examples(path, limit)]
+    """The same examples, checked alike, as the JSON they were read as: for a stage that writes them on unchanged
+    (a training subset, a benchmark's sample)."""
+    return [record for _, record in checked_examples(path, limit)]
 
 
 # --- reports (shared/CONTRACT.md sections 3 and 4) ----------------------------------------------------------------
