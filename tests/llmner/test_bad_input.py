@@ -300,6 +300,10 @@ CASES = [
     ("tagger-data-no-gold", BASELINE, {"data.jsonl": jl({"id": "d/0", "messages": []})},
      ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/out/p.jsonl"], "data.jsonl", 1),
+    # a valid tokenised NER example may leave out its label set, which a tagger learns its tags from (a KeyError once)
+    ("tagger-train-no-labels", BASELINE, {"data.jsonl": jl(NER_NO_LABELS), "dev.jsonl": jl(NER_GOLD)},
+     ["encoder", "train", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--eval-data",
+      "{d}/dev.jsonl", "--out-dir", "{d}/out"], "data.jsonl", 1),
     ("tagger-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
      ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/afile/p.jsonl"], "p.jsonl", None),
