@@ -291,8 +291,9 @@ class Report(Record):
             found = getattr(found, part)
         return found
 
-    def provenance(self, key: str) -> str | None:
-        """`system`, `data`, `dataset`, `split` or `predictions`, where the report records it."""
+    def recorded(self, key: str):
+        """What the report records beyond its figures, where it does: its provenance (`system`, `data`, `dataset`,
+        `split`, `predictions`), `bootstrap`, `warnings`, `calibration`; None where it does not."""
         return (self.model_extra or {}).get(key)
 
 

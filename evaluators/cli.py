@@ -59,7 +59,7 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
                           system=system or Path(pred).resolve().parent.name, mcq_rule=mcq_rule, cluster=cluster,
                           pred=pred)
     click.echo(TABLES[gold_set.task](report))
-    warn(report.provenance("warnings") or [])
+    warn(report.recorded("warnings") or [])
     if json_path:
         write_json(json_path, report.to_json())
     if html:
@@ -69,7 +69,7 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
         click.echo(f"wrote {html}", err=True)
     if confusion_png:
         draw_confusion(confusion_png, report.to_json())
-    if reliability_png and report.provenance("calibration"):
+    if reliability_png and report.recorded("calibration"):
         from evaluators import plots
 
         plots.reliability_png(reliability_png, report.calibration["bins"], report.ece, "reliability")

@@ -43,9 +43,9 @@ def row(report: Report, path: str | Path) -> Row:
     headline, scores = report.headline, report.scores
     if report.missing_predictions is None or report.unparseable is None:
         raise DataError(path, None, NOT_A_REPORT)
-    dataset, split = report.provenance("dataset"), report.provenance("split")
-    data = f"{dataset}/{split}" if dataset else Path(report.provenance("data") or "?").stem
-    return Row(system=report.provenance("system") or Path(path).resolve().parent.name, data=data,
+    dataset, split = report.recorded("dataset"), report.recorded("split")
+    data = f"{dataset}/{split}" if dataset else Path(report.recorded("data") or "?").stem
+    return Row(system=report.recorded("system") or Path(path).resolve().parent.name, data=data,
                metric=headline.name, score=headline.value, interval=headline.interval,
                precision=scores.precision if scores else None, recall=scores.recall if scores else None,
                examples=report.examples, missing=report.missing_predictions, unparseable=report.unparseable)
@@ -85,19 +85,19 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
     by_gold: dict[str, list[tuple[Row, Report, Path]]] = {}
     for path in paths:
         report = read_report(path)
-        by_gold.setdefault(report.provenance("data") or str(path), []).append((row(report, path), report, Path(path)))
+        by_gold.setdefault(report.recorded("data") or str(path), []).append((row(report, path), report, Path(path)))
     pairs = []
     for data, entries in by_gold.items():
         if len(entries) < 2:
             continue  # alone on its data: nothing to compare it with
         for _, report, path in entries:
-            if not report.provenance("predictions"):
+            if not report.recorded("predictions"):
                 raise DataError(path, None, "expected a report that names its `predictions` (written by "
                                             "`llmner score` of this version) to compare pairs")
         gold = load_gold(data)
         _, codes = clusters(gold)
         entries.sort(key=lambda entry: (-entry[0].score, entry[0].system))
-        stats = [scored(gold, load_predictions(report.provenance("predictions"), gold))[1] for _, report, _ in entries]
+        stats = [scored(gold, load_predictions(report.recorded("predictions"), gold))[1] for _, report, _ in entries]
         primary = PRIMARY[gold.task]
         for (i, first), (j, second) in combinations(enumerate(entries), 2):
             result = significance.compare_runs([stats[j]], [stats[i]], resamples, seed, clusters=codes)[primary]
