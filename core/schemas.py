@@ -325,8 +325,6 @@ class ClassificationReport(Report):
     invalid: Count = None
     macro: Scores = None
     per_label: dict[StrictStr, Scores] = None
-    confusion: dict = None
-    ece: Figure = None
     HEADLINE = ("accuracy", "accuracy", "accuracy")
     UNPARSEABLE, SCORES = "invalid", "macro"
 

@@ -72,7 +72,8 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
     if reliability_png and report.recorded("calibration"):
         from evaluators import plots
 
-        plots.reliability_png(reliability_png, report.calibration["bins"], report.ece, "reliability")
+        plots.reliability_png(reliability_png, report.recorded("calibration")["bins"], report.recorded("ece"),
+                              "reliability")
     if submission and gold_set.task == "mcq":
         from evaluators import mcq
 

@@ -63,8 +63,8 @@ def classification_table(report: ClassificationReport) -> str:
     for label, scores in report.per_label.items():
         lines.append(_row(label, scores, f"{scores.support:>10}"))
     lines += ["", _row("macro", report.macro), f"{'accuracy':<18}{report.accuracy:>30.4f}"]
-    if report.ece is not None:
-        lines.append(f"{'ECE (15 bins)':<18}{report.ece:>30.4f}")
+    if report.recorded("ece") is not None:
+        lines.append(f"{'ECE (15 bins)':<18}{report.recorded('ece'):>30.4f}")
     lines.append(f"examples {report.examples}  invalid {report.unparseable}  missing {report.missing_predictions}")
     return "\n".join(lines + interval_lines(report))
 
