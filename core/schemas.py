@@ -221,8 +221,9 @@ def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
 
 
 # --- reports (shared/CONTRACT.md sections 3 and 4) ----------------------------------------------------------------
-# Declared: the keys every report of `llmner score` has, in the order it writes them, and what the leaderboard, the
-# card and `compare` read; the rest (intervals, errors, provenance) travels as written.
+# Declared: the keys the leaderboard, the card, the tables and `compare` read, in the order `llmner score` writes
+# them (so a report read and written back is the same JSON), optional where a card can be made from less; the rest
+# (intervals, errors, provenance) travels as written.
 
 Figure = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Count = Annotated[int, Field(strict=True, ge=0)]
@@ -253,7 +254,13 @@ class Headline(NamedTuple):
 class Report(Record):
     """Every task's report has `examples`, `missing_predictions` and `unparseable`, as the contract spells it for
     multiple choice: the answers that named nothing the scorer could read, whatever the task's report calls them on
-    disk (NER `unparseable_outputs`, classification `invalid`)."""
+    disk (NER `unparseable_outputs`, classification `invalid`); and one `headline`, the figure the card names, the
+    leaderboard ranks by and `compare` tests alone.
+
+    >>> report = as_report({"task": "mcq", "examples": 4, "accuracy": 0.5, "unparseable": 1, "accuracy_ci": [0.2, 0.8]})
+    >>> report.headline.name, report.headline.value, report.headline.interval, report.unparseable
+    ('accuracy', 0.5, [0.2, 0.8], 1)
+    """
 
     task: str
     examples: Count
