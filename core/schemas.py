@@ -225,7 +225,8 @@ def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
 # them (so a report read and written back is the same JSON), optional where a card can be made from less; the rest
 # (intervals, errors, provenance) travels as written.
 
-Figure = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# A figure as JSON has it: 1 and 1.0 both read, and each written back as it was.
+Figure = Annotated[float, Field(strict=True, allow_inf_nan=False)] | StrictInt
 Count = Annotated[int, Field(strict=True, ge=0)]
 
 
@@ -282,7 +283,8 @@ class Report(Record):
         section = self.to_json()
         for part in path:
             section = section.get(part) or {}
-        return Headline(figure, metric_type, name, section.get(key), section.get(f"{key}_ci"))
+        value = section.get(key)
+        return Headline(figure, metric_type, name, None if value is None else float(value), section.get(f"{key}_ci"))
 
     @property
     def unparseable(self) -> int | None:
