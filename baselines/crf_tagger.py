@@ -66,7 +66,7 @@ def train_tagger(config: dict) -> list[float]:
     from tqdm import tqdm
 
     torch.manual_seed(config["seed"])
-    examples = tokenised_ner_gold(config["train"], config["max_examples"])
+    examples = tokenised_ner_gold(config["train"], config["max_examples"], labelled=True)
     labels = bio_labels(examples[0]["labels"])
     tagger, tokenizer = build_tagger(config, labels)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -173,9 +173,9 @@ def bench(examples_dir, out_dir, datasets, epochs):
         gold = load_gold(data / "test.jsonl")
         report = build_report(gold, load_predictions(folder / "predictions.jsonl", gold),
                               pred=str(folder / "predictions.jsonl"))
-        (folder / "report.json").write_text(json.dumps(report, indent=1))
-        micro = report["entity"]["micro"]
-        click.echo(f"{dataset}: strict entity F1 {micro['f1']:.4f} (P {micro['precision']:.4f}, R "
-                   f"{micro['recall']:.4f}) on {report['examples']} test sentences; training {trained['seconds']} s "
+        (folder / "report.json").write_text(json.dumps(report.to_json(), indent=1))
+        micro = report.entity.micro
+        click.echo(f"{dataset}: strict entity F1 {micro.f1:.4f} (P {micro.precision:.4f}, R "
+                   f"{micro.recall:.4f}) on {report.examples} test sentences; training {trained['seconds']} s "
                    f"({max_epochs} epochs), prediction {predict_seconds:.1f} s")
 

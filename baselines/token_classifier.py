@@ -78,7 +78,7 @@ def train(model, data, eval_data, out_dir, epochs, batch_size, learning_rate, ma
 
 def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
     # bad data is found before a model library is imported or a model loaded
-    train_examples, dev_examples = tokenised_ner_gold(train_path), tokenised_ner_gold(dev_path)
+    train_examples, dev_examples = tokenised_ner_gold(train_path, labelled=True), tokenised_ner_gold(dev_path)
 
     from datasets import Dataset
     from transformers import (

@@ -26,26 +26,25 @@ from core import options
 def main(model, data, examples, batch_size, max_new_tokens, chat_template, dtype):
     """Unconstrained against grounded constrained decoding (each mode of --constrained) on the first examples of
     DATA with MODEL: unparseable outputs, ungrounded mentions, strict entity F1 and generation time of each."""
-    from core.schemas import read_records
-    from evaluators.data import Gold, Prediction
+    from core.schemas import NerPrediction, read_examples
+    from evaluators.data import Gold
     from evaluators.score import build_report
     from prediction.constrained import MODES
-    from prediction.predict import generate_answers, load_model, training_prompts
+    from prediction.predict import check_constrainable, generate_answers, load_model, training_prompts
 
-    examples = read_records(data, examples)  # bad data is found before a model is loaded
+    examples = read_examples(data, examples)  # bad data is found before a model is loaded
+    check_constrainable(data)
     loaded, tokenizer = load_model(model, None, dtype)
     prompts = training_prompts(tokenizer, examples, chat_template, model)
-    gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, data)
+    gold = Gold("ner", {e.id: e.gold for e in examples}, data)
     rows = []
     for name in ("unconstrained", *MODES):
         start = time.perf_counter()
         outputs = generate_answers(loaded, tokenizer, examples, prompts, batch_size, max_new_tokens,
                                    constrained=None if name == "unconstrained" else name)
         seconds = time.perf_counter() - start
-        report = build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": o})
-                                     for i, (e, o) in enumerate(zip(examples, outputs))})
-        rows.append((name, report["unparseable_outputs"], report["ungrounded_mentions"],
-                     report["entity"]["micro"]["f1"], seconds))
+        report = build_report(gold, {e.id: NerPrediction(id=e.id, output=o) for e, o in zip(examples, outputs)})
+        rows.append((name, report.unparseable, report.ungrounded_mentions, report.headline.value, seconds))
     click.echo(f"{'':<14}{'unparseable':>12}{'ungrounded':>12}{'strict F1':>11}{'seconds':>9}")
     for name, unparseable, ungrounded, f1, seconds in rows:
         click.echo(f"{name:<14}{unparseable:>12}{ungrounded:>12}{f1:>11.4f}{seconds:>9.1f}")

@@ -20,6 +20,7 @@ import click
 
 from converters import conll, gmb
 from core import options
+from core.schemas import NerPrediction
 from core.tasks import ner_prompt
 from evaluators.data import Gold, Prediction
 from evaluators.score import build_report
@@ -28,10 +29,10 @@ from evaluators.score import build_report
 def imperfect_outputs(examples: list[dict], seed: int = 0) -> dict[str, Prediction]:
     rng = random.Random(seed)
     predictions = {}
-    for line, example in enumerate(examples, start=1):
+    for example in examples:
         answer_lines = [a for a in example["messages"][-1]["content"].splitlines() if a != "none"]
         kept = [a if rng.random() > 0.1 else "MISC: " + a.split(": ", 1)[1] for a in answer_lines if rng.random() > 0.1]
-        predictions[example["id"]] = Prediction(line, {"id": example["id"], "output": "\n".join(kept) or "none"})
+        predictions[example["id"]] = NerPrediction(id=example["id"], output="\n".join(kept) or "none")
     return predictions
 
 
@@ -65,7 +66,7 @@ def main(data_dir, repeats, json_path):
         "scoring_conll2003_test_seconds": round(scoring, 4),
         "scoring_sentences": len(examples),
         "scoring_sentences_per_second": round(len(examples) / scoring),
-        "scoring_f1_of_imperfect_outputs": round(report["entity"]["micro"]["f1"], 4),
+        "scoring_f1_of_imperfect_outputs": round(report.headline.value, 4),
         "gmb_conversion_seconds": round(conversion, 3),
         "gmb_sentences": count,
         "gmb_sentences_per_second": round(count / conversion),

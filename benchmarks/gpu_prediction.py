@@ -12,7 +12,7 @@ import time
 
 from benchmarks.gpu_inputs import device, has, random_model, recipe, tokenizer_for
 from benchmarks.step_timer import start_profiler, synchronise, top_operators
-from core.schemas import read_records
+from core.schemas import Example, read_examples, read_records
 from prediction.predict import generate_answers, generate_transformers, prompt_token_ids, training_prompts
 
 CONSTRAINED_MODE = "end"  # the grammar in the loop (skip only filters afterwards; force also searches candidates)
@@ -39,9 +39,9 @@ def generation_rate(model, tokenizer, prompts: list[str], batch_size: int, new_t
     return len(prompts) / (time.perf_counter() - started)
 
 
-def answer_tokens(tokenizer, examples: list[dict]) -> int:
+def answer_tokens(tokenizer, examples: list[Example]) -> int:
     """Mean tokens of the gold answers plus the end-of-turn token: what a trained model writes per example."""
-    answers = [e["messages"][-1]["content"] for e in examples]
+    answers = [e.messages[-1].content for e in examples]
     return round(sum(len(tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers) / len(answers)) + 1
 
 
@@ -64,7 +64,7 @@ def loaded_model(settings: dict):
 
 def predict_rates(settings: dict) -> dict:
     model, tokenizer, figures = loaded_model(settings)
-    examples = read_records(settings["test"], settings["predict_examples"])
+    examples = read_examples(settings["test"], settings["predict_examples"])
     prompts = training_prompts(tokenizer, examples, None)
     new_tokens = answer_tokens(tokenizer, examples)
     alone = prompts[:max(8, len(prompts) // 8)]  # one at a time is slow: a slice is enough for its rate

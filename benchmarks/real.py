@@ -35,7 +35,7 @@ from core.errors import DataError
 from core.examples import draw_shots
 from core.io import read_json, read_jsonl, write_jsonl
 from core.recipes import load_recipe
-from core.schemas import read_records
+from core.schemas import read_examples, read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
@@ -218,7 +218,7 @@ class Bench:
         skipped = self.out / name / "predictions.jsonl"
         if not skipped.exists():
             skipped.parent.mkdir(parents=True, exist_ok=True)
-            examples = {e["id"]: e for e in read_records(self.test)}
+            examples = {e.id: e for e in read_examples(self.test)}
             free = [record for _, record in read_jsonl(self.out / f"smollm2_lora_{size}" / "predictions.jsonl")]
             write_jsonl(skipped, ({"id": p["id"], "output": grounded_lines(grammar_of(examples[p["id"]]), p["output"])}
                                   for p in free))

@@ -14,6 +14,8 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from core.schemas import read_report
+
 SMOLLM2_PARAMETERS = 134_515_008  # counted on the loaded model (tests/test_pretrained.py loads it)
 
 
@@ -39,13 +41,6 @@ def machine() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-def figure(report: dict) -> tuple[str, float, list[float] | None]:
-    if report["task"] == "ner":
-        micro = report["entity"]["micro"]
-        return "entity F1", micro["f1"], micro.get("f1_ci")
-    return "accuracy", report["accuracy"], report.get("accuracy_ci")
-
-
 def interval(value: float, ci: list[float] | None) -> str:
     return f"{value:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else f"{value:.4f}"
 
@@ -63,8 +58,8 @@ def comparison_cell(path: str | None) -> str:
 
 
 def row_line(name: str, row: dict) -> str:
-    report = json.loads(Path(row["report"]).read_text())
-    metric, value, ci = figure(report)
+    report = read_report(row["report"])
+    _, _, _, value, ci = report.headline
     cost = []
     if row.get("steps"):
         cost.append(f"{row['steps']} steps, {row['train_runtime_seconds']:.0f} s, {row['tokens_per_second']:.0f} tok/s")
@@ -72,8 +67,8 @@ def row_line(name: str, row: dict) -> str:
         cost.append(f"trained in {row['train_wall_seconds']:.0f} s")
     if row.get("predict_seconds"):
         cost.append(f"predicted in {row['predict_seconds']:.0f} s")
-    extras = [f"unparseable {report['unparseable_outputs']}, ungrounded {report['ungrounded_mentions']}"] \
-        if report["task"] == "ner" and "output" in Path(row["predictions"]).read_text(encoding="utf-8")[:200] else []
+    extras = [f"unparseable {report.unparseable}, ungrounded {report.ungrounded_mentions}"] \
+        if report.task == "ner" and "output" in Path(row["predictions"]).read_text(encoding="utf-8")[:200] else []
     return (f"| `{name}` | {row.get('kind', '')} | {row.get('train_examples', 0):,} | {interval(value, ci)} | "
             f"{comparison_cell(row.get('comparison'))} | {'; '.join(cost + extras)} |")
 

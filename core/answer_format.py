@@ -143,6 +143,7 @@ class AnswerFormat:
     parse: callable
 
 
+DEFAULT_FORMAT = "lines"  # an NER example's answer format where its gold names none (core.schemas.NerGold)
 ANSWER_FORMATS = {
     "lines": AnswerFormat(
         "lines",

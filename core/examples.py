@@ -26,12 +26,16 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
     return {"id": example_id, "messages": prompt.messages(text, answer), "gold": gold}
 
 
-def tokenised_ner_gold(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on."""
+def tokenised_ner_gold(path: str | Path, limit: int | None = None, labelled: bool = False) -> list[dict]:
+    """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on;
+    `labelled`: with the label set too (the contract lets it be left out), which a tagger learns its tags from."""
     examples = []
     for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
         if example.gold.task != "ner" or not example.gold.tokens:
             raise DataError(path, line, "expected tokenised NER examples (gold.tokens)")
+        if labelled and not example.gold.labels:
+            raise DataError(path, line, "expected tokenised NER examples with gold.labels (the label set the tagger "
+                                        f"learns); example {example.id!r} has none")
         examples.append(record["gold"] | {"id": record["id"]})
     return examples
 

@@ -57,18 +57,18 @@ def read_record(model: str | Path) -> dict[str, str]:
     return {}
 
 
-def as_trained(example: dict, record: dict[str, str], model: str | Path) -> list[dict]:
-    """The example's messages with the system turn the model was trained on for its dataset.
+def as_trained(example_id, messages: list[dict], record: dict[str, str], model: str | Path) -> list[dict]:
+    """An example's messages with the system turn the model was trained on for its dataset.
 
-    >>> as_trained({"id": "a/test/3", "messages": [{"role": "system", "content": "long"}, {"role": "user",
-    ...            "content": "Paris"}]}, {"a": "short"}, "m")[0]["content"]
+    >>> as_trained("a/test/3", [{"role": "system", "content": "long"}, {"role": "user", "content": "Paris"}],
+    ...            {"a": "short"}, "m")[0]["content"]
     'short'
     """
     if not record:
-        return example["messages"]
-    dataset = dataset_of(example["id"])
+        return messages
+    dataset = dataset_of(example_id)
     if dataset not in record:
         raise DataError(Path(model) / RECORD_NAME, None, f"a prompt for {dataset!r} examples (the model was "
                                                           f"fine-tuned on {', '.join(sorted(record))} only)")
-    turns = [turn for turn in example["messages"] if turn["role"] != "system"]
+    turns = [turn for turn in messages if turn["role"] != "system"]
     return [{"role": "system", "content": record[dataset]}, *turns]

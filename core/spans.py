@@ -174,14 +174,28 @@ class RenderError(ValueError):
     pass
 
 
-def mentions_for(text: str, entities: list[Entity], tokens: list[str] | None = None) -> list[Mention]:
-    """The mentions whose grounding gives back exactly `entities` (flat, non-overlapping spans)."""
+def mentions_for(text: str, entities: list[Entity], tokens: list[str] | None = None,
+                 nested: bool = False) -> list[Mention]:
+    """The mentions whose grounding gives back exactly `entities` (flat, non-overlapping spans).
+
+    `nested` (what the scorer placed in a free answer, overlaps and all): a span that starts before the previous
+    one ends is written with an occurrence past its last match after the cursor, so that `ground` falls back to its
+    first occurrence, which is where `ground` put it; one that is not a first occurrence cannot be placed again by
+    any answer and is left out.
+
+    >>> mentions_for("New York", [Entity(0, 8, "LOC"), Entity(4, 8, "LOC")], nested=True)
+    [Mention(label='LOC', text='New York', occurrence=1), Mention(label='LOC', text='York', occurrence=1)]
+    """
     index = TextIndex(text, token_boundaries(text, tokens))
     mentions, cursor = [], 0
-    for entity in sorted(entities):
+    for entity in sorted(set(entities) if nested else entities):
+        surface = text[entity.start:entity.end]
+        if entity.start < cursor and nested:
+            if index.find(surface, 0) == (entity.start, entity.end):
+                mentions.append(Mention(entity.label, surface, sum(1 for _ in index.matches(surface, cursor)) + 1))
+            continue
         if entity.start < cursor:
             raise RenderError(f"overlapping entities at {entity.start}: the answer formats are for flat NER")
-        surface = text[entity.start:entity.end]
         occurrence = next((number for number, span in enumerate(index.matches(surface, cursor), start=1)
                            if span == (entity.start, entity.end)), None)
         if occurrence is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.answer_format import ANSWER_FORMATS
+from core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
 
 NER_LABELS: dict[str, tuple[str, ...]] = {
     "conll2003": ("PER", "LOC", "ORG", "MISC"),
@@ -103,7 +103,7 @@ DEFAULT_NER_FORMAT = {"zh_ner": "json"}  # the Chinese seed recipe answered one 
 
 
 def ner_prompt(dataset: str, answer_format: str | None = None) -> NerPrompt:
-    return NerPrompt(dataset, NER_LABELS[dataset], answer_format or DEFAULT_NER_FORMAT.get(dataset, "lines"))
+    return NerPrompt(dataset, NER_LABELS[dataset], answer_format or DEFAULT_NER_FORMAT.get(dataset, DEFAULT_FORMAT))
 
 
 def classification_system(labels: tuple[str, ...]) -> str:

@@ -11,8 +11,9 @@ import click
 from core import options
 from core.answer_format import MCQ_RULES
 from core.errors import DataError
-from core.io import atomic_output, check_writable, read_json
+from core.io import atomic_output, check_writable
 from core.recipes import load_recipe
+from core.schemas import read_report
 from evaluators.model_card import build_card
 
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
@@ -58,20 +59,21 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
                           system=system or Path(pred).resolve().parent.name, mcq_rule=mcq_rule, cluster=cluster,
                           pred=pred)
     click.echo(TABLES[gold_set.task](report))
-    warn(report.get("warnings", []))
+    warn(report.recorded("warnings") or [])
     if json_path:
-        write_json(json_path, report)
+        write_json(json_path, report.to_json())
     if html:
         from evaluators import html_report
 
-        html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report, gold_set, predictions))
+        html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report.to_json(), gold_set, predictions))
         click.echo(f"wrote {html}", err=True)
     if confusion_png:
-        draw_confusion(confusion_png, report)
-    if reliability_png and "calibration" in report:
+        draw_confusion(confusion_png, report.to_json())
+    if reliability_png and report.recorded("calibration"):
         from evaluators import plots
 
-        plots.reliability_png(reliability_png, report["calibration"]["bins"], report["ece"], "reliability")
+        plots.reliability_png(reliability_png, report.recorded("calibration")["bins"], report.recorded("ece"),
+                              "reliability")
     if submission and gold_set.task == "mcq":
         from evaluators import mcq
 
@@ -97,6 +99,7 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
     resamples draw runs as well as examples; with several on both sides, Welch's t-test over the runs' scores is
     added. Below 5 runs a side it warns: the test then compares checkpoints, not training procedures."""
+    from core.schemas import Comparison
     from evaluators import significance
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import PRIMARY, SMALL, clusters, document_warnings, scored
@@ -127,14 +130,16 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
     result["warnings"] = (document_warnings(gold_set, asked, codes) + significance.runs_warnings(*map(len, runs))
                           + ([f"only {units} {'documents' if codes is not None else 'examples'}: a bootstrap from so "
                               "few is rough"] if units < SMALL else []))
-    click.echo(comparison_table(result))
-    warn(result["warnings"])
+    comparison = Comparison.model_validate(result)
+    click.echo(comparison_table(comparison))
+    warn(comparison.warnings)
     if json_path:
-        write_json(json_path, result)
+        write_json(json_path, comparison.to_json())
     if html:
         from evaluators import html_report
 
-        html_report.write_page(html, html_report.compare_page(result, gold_set, loaded[0][0], loaded[1][0]))
+        html_report.write_page(html, html_report.compare_page(comparison.to_json(), gold_set, loaded[0][0],
+                                                              loaded[1][0]))
         click.echo(f"wrote {html}", err=True)
 
 
@@ -221,7 +226,7 @@ def card(recipe, report, data, model, output):
     check_writable(output)
     if recipe:
         load_recipe(recipe)  # a card is public: it must not name a recipe that is not there
-    card = build_card(read_json(report), report, data, model, recipe)
+    card = build_card(read_report(report), data, model, recipe)
     with atomic_output(output, newline="", encoding="utf-8") as handle:
         handle.write(str(card))
     click.echo(f"wrote {output}", err=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from core.io import atomic_output, read_jsonl
+from core.schemas import REPORTS, NerGold
 from core.spans import Entity
 from evaluators import ner, score
 from evaluators.data import Gold, Prediction
@@ -27,9 +28,11 @@ PAGE_SIZE = 50
 # Light backgrounds, dark text readable on each; a label keeps its colour on every side of a page.
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197",
            "#f0d0ff", "#bfe1d9", "#e4e7d2")
-HEADLINE = {"ner": ("entity.micro.f1", "entity.micro.precision", "entity.micro.recall", "entity.macro.f1",
-                    "token.micro.f1", "token.accuracy", "sentence_accuracy"),
-            "classification": ("accuracy", "macro.f1", "ece"), "mcq": ("accuracy",)}
+# The figures a page shows, the report's headline first (core.schemas.Report.HEADLINE).
+FIGURES = {task: (REPORTS[task].HEADLINE[0], *others) for task, others in
+           {"ner": ("entity.micro.precision", "entity.micro.recall", "entity.macro.f1", "token.micro.f1",
+                    "token.accuracy", "sentence_accuracy"),
+            "classification": ("macro.f1", "ece"), "mcq": ()}.items()}
 
 
 def _templates():
@@ -84,15 +87,14 @@ def describe(error: ner.EntityError, text: str) -> str:
     return f"{error.label} {said}"
 
 
-def ner_view(example_id, gold: dict, prediction: Prediction | None, colors: dict[str, str]) -> dict:
+def ner_view(example_id, gold: NerGold, prediction: Prediction | None, colors: dict[str, str]) -> dict:
     """One system's answer to one example: its entities drawn, its errors, its raw output and what was wrong with it."""
     counts = Counter()
     item = score.ner_item(example_id, gold, prediction, counts)
     errors = ner.entity_errors(item)
-    record = prediction.record if prediction else {}
     return {"item": item, "found": errors, "html": entities_html(item.text, item.predicted, colors),
             "errors": [{"kind": e.kind, "text": describe(e, item.text)} for e in errors],
-            "raw": record.get("output"), "missing": prediction is None,
+            "raw": prediction.output if prediction else None, "missing": prediction is None,
             "unparseable": counts["unparseable_outputs"], "malformed": counts["malformed_lines"]}
 
 
@@ -129,7 +131,7 @@ def _confusion_table(rows: list[str], columns: list[str], matrix: list[list[int]
 
 
 def _page(title: str, report: dict, **parts) -> dict:
-    figures = [f for i, name in enumerate(HEADLINE[report["task"]]) if (f := _figure(report, name, i == 0))]
+    figures = [f for i, name in enumerate(FIGURES[report["task"]]) if (f := _figure(report, name, i == 0))]
     drawn = report.get("bootstrap")
     note = (f"Intervals: bootstrap over {'whole documents' if drawn['cluster'] == 'doc' else 'examples'}, "
             f"{drawn['resamples']} resamples, seed {drawn['seed']}." if drawn else "")
@@ -139,8 +141,8 @@ def _page(title: str, report: dict, **parts) -> dict:
 
 
 def ner_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction]) -> dict:
-    labels = sorted({e["label"] for g in gold.examples.values() for e in g["entities"]}
-                    | {label for g in gold.examples.values() for label in g.get("labels") or ()})
+    labels = sorted({e.label for g in gold.examples.values() for e in g.entities}
+                    | {label for g in gold.examples.values() for label in g.labels or ()})
     colors = label_colors(labels)
     cases, kinds_by_label = [], Counter()
     template = _templates().get_template("cards.html.j2").module
@@ -150,7 +152,7 @@ def ner_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction])
         if not view["found"] and not view["unparseable"] and not view["malformed"]:
             continue
         kinds = sorted({e.kind for e in view["found"]}, key=ner.KINDS.index) or ["unparseable"]
-        gold_html = entities_html(example["text"], view["item"].gold, colors)
+        gold_html = entities_html(example.text, view["item"].gold, colors)
         cases.append({"html": str(template.ner_card(example_id, kinds, gold_html, view)),
                       "labels": _labels_of(view["found"]), "kinds": kinds})
     error_labels = sorted({label for label, _ in kinds_by_label})
@@ -191,16 +193,16 @@ def _answer_card(template, example_id, kinds, text, rows) -> str:
 def classification_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction]) -> dict:
     template, texts, cases = _templates().get_template("cards.html.j2").module, prompts(gold), []
     for example_id, example in gold.examples.items():
-        label, confidence = score.predicted_label(predictions.get(example_id), example["labels"])
-        if label == example["label"]:
+        label, confidence = score.predicted_label(predictions.get(example_id), example.labels)
+        if label == example.label:
             continue
-        kind = {MISSING: "missing"}.get(label, "invalid" if label not in example["labels"] else "wrong label")
-        record = predictions[example_id].record if example_id in predictions else {}
-        rows = [{"who": "gold", "answer": example["label"], "detail": "", "raw": None},
-                {"who": "predicted", "answer": label, "raw": record.get("output"),
+        kind = {MISSING: "missing"}.get(label, "invalid" if label not in example.labels else "wrong label")
+        prediction = predictions.get(example_id)
+        rows = [{"who": "gold", "answer": example.label, "detail": "", "raw": None},
+                {"who": "predicted", "answer": label, "raw": prediction.output if prediction else None,
                  "detail": f"confidence {confidence:.3f}" if confidence is not None else ""}]
         cases.append({"html": _answer_card(template, example_id, [kind], texts.get(example_id, ""), rows),
-                      "labels": [example["label"]], "kinds": [kind]})
+                      "labels": [example.label], "kinds": [kind]})
     tables = [_per_label_table(report["per_label"]),
               _confusion_table(list(report["per_label"]), report["confusion"]["labels"],
                                report["confusion"]["matrix"], "")]
@@ -232,7 +234,7 @@ def mcq_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction])
     letters = score.predicted_letters(gold, predictions, report.get("mcq_rule", "strict"))
     by_subject = {}
     for example_id, example in gold.examples.items():
-        answer, letter = example.get("answer"), letters[example_id]
+        answer, letter = example.answer, letters[example_id]
         if answer is None:
             continue  # a competition test set: nothing to compare with
         tally = by_subject.setdefault(subject(example_id), [0, 0])
@@ -241,10 +243,10 @@ def mcq_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction])
         if letter == answer:
             continue
         kind = "missing" if letter == MISSING else "unparseable" if letter is None else "wrong"
-        record = predictions[example_id].record if example_id in predictions else {}
+        prediction = predictions.get(example_id)
         rows = [{"who": "gold", "answer": answer, "detail": "", "raw": None},
                 {"who": "predicted", "answer": letter or "(none)", "detail": "",
-                 "raw": record.get("output", record.get("answer"))}]
+                 "raw": prediction and (prediction.answer if prediction.output is None else prediction.output)}]
         cases.append({"html": _answer_card(template, example_id, [kind], texts.get(example_id, ""), rows),
                       "labels": [subject(example_id)], "kinds": [kind]})
     table = {"id": "per-subject", "title": "Per subject", "header": ["subject", "questions", "correct", "accuracy"],
@@ -274,7 +276,7 @@ GROUPS = ("fixed", "broken", "changed")
 def compare_cases(gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction], mcq_rule: str = "strict"):
     template, cases = _templates().get_template("cards.html.j2").module, []
     if gold.task == "ner":
-        labels = sorted({e["label"] for g in gold.examples.values() for e in g["entities"]})
+        labels = sorted({e.label for g in gold.examples.values() for e in g.entities})
         colors = label_colors(labels)
         for example_id, example in gold.examples.items():
             views = [ner_view(example_id, example, side.get(example_id), colors) for side in (a, b)]
@@ -283,7 +285,7 @@ def compare_cases(gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction]
             found = group(*right, (items[0].predicted, items[0].ungrounded) == (items[1].predicted,
                                                                                  items[1].ungrounded))
             if found:
-                gold_html = entities_html(example["text"], items[0].gold, colors)
+                gold_html = entities_html(example.text, items[0].gold, colors)
                 cases.append({"html": str(template.compare_ner_card(example_id, found, gold_html, *views)),
                               "labels": sorted(set(_labels_of(views[0]["found"]) + _labels_of(views[1]["found"]))),
                               "kinds": [found]})
@@ -291,11 +293,11 @@ def compare_cases(gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction]
     texts = prompts(gold)
     for example_id, example in gold.examples.items():
         if gold.task == "classification":
-            answers = [score.predicted_label(side.get(example_id), example["labels"])[0] for side in (a, b)]
-            truth, facet = example["label"], example["label"]
+            answers = [score.predicted_label(side.get(example_id), example.labels)[0] for side in (a, b)]
+            truth, facet = example.label, example.label
         else:
             answers = [score.predicted_letter(side.get(example_id), mcq_rule) for side in (a, b)]
-            truth, facet = example.get("answer"), subject(example_id)
+            truth, facet = example.answer, subject(example_id)
         found = truth is not None and group(answers[0] == truth, answers[1] == truth, answers[0] == answers[1])
         if found:
             rows = [{"who": "gold", "answer": truth, "detail": "", "raw": None}]

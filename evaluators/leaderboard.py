@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import DataError
-from core.io import read_json
-from evaluators.model_card import headline
+from core.schemas import NOT_A_REPORT, Report, read_report
 
 
 @dataclass
@@ -30,40 +29,31 @@ class Row:
     unparseable: int
 
 
-def row(report: dict, path: str | Path) -> Row:
+def row(report: Report, path: str | Path) -> Row:
     """The leaderboard's row of one report.
 
-    >>> report = {"task": "mcq", "examples": 4, "missing_predictions": 1, "accuracy": 0.5, "accuracy_ci": [0.1, 0.9],
-    ...           "unparseable": 1, "system": "coin", "dataset": "quiz", "split": "test"}
+    >>> from core.schemas import as_report
+    >>> report = as_report({"task": "mcq", "examples": 4, "missing_predictions": 1, "accuracy": 0.5,
+    ...                     "unparseable": 1, "accuracy_ci": [0.1, 0.9], "system": "coin", "dataset": "quiz",
+    ...                     "split": "test"})
     >>> coin = row(report, "runs/coin/report.json")
     >>> coin.system, coin.data, coin.metric, coin.score, coin.interval, coin.unparseable
     ('coin', 'quiz/test', 'accuracy', 0.5, [0.1, 0.9], 1)
     """
-    _, metric, score = headline(report, path)
-    try:
-        task = report["task"]
-        if task == "ner":
-            section, key, scores = report["entity"]["micro"], "f1", report["entity"]["micro"]
-        elif task == "classification":
-            section, key, scores = report, "accuracy", report["macro"]
-        else:
-            section, key, scores = report, "accuracy", {}
-        unparseable = {"ner": "unparseable_outputs", "classification": "invalid", "mcq": "unparseable"}[task]
-        data = (f"{report['dataset']}/{report['split']}" if "dataset" in report
-                else Path(report.get("data", "?")).stem)
-        return Row(system=report.get("system") or Path(path).resolve().parent.name, data=data, metric=metric,
-                   score=score, interval=section.get(f"{key}_ci"), precision=scores.get("precision"),
-                   recall=scores.get("recall"), examples=int(report["examples"]),
-                   missing=int(report["missing_predictions"]), unparseable=int(report[unparseable]))
-    except (KeyError, TypeError, ValueError):
-        raise DataError(path, None, "expected a report written by `llmner score`") from None
+    headline, scores = report.headline, report.scores
+    if report.missing_predictions is None or report.unparseable is None:
+        raise DataError(path, None, NOT_A_REPORT)
+    dataset, split = report.recorded("dataset"), report.recorded("split")
+    data = f"{dataset}/{split}" if dataset else Path(report.recorded("data") or "?").stem
+    return Row(system=report.recorded("system") or Path(path).resolve().parent.name, data=data,
+               metric=headline.name, score=headline.value, interval=headline.interval,
+               precision=scores.precision if scores else None, recall=scores.recall if scores else None,
+               examples=report.examples, missing=report.missing_predictions, unparseable=report.unparseable)
 
 
 def load_rows(paths: list[str | Path]) -> list[Row]:
     """The rows of the given report files, grouped by data and best first."""
-    rows = []
-    for path in paths:
-        rows.append(row(read_json(path), path))
+    rows = [row(read_report(path), path) for path in paths]
     return sorted(rows, key=lambda r: (r.data, r.metric, -r.score, r.system))
 
 
@@ -92,22 +82,22 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
     from evaluators.data import load_gold, load_predictions
     from evaluators.score import PRIMARY, clusters, scored
 
-    by_gold: dict[str, list[tuple[Row, dict, Path]]] = {}
+    by_gold: dict[str, list[tuple[Row, Report, Path]]] = {}
     for path in paths:
-        report = read_json(path)
-        by_gold.setdefault(report.get("data", str(path)), []).append((row(report, path), report, Path(path)))
+        report = read_report(path)
+        by_gold.setdefault(report.recorded("data") or str(path), []).append((row(report, path), report, Path(path)))
     pairs = []
     for data, entries in by_gold.items():
         if len(entries) < 2:
             continue  # alone on its data: nothing to compare it with
         for _, report, path in entries:
-            if "predictions" not in report:
+            if not report.recorded("predictions"):
                 raise DataError(path, None, "expected a report that names its `predictions` (written by "
                                             "`llmner score` of this version) to compare pairs")
         gold = load_gold(data)
         _, codes = clusters(gold)
         entries.sort(key=lambda entry: (-entry[0].score, entry[0].system))
-        stats = [scored(gold, load_predictions(report["predictions"], gold))[1] for _, report, _ in entries]
+        stats = [scored(gold, load_predictions(report.recorded("predictions"), gold))[1] for _, report, _ in entries]
         primary = PRIMARY[gold.task]
         for (i, first), (j, second) in combinations(enumerate(entries), 2):
             result = significance.compare_runs([stats[j]], [stats[i]], resamples, seed, clusters=codes)[primary]

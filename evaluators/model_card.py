@@ -20,6 +20,7 @@ from core import options
 from core.errors import DataError
 from core.ids import parse_id
 from core.io import read_jsonl
+from core.schemas import Report
 from core.text_files import numbered_lines
 
 TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
@@ -47,37 +48,25 @@ def dataset_and_split(data: str | Path) -> tuple[str, str]:
     raise DataError(data, None, "expected at least one example")
 
 
-def headline(report: dict, path: str | Path) -> tuple[str, str, float]:
-    """(metric type, metric name, value) of the report's headline figure."""
-    try:
-        if report["task"] == "ner":
-            return "f1", "strict entity micro F1", float(report["entity"]["micro"]["f1"])
-        return "accuracy", "accuracy", float(report["accuracy"])
-    except (KeyError, TypeError, ValueError):
-        raise DataError(path, None, "expected a report written by `llmner score`") from None
-
-
-def build_card(report: dict, report_path: str | Path, data: str | Path, model: str, recipe: str | None = None):
+def build_card(report: Report, data: str | Path, model: str, recipe: str | None = None):
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    if report.get("task") not in TASK_TYPES:
-        raise DataError(report_path, None, f"expected a task among {', '.join(TASK_TYPES)}")
-    task_type, task_name = TASK_TYPES[report["task"]]
+    task_type, task_name = TASK_TYPES[report.task]
     dataset, split = dataset_and_split(data)
-    metric_type, metric_name, value = headline(report, report_path)
+    _, metric_type, metric_name, value, _ = report.headline
     name = Path(model.rstrip("/")).name
     result = EvalResult(task_type=task_type, task_name=task_name, dataset_type=dataset, dataset_name=dataset,
                         dataset_split=split, metric_type=metric_type, metric_name=metric_name, metric_value=value,
-                        metric_config="strict" if report["task"] == "ner" else None,
+                        metric_config="strict" if report.task == "ner" else None,
                         metric_args={"scorer": SCORER, "scorer_version": scorer_version(),
-                                     "examples": report.get("examples")})
-    data_card = ModelCardData(model_name=name, eval_results=[result], datasets=[dataset], tags=[report["task"]],
+                                     "examples": report.examples})
+    data_card = ModelCardData(model_name=name, eval_results=[result], datasets=[dataset], tags=[report.task],
                               recipe=recipe)
     body = "\n".join([
         f"# {name}", "",
-        f"{task_name} on **{dataset}** ({split} split, {report.get('examples', '?')} examples): "
+        f"{task_name} on **{dataset}** ({split} split, {report.examples} examples): "
         f"**{metric_name} {value:.4f}**, scored by {SCORER} {scorer_version()}"
-        + (" (strict: start, end and label all equal, as seqeval mode=strict, IOB2)." if report["task"] == "ner"
+        + (" (strict: start, end and label all equal, as seqeval mode=strict, IOB2)." if report.task == "ner"
            else "."), "",
         f"Trained with the recipe `{recipe}`." if recipe else "The recipe was not recorded.", "",
         "The full report (per label, confidence intervals) is report.json beside this card."])

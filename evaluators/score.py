@@ -12,25 +12,26 @@ import numpy
 from core.answer_format import parse_answer, parse_choice, parse_label
 from core.errors import DataError
 from core.ids import parse_id
+from core.schemas import REPORTS, NerGold, Report, as_report
 from core.spans import Entity, ground
 from evaluators import bootstrap, classification, mcq, ner
 from evaluators.data import Gold, Prediction
 from evaluators.metrics import MISSING
 
-PRIMARY = {"ner": "entity.micro.f1", "classification": "accuracy", "mcq": "accuracy"}  # compared unadjusted
+PRIMARY = {task: report.HEADLINE[0] for task, report in REPORTS.items()}  # the headline, compared unadjusted
 SMALL = 100  # resampled units below which the report warns that its intervals are rough
 
 
-def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: dict) -> ner.NerItem:
-    text, tokens = gold["text"], gold.get("tokens")
+def ner_item(example_id: str, gold: NerGold, prediction: Prediction | None, stats: dict) -> ner.NerItem:
+    text, tokens = gold.text, gold.tokens
     predicted: list[Entity] = []
     unplaced = frozenset()
     if prediction is None:
         stats["missing_predictions"] += 1
-    elif "entities" in prediction.record:
-        predicted = [Entity.of(e) for e in prediction.record["entities"]]
+    elif prediction.entities is not None:
+        predicted = [e.entity for e in prediction.entities]
     else:
-        parsed = parse_answer(prediction.record["output"], gold.get("answer_format", "lines"))
+        parsed = parse_answer(prediction.output, gold.answer_format)
         stats["unparseable_outputs"] += parsed.unparseable
         stats["malformed_lines"] += parsed.malformed
         grounding = ground(text, parsed.mentions, tokens)
@@ -38,9 +39,9 @@ def ner_item(example_id: str, gold: dict, prediction: Prediction | None, stats: 
         stats["out_of_order_mentions"] += grounding.out_of_order
         predicted = grounding.entities
         unplaced = frozenset((m.label, m.text) for m in grounding.unplaced)
-    labels = set(gold.get("labels") or ())
+    labels = set(gold.labels or ())
     stats["unknown_label_predictions"] += sum(bool(labels) and e.label not in labels for e in set(predicted))
-    gold_entities = frozenset(Entity.of(e) for e in gold["entities"])
+    gold_entities = frozenset(e.entity for e in gold.entities)
     return ner.NerItem(example_id, text, gold_entities, frozenset(predicted), tokens, unplaced)
 
 
@@ -72,22 +73,21 @@ def predicted_label(prediction: Prediction | None, labels: list[str]) -> tuple[s
     """A `label` is read exactly like an `output`, against the example's own label set."""
     if prediction is None:
         return MISSING, None
-    record = prediction.record
-    label = parse_label(record["label"] if "label" in record else record["output"], labels)
-    return label or classification.INVALID, record.get("confidence")  # confidence: checked in [0, 1] on loading
+    label = parse_label(prediction.label if prediction.label is not None else prediction.output, labels)
+    return label or classification.INVALID, prediction.confidence  # confidence: checked in [0, 1] on loading
 
 
 def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tuple[dict, bootstrap.Stats]:
     # Each example is read against its own label set (fudan_news offers each text its own candidates); per-label
     # figures cover every label of the file, in order of first appearance, so no example drops out of them.
-    labels = list(dict.fromkeys(label for example in gold.examples.values() for label in example["labels"]))
+    labels = list(dict.fromkeys(label for example in gold.examples.values() for label in example.labels))
     gold_labels, predicted, correct, confidences = [], [], [], []
     for example_id, example in gold.examples.items():
-        label, confidence = predicted_label(predictions.get(example_id), example["labels"])
-        gold_labels.append(example["label"])
+        label, confidence = predicted_label(predictions.get(example_id), example.labels)
+        gold_labels.append(example.label)
         predicted.append(label)
         if confidence is not None:
-            correct.append(label == example["label"])
+            correct.append(label == example.label)
             confidences.append(confidence)
     report = {"task": "classification", "examples": len(gold_labels),
               "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
@@ -106,8 +106,7 @@ def predicted_letter(prediction: Prediction | None, rule: str = "strict") -> str
     """The letter, None when unparseable, MISSING when there is no prediction; `answer` is read like `output`."""
     if prediction is None:
         return MISSING
-    record = prediction.record
-    return parse_choice(record["output"] if "output" in record else record["answer"], rule)
+    return parse_choice(prediction.output if prediction.output is not None else prediction.answer, rule)
 
 
 def predicted_letters(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> dict[str, str | None]:
@@ -116,7 +115,7 @@ def predicted_letters(gold: Gold, predictions: dict[str, Prediction], rule: str 
 
 def score_mcq(gold: Gold, predictions: dict[str, Prediction], rule: str = "strict") -> tuple[dict, bootstrap.Stats]:
     letters = predicted_letters(gold, predictions, rule)
-    answers = [e["answer"] for e in gold.examples.values()]
+    answers = [e.answer for e in gold.examples.values()]
     report = {"task": "mcq", "examples": len(letters), "mcq_rule": rule,
               "missing_predictions": sum(example_id not in predictions for example_id in gold.examples),
               **mcq.mcq_scores(answers, list(letters.values()))}
@@ -129,7 +128,7 @@ def submission_rows(gold: Gold, predictions: dict[str, Prediction],
                     rule: str = "strict") -> list[tuple[str, str | None]]:
     """(the source's own ID where it had one, the predicted letter) per example, for submission.csv."""
     letters = predicted_letters(gold, predictions, rule)
-    return [(example.get("source_id") or example_id, letters[example_id])
+    return [(example.source_id or example_id, letters[example_id])
             for example_id, example in gold.examples.items()]
 
 
@@ -154,7 +153,7 @@ def clusters(gold: Gold, cluster: str | None = None) -> tuple[str, numpy.ndarray
     """What the bootstrap resamples: "doc" (whole documents, `gold.document`, as the CoNLL converter keeps them from
     `-DOCSTART-`) or "example"; by default documents wherever the examples have them. An example without a document
     is a document of its own. Returns the choice and each example's cluster code (None: each example alone)."""
-    documents = [example.get("document") for example in gold.examples.values()]
+    documents = [getattr(example, "document", None) for example in gold.examples.values()]
     has_documents = any(document is not None for document in documents)
     cluster = cluster or ("doc" if has_documents else "example")
     if cluster == "example":
@@ -210,7 +209,7 @@ def add_intervals(report: dict, found: dict[str, list[float]]) -> None:
 
 def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10, *, resamples: int = 1000,
                  seed: int = 42, system: str | None = None, mcq_rule: str = "strict", cluster: str | None = None,
-                 pred: str | None = None) -> dict:
+                 pred: str | None = None) -> Report:
     """The contract's report for any task (shared/CONTRACT.md section 3); pure: nothing is drawn or written.
 
     With `resamples` > 0 each headline figure gets a 95% bootstrap interval (`<figure>_ci`) over examples, or over
@@ -219,16 +218,15 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
     the gold file (`data`), the predictions file (`predictions`) and, where the ids tell, `dataset` and `split` are
     recorded too.
 
-    >>> from evaluators.data import Gold, Prediction
-    >>> gold = Gold("mcq", {f"quiz/test/{i}": {"task": "mcq", "answer": "A"} for i in range(4)}, "quiz.jsonl")
-    >>> guesses = {f"quiz/test/{i}": Prediction(i, {"output": "AB"[i % 2]}) for i in range(4)}
+    >>> from core.schemas import McqGold, McqPrediction
+    >>> gold = Gold("mcq", {f"quiz/test/{i}": McqGold(task="mcq", answer="A") for i in range(4)}, "quiz.jsonl")
+    >>> guesses = {f"quiz/test/{i}": McqPrediction(id=f"quiz/test/{i}", output="AB"[i % 2]) for i in range(4)}
     >>> report = build_report(gold, guesses, resamples=200, system="coin")
-    >>> report["accuracy"], report["bootstrap"], report["system"], report["dataset"], report["split"]
+    >>> report.accuracy, report.bootstrap, report.system, report.dataset, report.split
     (0.5, {'resamples': 200, 'seed': 42, 'cluster': 'example', 'units': 4, 'method': 'bca'}, 'coin', 'quiz', 'test')
-    >>> low, high = report["accuracy_ci"]
-    >>> 0.0 <= low <= 0.5 <= high <= 1.0
-    True
-    >>> report["warnings"]
+    >>> report.headline.figure, report.headline.value, 0.0 <= report.headline.interval[0] <= 0.5
+    ('accuracy', 0.5, True)
+    >>> report.warnings
     ['only 4 examples: bootstrap intervals from so few are rough (they tend to be too narrow)']
     """
     report, stats = scored(gold, predictions, worst, mcq_rule)
@@ -242,4 +240,4 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
         report["warnings"] = (document_warnings(gold, asked, codes)
                               + interval_warnings(report, units, "documents" if codes is not None else "examples"))
     report |= {"data": gold.path, **origin(gold)} | ({"predictions": pred} if pred else {})
-    return report | ({"system": system} if system else {})
+    return as_report(report | ({"system": system} if system else {}))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from core.schemas import ClassificationReport, Comparison, McqReport, NerReport, Report, Scores
 
-def _row(name: str, scores: dict, extra: str = "") -> str:
-    return f"{name:<18}{scores['precision']:>10.4f}{scores['recall']:>10.4f}{scores['f1']:>10.4f}{extra}"
+
+def _row(name: str, scores: Scores, extra: str = "") -> str:
+    return f"{name:<18}{scores.precision:>10.4f}{scores.recall:>10.4f}{scores.f1:>10.4f}{extra}"
 
 
 def _header(first: str = "") -> list[str]:
@@ -26,51 +28,51 @@ def figures_with_intervals(report: dict, prefix: str = "") -> list[tuple[str, fl
     return found
 
 
-def interval_lines(report: dict) -> list[str]:
-    found = figures_with_intervals(report)
+def interval_lines(report: Report) -> list[str]:
+    found = figures_with_intervals(report.to_json())
     if not found:
         return []
-    drawn = report["bootstrap"]
+    drawn = report.bootstrap
     over = "whole documents" if drawn.get("cluster") == "doc" else "examples"
     method = f", {drawn['method'].replace('bca', 'BCa')}" if "method" in drawn else ""
     title = f"95% intervals (bootstrap over {over}, {drawn['resamples']} resamples, seed {drawn['seed']}{method})"
     return ["", title] + [f"  {name:<24}{value:>8.4f}  [{low:.4f}, {high:.4f}]" for name, value, (low, high) in found]
 
 
-def ner_table(report: dict) -> str:
-    entity = report["entity"]
+def ner_table(report: NerReport) -> str:
+    entity = report.entity
     lines = _header("entity (strict)")
-    for label, scores in entity["per_label"].items():
-        lines.append(_row(label, scores, f"{scores['support']:>10}"))
-    micro = entity["micro"]
-    lines += ["", _row("micro", micro, f"{micro['tp'] + micro['fn']:>10}"), _row("macro", entity["macro"]),
-              _row("token (micro)", report["token"]["micro"]),
-              f"{'token accuracy':<18}{report['token']['accuracy']:>30.4f}",
-              f"{'sentence accuracy':<18}{report['sentence_accuracy']:>30.4f}", "",
-              f"examples {report['examples']}  tp {micro['tp']}  fp {micro['fp']}  fn {micro['fn']}  "
-              f"missing {report['missing_predictions']}  unparseable {report['unparseable_outputs']}  "
-              f"ungrounded {report['ungrounded_mentions']}  unknown labels {report['unknown_label_predictions']}"]
-    errors = report["errors"]
+    for label, scores in entity.per_label.items():
+        lines.append(_row(label, scores, f"{scores.support:>10}"))
+    micro = entity.micro
+    lines += ["", _row("micro", micro, f"{micro.tp + micro.fn:>10}"), _row("macro", entity.macro),
+              _row("token (micro)", report.token.micro),
+              f"{'token accuracy':<18}{report.token.accuracy:>30.4f}",
+              f"{'sentence accuracy':<18}{report.sentence_accuracy:>30.4f}", "",
+              f"examples {report.examples}  tp {micro.tp}  fp {micro.fp}  fn {micro.fn}  "
+              f"missing {report.missing_predictions}  unparseable {report.unparseable}  "
+              f"ungrounded {report.ungrounded_mentions}  unknown labels {report.unknown_label_predictions}"]
+    errors = report.errors
     if any(errors.values()):
         lines.append("errors: " + "; ".join(f"{kind} {value}" for kind, value in errors.items() if value))
     return "\n".join(lines + interval_lines(report))
 
 
-def classification_table(report: dict) -> str:
+def classification_table(report: ClassificationReport) -> str:
     lines = _header()
-    for label, scores in report["per_label"].items():
-        lines.append(_row(label, scores, f"{scores['support']:>10}"))
-    lines += ["", _row("macro", report["macro"]), f"{'accuracy':<18}{report['accuracy']:>30.4f}"]
-    if "ece" in report:
-        lines.append(f"{'ECE (15 bins)':<18}{report['ece']:>30.4f}")
-    lines.append(f"examples {report['examples']}  invalid {report['invalid']}  missing {report['missing_predictions']}")
+    for label, scores in report.per_label.items():
+        lines.append(_row(label, scores, f"{scores.support:>10}"))
+    lines += ["", _row("macro", report.macro), f"{'accuracy':<18}{report.accuracy:>30.4f}"]
+    if report.recorded("ece") is not None:
+        lines.append(f"{'ECE (15 bins)':<18}{report.recorded('ece'):>30.4f}")
+    lines.append(f"examples {report.examples}  invalid {report.unparseable}  missing {report.missing_predictions}")
     return "\n".join(lines + interval_lines(report))
 
 
-def mcq_table(report: dict) -> str:
-    summary = (f"accuracy {report['accuracy']:.4f} ({report['correct']}/{report['scored']})  "
-               f"unparseable {report['unparseable']}  missing {report['missing_predictions']}  "
-               f"examples {report['examples']}")
+def mcq_table(report: McqReport) -> str:
+    summary = (f"accuracy {report.accuracy:.4f} ({report.correct}/{report.scored})  "
+               f"unparseable {report.unparseable}  missing {report.missing_predictions}  "
+               f"examples {report.examples}")
     return "\n".join([summary] + interval_lines(report))
 
 
@@ -79,13 +81,14 @@ def _side(row: dict, side: str) -> str:
     return f"{row[side]:.4f}{sd}"
 
 
-def comparison_table(result: dict) -> str:
+def comparison_table(comparison: Comparison) -> str:
     """`compare`'s result: each figure for A and B (mean ± sd over runs where there are several), B − A with its 95%
     interval, the p-value ± its Monte-Carlo error (at the floor, `≤ 2 / (B + 1)`), Holm's adjustment for every
     figure but the primary one, and where both sides have several runs Welch's test over the runs' scores."""
     from evaluators.significance import p_text, small_text
 
-    drawn, runs = result["bootstrap"], result.get("runs", {"a": 1, "b": 1})
+    result = comparison.to_json()  # each figure's row, with the sides' spread where there are several runs
+    drawn, runs = comparison.bootstrap, comparison.runs
     lines = [f"A: {result['a']}" + (f" ({runs['a']} runs)" if runs["a"] > 1 else ""),
              f"B: {result['b']}" + (f" ({runs['b']} runs)" if runs["b"] > 1 else ""),
              f"{result['examples']} examples; {result['method']}, {drawn['resamples']} resamples, "

@@ -5,10 +5,10 @@ Three ways to keep an answer grounded, `MODES`, differing in what happens where 
 - `force`: take the best token that keeps the answer valid (the first design). On a real model it bends a repeated
   or out-of-order mention onto some later, wrong substring, and costs F1 (benchmarks/RESULTS.md).
 - `end`: decode freely while the model's best token is valid; where it is not, end the answer at its last complete line.
-- `skip`: decode freely, then keep the lines the scorer would place in the text, dropping the others: mentions that
-  are not text of the input, labels outside the set, lines that do not parse. Those are false positives (or nothing)
-  to the scorer, which reads the kept lines as it would have; so precision rises and recall stays, but for the rare
-  dropped line of an unknown label that the scorer would have placed and moved its cursor past.
+- `skip`: decode freely, then ground the answer once with the scorer's own rule (core.spans.ground) and write back
+  the entities it places with a known label, so that the scorer places exactly those again: mentions that are not
+  text of the input, labels outside the set and lines that do not parse are dropped. Those are false positives (or
+  nothing) to the scorer; so precision rises and recall stays.
 
 No maintained structured-generation library expresses "a substring of this input, after the previous mention", so
 this is a logits processor over the answer format's grammar. `AnswerGrammar.state(prefix)` says whether an answer
@@ -20,8 +20,9 @@ the first match after the previous entity (the rare `#k` marker is not generated
 
 from __future__ import annotations
 
-from core.answer_format import answer_body, parse_answer
-from core.spans import TextIndex, token_boundaries
+from core.answer_format import ANSWER_FORMATS, parse_answer
+from core.schemas import Example
+from core.spans import TextIndex, ground, mentions_for, token_boundaries
 
 MENTION, LABEL = object(), object()
 # One entity line of each format, as segments; literal strings must match exactly.
@@ -34,6 +35,7 @@ MODES = ("skip", "end", "force")
 
 class AnswerGrammar:
     def __init__(self, text: str, tokens: list[str] | None, labels: list[str], answer_format: str):
+        self.text, self.tokens = text, tokens
         self.index = TextIndex(text, token_boundaries(text, tokens))
         self.labels, self.segments, self.none = labels, LINE_SEGMENTS[answer_format], NONE_ANSWER[answer_format]
         self.answer_format = answer_format
@@ -141,12 +143,13 @@ def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: 
     return GroundedAnswer()
 
 
-def grammar_of(example: dict) -> AnswerGrammar:
-    gold = example["gold"]
-    return AnswerGrammar(gold["text"], gold.get("tokens"), gold["labels"], gold.get("answer_format", "lines"))
+def grammar_of(example: Example) -> AnswerGrammar:
+    """The grammar of an NER example with its label set (predict's check_constrainable refuses one without)."""
+    gold = example.gold
+    return AnswerGrammar(gold.text, gold.tokens, gold.labels, gold.answer_format)
 
 
-def grounded_factory(tokenizer, examples: list[dict], mode: str = "force"):
+def grounded_factory(tokenizer, examples: list[Example], mode: str = "force"):
     """What `generate_transformers` calls per batch: (example indices, prompt length) -> logits processors."""
     from transformers import LogitsProcessorList
 
@@ -169,19 +172,19 @@ def complete_answer(grammar: AnswerGrammar, output: str) -> str:
 
 
 def grounded_lines(grammar: AnswerGrammar, output: str) -> str:
-    """`skip`: the lines of a free generation that the scorer would place in the text, in their order: each parses as
-    one entity of a known label whose mention is text of the input on token boundaries (anywhere: the scorer places a
-    mention out of order at its first occurrence). The lines dropped are the scorer's ungrounded mentions, unknown
-    labels and unparseable lines, all false positives or nothing.
+    """`skip`: a free generation reduced to what the scorer places in the text with a known label, written back so
+    that the scorer places exactly that again. The answer is read and grounded once, by the scorer's own rule
+    (core.spans.ground, left to right, an out-of-order mention at its first occurrence); the entities of known labels
+    are rendered in text order with the occurrence marker `ground` needs (core.spans.mentions_for). Dropped: the
+    scorer's ungrounded mentions, unknown labels and unparseable lines, all false positives or nothing; a dropped
+    line no longer moves the scorer's cursor past a later mention.
 
     >>> grammar = AnswerGrammar("Japan beat Syria", ["Japan", "beat", "Syria"], ["LOC"], "lines")
     >>> grounded_lines(grammar, "LOC: Syria\\nLOC: Japan\\nLOC: Japan\\nLOC: Iraq\\nPER: Syria\\nLOC: Sy")
-    'LOC: Syria\\nLOC: Japan\\nLOC: Japan'
+    'LOC: Japan\\nLOC: Syria'
     """
-    kept = []
-    for line in answer_body(output).split("\n"):
-        parsed = parse_answer(line, grammar.answer_format)
-        if (len(parsed.mentions) == 1 and parsed.mentions[0].label in grammar.labels
-                and grammar.index.find(parsed.mentions[0].text, 0) is not None):
-            kept.append(line)
-    return "\n".join(kept) if kept else grammar.none
+    mentions = parse_answer(output, grammar.answer_format).mentions
+    placed = [entity for entity in ground(grammar.text, mentions, grammar.tokens).entities
+              if entity.label in grammar.labels]
+    kept = mentions_for(grammar.text, placed, grammar.tokens, nested=True)
+    return ANSWER_FORMATS[grammar.answer_format].render(kept)

@@ -18,7 +18,7 @@ import click
 from core import options
 from core.errors import DataError
 from core.io import write_jsonl
-from core.schemas import read_records
+from core.schemas import ClassificationPrediction, Example, read_examples
 from prediction.predict import (
     CHAT_TEMPLATE,
     DATA,
@@ -114,24 +114,25 @@ def fit_temperature(scores: list[list[float]], gold: list[int]) -> float:
     return float(log_t.exp())
 
 
-def predictions(examples: list[dict], scores: list[list[float]], label_sets: list[list[str]],
-                temperature: float) -> list[dict]:
+def predictions(examples: list[Example], scores: list[list[float]],
+                temperature: float) -> list[ClassificationPrediction]:
     out = []
-    for example, row, labels in zip(examples, scores, label_sets):
+    for example, row in zip(examples, scores):
+        labels = example.gold.labels
         probabilities = softmax(row, temperature)
         best = max(range(len(labels)), key=probabilities.__getitem__)
-        out.append({"id": example["id"], "label": labels[best], "confidence": probabilities[best],
-                    "scores": dict(zip(labels, probabilities))})
+        out.append(ClassificationPrediction(id=example.id, label=labels[best], confidence=probabilities[best],
+                                            scores=dict(zip(labels, probabilities))))
     return out
 
 
-def gold_indices(examples: list[dict]) -> list[int]:
+def gold_indices(examples: list[Example]) -> list[int]:
     """Each example's gold label as its position in the example's own label set."""
-    return [e["gold"]["labels"].index(e["gold"]["label"]) for e in examples]
+    return [e.gold.labels.index(e.gold.label) for e in examples]
 
 
-def check_classification(examples: list[dict], path: str) -> None:
-    if any(e["gold"]["task"] != "classification" for e in examples):
+def check_classification(examples: list[Example], path: str) -> None:
+    if any(e.gold.task != "classification" for e in examples):
         raise DataError(path, None, "expected classification examples (predict-labels scores each example's labels; "
                                     "use `llmner predict` to generate)")
 
@@ -154,16 +155,15 @@ def predict_labels(model, data, output, batch_size, quantization, dtype, chat_te
     carries its confidence and every label's probability."""
     records = examples_to_predict(data, output, examples, shard)
     check_classification(records, data)
-    validation = read_records(calibration_data) if calibration_data else None
+    validation = read_examples(calibration_data) if calibration_data else None
     if validation:
         check_classification(validation, calibration_data)
     loaded, tokenizer = load_model(model, quantization, dtype)
 
     def scores_of(chosen):
         prompts = training_prompts(tokenizer, chosen, chat_template, model)
-        return label_logprobs(loaded, tokenizer, prompts, [e["gold"]["labels"] for e in chosen], batch_size)
+        return label_logprobs(loaded, tokenizer, prompts, [e.gold.labels for e in chosen], batch_size)
 
     temperature = fit_temperature(scores_of(validation), gold_indices(validation)) if validation else 1.0
-    count = write_jsonl(output, predictions(records, scores_of(records), [e["gold"]["labels"] for e in records],
-                                            temperature))
+    count = write_jsonl(output, (p.to_json() for p in predictions(records, scores_of(records), temperature)))
     click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)

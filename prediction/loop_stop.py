@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 
 from core.answer_format import ANSWER_FORMATS
+from core.schemas import Example, NerGold
 
 LABEL_ROOM = 64  # characters a line may have beyond its mention: the label and the format's punctuation
 
@@ -42,24 +43,24 @@ def looping(answer: str, text: str, answer_format: str) -> bool:
     return False
 
 
-def loop_stop_factory(tokenizer, examples: list[dict]):
+def loop_stop_factory(tokenizer, examples: list[Example]):
     """A factory of transformers stopping criteria for one batch: the row's answer is decoded after each step and
     the row ends when it loops (NER examples only; other rows run to their end as before)."""
     from transformers import StoppingCriteria
 
     class LoopStop(StoppingCriteria):
-        def __init__(self, rows: list[dict | None], prompt_length: int):
+        def __init__(self, rows: list[NerGold | None], prompt_length: int):
             self.rows, self.prompt_length = rows, prompt_length
 
         def __call__(self, input_ids, scores, **kwargs):
             import torch
 
             answers = tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
-            return torch.tensor([gold is not None and looping(answer, gold["text"], gold.get("answer_format", "lines"))
+            return torch.tensor([gold is not None and looping(answer, gold.text, gold.answer_format)
                                  for gold, answer in zip(self.rows, answers)], device=input_ids.device)
 
     def factory(batch: list[int], prompt_length: int):
-        rows = [examples[i]["gold"] if examples[i]["gold"]["task"] == "ner" else None for i in batch]
+        rows = [examples[i].gold if examples[i].gold.task == "ner" else None for i in batch]
         return LoopStop(rows, prompt_length)
 
     return factory

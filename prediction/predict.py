@@ -30,9 +30,9 @@ import click
 
 from core import options
 from core.errors import DataError
-from core.io import check_writable, read_json, read_jsonl, write_jsonl
+from core.io import check_writable, read_json, write_jsonl
 from core.prompt_record import as_trained, read_record
-from core.schemas import read_records
+from core.schemas import EXAMPLE, PREDICTIONS, Example, read_examples, read_valid
 from core.tasks import prompt_turns
 from prediction.constrained import MODES as CONSTRAINT_MODES
 from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
@@ -62,10 +62,10 @@ def use_chat_template(tokenizer, chat_template: str | None) -> None:
                                                       "with the recipe's chat_template (e.g. deepseek_v3)")
 
 
-def prompt_messages(example: dict, record: dict[str, str] | None = None, model: str = "") -> list[dict]:
+def prompt_messages(example: Example, record: dict[str, str] | None = None, model: str = "") -> list[dict]:
     """The turns the model continues: the example's, with the system prompt it was fine-tuned on where its folder
     records one (core.prompt_record)."""
-    return prompt_turns(as_trained(example, record or {}, model))
+    return prompt_turns(as_trained(example.id, example.to_json()["messages"], record or {}, model))
 
 
 def training_prefix(tokenizer, messages: list[dict]) -> str:
@@ -76,7 +76,7 @@ def training_prefix(tokenizer, messages: list[dict]) -> str:
     return rendered[:rendered.index(SENTINEL)]
 
 
-def training_prompts(tokenizer, examples: list[dict], chat_template: str | None, model: str = "") -> list[str]:
+def training_prompts(tokenizer, examples: list[Example], chat_template: str | None, model: str = "") -> list[str]:
     use_chat_template(tokenizer, chat_template)
     record = read_record(model) if model else {}
     return [training_prefix(tokenizer, prompt_messages(e, record, model)) for e in examples]
@@ -313,7 +313,7 @@ def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
     return [gpus[i:i + per_worker] for i in range(0, len(gpus), per_worker)]
 
 
-def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str], batch_size: int,
+def generate_answers(model, tokenizer, examples: list[Example], prompts: list[str], batch_size: int,
                      max_new_tokens: int, constrained: str | None = None, loop_stop: bool = False,
                      prefix_cache: bool = True) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained);
@@ -335,20 +335,19 @@ def generate_answers(model, tokenizer, examples: list[dict], prompts: list[str],
 
 def check_constrainable(data: str) -> None:
     """Constrained decoding needs NER examples with their label set (the contract lets `labels` be left out)."""
-    for line, record in read_jsonl(data):
-        gold = record["gold"]
-        if gold["task"] != "ner":
+    for line, example, _ in read_valid(data, Example, EXAMPLE):
+        if example.gold.task != "ner":
             raise DataError(data, line, "expected NER examples for --constrained")
-        if not gold.get("labels"):
+        if not example.gold.labels:
             raise DataError(data, line, f"expected NER examples with gold.labels (the label set) for --constrained; "
-                                        f"example {record['id']!r} has none")
+                                        f"example {example.id!r} has none")
 
 
-def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[dict]:
+def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[Example]:
     """The examples a run predicts (the first `examples`, then its shard), every check that can fail made before a
     model is loaded."""
     check_writable(output)
-    records = read_records(data, examples)
+    records = read_examples(data, examples)
     return shard_of(records, *parse_shard(shard)) if shard else records
 
 
@@ -425,7 +424,8 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         started = time.perf_counter()
         outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained,
                                    loop_stop == "on", prefix_cache)
-    count = write_jsonl(output, ({"id": e["id"], "output": text} for e, text in zip(records, outputs)))
+    count = write_jsonl(output, (PREDICTIONS[e.gold.task](id=e.id, output=text).to_json()
+                                 for e, text in zip(records, outputs)))
     timing = "" if started is None else f" (generated in {time.perf_counter() - started:.1f} s)"
     click.echo(f"wrote {count} predictions to {output}{timing}", err=True)
 
@@ -443,7 +443,7 @@ def worker_command(settings: dict, output: str, shard: str, gpus: int) -> list[s
     return command
 
 
-def predict_on_workers(groups: list[list[str]], records: list[dict], data: str, output: str, shard: str | None,
+def predict_on_workers(groups: list[list[str]], records: list[Example], data: str, output: str, shard: str | None,
                        examples: int | None, backend: str, **settings) -> int:
     """One process per GPU group, each with CUDA_VISIBLE_DEVICES set to its group, predicting its shard; then the
     checked merge. Independent engines are vLLM's offline data parallel for a dense model (its own example starts
@@ -464,6 +464,6 @@ def predict_on_workers(groups: list[list[str]], records: list[dict], data: str, 
     if failed:
         raise click.ClickException(f"the worker on GPU {','.join(failed[0][0])} exited with status {failed[0][1]} "
                                    f"({len(failed)} of {len(groups)} failed; see its log above)")
-    written = merge_files([e["id"] for e in records], data, [part for _, part, _ in workers], output)
+    written = merge_files([e.id for e in records], data, [part for _, part, _ in workers], output)
     shutil.rmtree(parts)
     return written

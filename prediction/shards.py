@@ -17,7 +17,7 @@ from core import options
 from core.errors import DataError
 from core.ids import parse_id
 from core.io import check_writable, read_jsonl, write_jsonl
-from core.schemas import read_records
+from core.schemas import read_examples
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -62,7 +62,7 @@ def merge_predictions(ids: list[str | int], data: str,
 
 
 def example_ids(data: str) -> list[str | int]:
-    ids = [record["id"] for record in read_records(data)]
+    ids = [example.id for example in read_examples(data)]
     if len(set(ids)) != len(ids):
         raise DataError(data, None, "expected unique example ids (predictions are matched by id)")
     return ids

@@ -20,6 +20,7 @@ import click
 import yaml
 
 from core import options
+from core.answer_format import DEFAULT_FORMAT
 from core.errors import DataError
 from core.io import check_writable, write_jsonl
 from core.prompt_record import dataset_of
@@ -71,7 +72,7 @@ def with_prompt(example: dict, style: str, data: str | Path) -> dict:
     if gold["task"] != "ner" or not gold.get("labels"):
         raise DataError(data, None, f"NER examples with gold.labels for --prompt (example {example['id']!r} has "
                                     f"task {gold['task']!r}{'' if gold.get('labels') else ' and no labels'})")
-    prompt = NerPrompt(dataset_of(example["id"]), tuple(gold["labels"]), gold.get("answer_format", "lines"))
+    prompt = NerPrompt(dataset_of(example["id"]), tuple(gold["labels"]), gold.get("answer_format", DEFAULT_FORMAT))
     turns = [turn for turn in example["messages"] if turn["role"] != "system"]
     return {**example, "messages": [{"role": "system", "content": prompt.system(style)}, *turns]}
 

@@ -8,4 +8,4 @@ def report_of(gold_path, pred_path) -> dict:
     from evaluators.score import build_report
 
     gold = load_gold(gold_path)
-    return build_report(gold, load_predictions(pred_path, gold), resamples=0, pred=str(pred_path))
+    return build_report(gold, load_predictions(pred_path, gold), resamples=0, pred=str(pred_path)).to_json()

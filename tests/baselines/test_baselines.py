@@ -176,3 +176,17 @@ def test_crf_predict_names_a_malformed_labels_file(tmp_path):
                     "--data", tmp_path / "data.jsonl", "--output", tmp_path / "p.jsonl", "--model", tmp_path / "model")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.stderr, result.exception)
     assert result.stderr.startswith(f"error: {tmp_path / 'model' / 'labels.json'}:1: expected a JSON array")
+
+
+def test_the_crf_tagger_refuses_training_examples_without_a_label_set(tmp_path):
+    """A valid NER example may leave out `labels`; the tagger learns its tags from them, so training says so in one
+    line instead of a KeyError (the encoder's row is in tests/llmner/test_bad_input.py)."""
+    from baselines import crf_tagger
+    from core.errors import DataError
+    from tests.records import NER_EXAMPLE, jl
+
+    data = tmp_path / "train.jsonl"
+    tokenised = NER_EXAMPLE["gold"] | {"tokens": NER_EXAMPLE["gold"]["text"].split()}
+    data.write_text(jl(NER_EXAMPLE | {"gold": tokenised}), encoding="utf-8")
+    with pytest.raises(DataError, match="train.jsonl:1: expected tokenised NER examples with gold.labels"):
+        crf_tagger.train_tagger({"seed": 0, "train": str(data), "max_examples": None})

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from core.io import write_jsonl
-from core.spans import Entity
+from core.schemas import ClassificationPrediction, McqPrediction, NerPrediction
 from evaluators import bootstrap, ner, significance
 from evaluators.data import Gold, Prediction, load_gold
 from evaluators.score import build_report, scored
@@ -44,22 +44,22 @@ def imperfect_ner(gold: Gold, seed: int) -> dict[str, Prediction]:
     """Span predictions with a real system's kinds of error: dropped, added, relabelled, shifted, split, merged."""
     rng = random.Random(seed)
     predictions = {}
-    for line, (example_id, example) in enumerate(gold.examples.items(), start=1):
-        entities = perturb([Entity(**e) for e in example["entities"]], example["tokens"], example["labels"], rng)
-        predictions[example_id] = Prediction(line, {"id": example_id, "entities": [e._asdict() for e in entities]})
+    for example_id, example in gold.examples.items():
+        entities = perturb([e.entity for e in example.entities], example.tokens, example.labels, rng)
+        predictions[example_id] = NerPrediction(id=example_id, entities=[e._asdict() for e in entities])
     return predictions
 
 
 def noisy_labels(gold: Gold, seed: int, wrong: float) -> dict[str, Prediction]:
     rng = random.Random(seed)
     predictions = {}
-    for line, (example_id, example) in enumerate(gold.examples.items(), start=1):
+    for example_id, example in gold.examples.items():
         if gold.task == "mcq":
-            letter = example["answer"] if rng.random() > wrong else rng.choice("ABCD")
-            predictions[example_id] = Prediction(line, {"id": example_id, "output": letter})
+            letter = example.answer if rng.random() > wrong else rng.choice("ABCD")
+            predictions[example_id] = McqPrediction(id=example_id, output=letter)
         else:
-            label = example["label"] if rng.random() > wrong else rng.choice(example["labels"])
-            predictions[example_id] = Prediction(line, {"id": example_id, "label": label})
+            label = example.label if rng.random() > wrong else rng.choice(example.labels)
+            predictions[example_id] = ClassificationPrediction(id=example_id, label=label)
     return predictions
 
 
@@ -74,8 +74,8 @@ def conll(real):
 def test_intervals_equal_a_loop_over_the_original_scorer_on_the_same_resamples(conll):
     gold, predictions = conll
     report, stats = scored(gold, predictions)
-    items = [ner.NerItem(i, e["text"], frozenset(Entity(**x) for x in e["entities"]),
-                         frozenset(Entity(**x) for x in predictions[i].record["entities"]), e["tokens"])
+    items = [ner.NerItem(i, e.text, frozenset(x.entity for x in e.entities),
+                         frozenset(x.entity for x in predictions[i].entities), e.tokens)
              for i, e in gold.examples.items()]
     token_counts = [ner.token_counts(item) for item in items]
     values = {name: [] for name in stats.figures}
@@ -141,16 +141,16 @@ def test_classification_and_mcq_intervals_equal_a_loop_over_the_original_scorer(
         predictions = noisy_labels(gold, seed=4, wrong=0.4)
         _, stats = scored(gold, predictions)
         examples = list(gold.examples.values())
-        answers = [p.record.get("label", p.record.get("output")) for p in predictions.values()]
+        answers = [p.output if p.output is not None else p.label for p in predictions.values()]
         values = {name: [] for name in stats.figures}
         for indices in bootstrap.index_chunks(len(examples), 50, seed=5):
             for row in indices:
                 if dataset == "ag_news":
-                    scores = classification_scores([examples[i]["label"] for i in row], [answers[i] for i in row],
-                                                   examples[0]["labels"])
+                    scores = classification_scores([examples[i].label for i in row], [answers[i] for i in row],
+                                                   examples[0].labels)
                     values["macro.f1"].append(scores["macro"]["f1"])
                 else:
-                    scores = mcq_scores([examples[i]["answer"] for i in row], [answers[i] for i in row])
+                    scores = mcq_scores([examples[i].answer for i in row], [answers[i] for i in row])
                 values["accuracy"].append(scores["accuracy"])
         ours = bootstrap.intervals(stats, 50, seed=5)
         for name, reference in values.items():
@@ -159,9 +159,9 @@ def test_classification_and_mcq_intervals_equal_a_loop_over_the_original_scorer(
 
 def test_intervals_cover_the_figure_and_are_seeded(conll):
     gold, predictions = conll
-    report = build_report(gold, predictions, resamples=300, seed=7)
-    again = build_report(gold, predictions, resamples=300, seed=7)
-    other = build_report(gold, predictions, resamples=300, seed=8)
+    report = build_report(gold, predictions, resamples=300, seed=7).to_json()
+    again = build_report(gold, predictions, resamples=300, seed=7).to_json()
+    other = build_report(gold, predictions, resamples=300, seed=8).to_json()
     for section, key in ((report["entity"]["micro"], "f1"), (report["entity"]["micro"], "precision"),
                          (report["entity"]["micro"], "recall"), (report["token"]["micro"], "f1"),
                          (report, "sentence_accuracy")):
@@ -170,7 +170,7 @@ def test_intervals_cover_the_figure_and_are_seeded(conll):
     assert again["entity"]["micro"]["f1_ci"] == report["entity"]["micro"]["f1_ci"]
     assert other["entity"]["micro"]["f1_ci"] != report["entity"]["micro"]["f1_ci"]
     assert report["bootstrap"] == {"resamples": 300, "seed": 7, "cluster": "doc", "units": 231, "method": "bca"}
-    plain = build_report(gold, predictions, resamples=0)
+    plain = build_report(gold, predictions, resamples=0).to_json()
     assert "bootstrap" not in plain and "f1_ci" not in plain["entity"]["micro"]
 
 
@@ -197,7 +197,7 @@ def test_intervals_cost_well_under_a_second_on_conll2003(conll):
 
 @pytest.fixture(scope="module")
 def conll_documents(conll):
-    return bootstrap.cluster_codes([e["document"] for e in conll[0].examples.values()])
+    return bootstrap.cluster_codes([e.document for e in conll[0].examples.values()])
 
 
 def clustered_system(gold_counts, documents, rng, kappa: float = 20, recall: float = 0.87, spurious: float = 0.12):
@@ -215,7 +215,7 @@ def clustered_system(gold_counts, documents, rng, kappa: float = 20, recall: flo
 def test_conll2003_keeps_its_documents_and_score_resamples_them(real, conll, conll_documents, tmp_path):
     gold_path = real / "conll2003" / "test.jsonl"
     assert conll_documents.max() + 1 == 231  # the test file's -DOCSTART- lines
-    write_jsonl(tmp_path / "p.jsonl", (p.record for p in conll[1].values()))
+    write_jsonl(tmp_path / "p.jsonl", (p.to_json() for p in conll[1].values()))
     reports, outputs = {}, {}
     for cluster in ("", "doc", "example"):
         result = run("score", "--data", gold_path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
@@ -330,7 +330,7 @@ def simulated_pairs(gold_counts: numpy.ndarray, rng, pairs: int, recall_a: float
 
 @pytest.fixture(scope="module")
 def conll_gold_counts(conll):
-    return numpy.array([len(e["entities"]) for e in conll[0].examples.values()])
+    return numpy.array([len(e.entities) for e in conll[0].examples.values()])
 
 
 def null_p_values(gold_counts, pairs: int, resamples: int, seed: int, block: int = 500) -> dict[str, numpy.ndarray]:
@@ -435,10 +435,10 @@ def test_compare_generations_with_a_mix_of_spans_and_generations(real, conll, tm
     gold, spans = conll
     b = []
     for n, (example_id, prediction) in enumerate(spans.items()):
-        entities, text = prediction.record["entities"], gold.examples[example_id]["text"]
-        b.append({"id": example_id, "entities": entities} if n % 2 else
-                 {"id": example_id, "output": "\n".join(f"{x['label']}: {text[x['start']:x['end']]}"
-                                                        for x in entities) or "none"})
+        entities, text = prediction.entities, gold.examples[example_id].text
+        b.append(prediction.to_json() if n % 2 else
+                 {"id": example_id, "output": "\n".join(f"{x.label}: {text[x.start:x.end]}" for x in entities)
+                  or "none"})
     write_jsonl(tmp_path / "a.jsonl", a)
     write_jsonl(tmp_path / "b.jsonl", b)
     result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
@@ -463,7 +463,7 @@ def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
     gold_path = real / dataset / "test.jsonl"
     gold = load_gold(gold_path)
     for name, seed in (("a", 1), ("b", 2)):
-        write_jsonl(tmp_path / f"{name}.jsonl", (p.record for p in noisy_labels(gold, seed, 0.3).values()))
+        write_jsonl(tmp_path / f"{name}.jsonl", (p.to_json() for p in noisy_labels(gold, seed, 0.3).values()))
     result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
                  "--json", tmp_path / "c.json", "--resamples", 300)
     assert result.exit_code == 0, result.output
@@ -478,8 +478,8 @@ def test_compare_classification_and_multiple_choice(real, tmp_path, dataset):
 def test_compare_defaults_to_10000_resamples_with_the_p_values_monte_carlo_error_and_holm(real, conll, tmp_path):
     gold_path = real / "conll2003" / "test.jsonl"
     gold, spans = conll
-    write_jsonl(tmp_path / "a.jsonl", (p.record for p in spans.values()))
-    write_jsonl(tmp_path / "b.jsonl", (p.record for p in imperfect_ner(gold, seed=1).values()))
+    write_jsonl(tmp_path / "a.jsonl", (p.to_json() for p in spans.values()))
+    write_jsonl(tmp_path / "b.jsonl", (p.to_json() for p in imperfect_ner(gold, seed=1).values()))
     result = run("compare", "--data", gold_path, "--pred", tmp_path / "a.jsonl", "--pred", tmp_path / "b.jsonl",
                  "--json", tmp_path / "c.json")
     assert result.exit_code == 0, result.output
@@ -499,7 +499,7 @@ def test_compare_several_runs_per_system(real, conll, tmp_path):
     gold_path = real / "conll2003" / "test.jsonl"
     gold, _ = conll
     for seed in range(4):  # four "training seeds" of one system: its perturbations differ run to run
-        write_jsonl(tmp_path / f"run{seed}.jsonl", (p.record for p in imperfect_ner(gold, seed=10 + seed).values()))
+        write_jsonl(tmp_path / f"run{seed}.jsonl", (p.to_json() for p in imperfect_ner(gold, seed=10 + seed).values()))
     a = ",".join(str(tmp_path / f"run{seed}.jsonl") for seed in range(3))
     result = run("compare", "--data", gold_path, "--pred", a, "--pred", tmp_path / "run3.jsonl", "--json",
                  tmp_path / "c.json", "--resamples", 2000)
@@ -535,7 +535,7 @@ def test_compare_needs_two_prediction_files(real):
 
 def test_leaderboard_of_real_reports(real, conll, tmp_path):
     gold_path = real / "conll2003" / "test.jsonl"
-    runs = {"spans": [p.record for p in conll[1].values()],
+    runs = {"spans": [p.to_json() for p in conll[1].values()],
             "perfect": [{"id": e["id"], "output": e["messages"][-1]["content"]}
                         for e in map(json.loads, open(gold_path, encoding="utf-8"))]}
     reports = []
@@ -546,7 +546,7 @@ def test_leaderboard_of_real_reports(real, conll, tmp_path):
         assert run("score", "--data", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
                    reports[-1], "--resamples", 200).exit_code == 0
     news = load_gold(real / "ag_news" / "test.jsonl")
-    write_jsonl(tmp_path / "news.jsonl", (p.record for p in noisy_labels(news, 3, 0.2).values()))
+    write_jsonl(tmp_path / "news.jsonl", (p.to_json() for p in noisy_labels(news, 3, 0.2).values()))
     reports.append(tmp_path / "news_report.json")
     run("score", "--data", real / "ag_news" / "test.jsonl", "--pred", tmp_path / "news.jsonl", "--json", reports[-1],
         "--system", "noisy labeller", "--resamples", 200)
@@ -572,7 +572,7 @@ def test_leaderboard_tests_every_pair_with_holm_across_pairs(real, conll, tmp_pa
     reports = []
     for name, seed in (("one", 0), ("two", 1), ("three", 2)):
         (tmp_path / name).mkdir()
-        write_jsonl(tmp_path / name / "predictions.jsonl", (p.record for p in imperfect_ner(gold, seed).values()))
+        write_jsonl(tmp_path / name / "predictions.jsonl", (p.to_json() for p in imperfect_ner(gold, seed).values()))
         reports.append(tmp_path / name / "report.json")
         assert run("score", "--data", gold_path, "--pred", tmp_path / name / "predictions.jsonl", "--json",
                    reports[-1], "--resamples", 0).exit_code == 0

@@ -12,6 +12,7 @@ from scipy import stats as scipy_stats
 
 from benchmarks.real_report import comparison_cell
 from core.io import write_jsonl
+from core.schemas import Comparison
 from evaluators import significance
 from evaluators.tables import comparison_table
 from tests.cli import llmner
@@ -29,11 +30,15 @@ def test_the_monte_carlo_error_of_a_two_sided_p_is_its_spread_over_reruns():
     assert significance.monte_carlo_error(1.0, 10_000) == pytest.approx(0.01)  # not 0 at p = 1
 
 
-def one_figure_result(p: float, resamples: int) -> dict:
+def one_figure_result(p: float, resamples: int) -> Comparison:
     row = {"a": 0.5, "b": 0.6, "difference": 0.1, "difference_ci": [0.05, 0.15], "p_value": p,
            "p_value_mc_error": significance.monte_carlo_error(p, resamples)}
-    return {"a": "a.jsonl", "b": "b.jsonl", "examples": 400, "method": "paired bootstrap over examples",
-            "primary": "accuracy", "bootstrap": {"resamples": resamples, "seed": 42}, "figures": {"accuracy": row}}
+    return Comparison.model_validate(
+        {"task": "mcq", "examples": 400, "data": "gold.jsonl", "a": "a.jsonl", "b": "b.jsonl",
+         "runs": {"a": 1, "b": 1}, "method": "paired bootstrap over examples", "difference": "b - a",
+         "primary": "accuracy", "holm": "every figure but the primary",
+         "bootstrap": {"resamples": resamples, "seed": 42},
+         "p_value_floor": significance.p_floor(resamples), "figures": {"accuracy": row}})
 
 
 @pytest.mark.parametrize("resamples, shown", [(10_000, "≤ 0.0002"), (50_000, "≤ 0.00004"), (100_000, "≤ 0.00002")])
@@ -42,8 +47,8 @@ def test_a_p_value_at_the_resampling_floor_prints_as_a_bound_never_as_0(resample
     table = comparison_table(one_figure_result(floor, resamples))
     assert shown in table and "0.0000 " not in table, table
     path = tmp_path / "compare.json"
-    path.write_text(json.dumps(one_figure_result(floor, resamples) | {
-        "figures": {"entity.micro.f1": one_figure_result(floor, resamples)["figures"]["accuracy"]}}))
+    written = one_figure_result(floor, resamples).to_json()
+    path.write_text(json.dumps(written | {"figures": {"entity.micro.f1": written["figures"]["accuracy"]}}))
     assert comparison_cell(str(path)).endswith(f"p {shown}")  # bench-real's table: the same decision
 
 

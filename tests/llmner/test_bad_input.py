@@ -47,6 +47,9 @@ def gold(base: dict, **change) -> dict:
     return base | {"gold": base["gold"] | change}
 
 
+NER_NO_LABELS = NER_GOLD | {"gold": {key: value for key, value in NER_GOLD["gold"].items() if key != "labels"}}
+
+
 def utf16(text: str) -> bytes:
     return text.encode("utf-16")
 
@@ -60,6 +63,8 @@ SCORE = ("score",)
 CARD = ("card",)
 
 PREDICT = ("predict",)
+
+BENCH = ("bench",)
 
 BASELINE = ("baseline",)
 NER_SCORE = ["--data", "{d}/gold.jsonl", "--pred", "{d}/pred.jsonl"]
@@ -281,12 +286,25 @@ CASES = [
     ("predict-data-no-user-turn", PREDICT, {"data.jsonl": jl(NER_GOLD | {"messages": []})}, predict(), "data.jsonl",
      1),
     ("predict-data-id-a-list", PREDICT, {"data.jsonl": jl(NER_GOLD | {"id": [1]})}, predict(), "data.jsonl", 1),
+    # a valid NER example may leave out its label set, which constrained decoding needs (a KeyError once)
+    *[(f"predict-constrained-{mode}-no-labels", PREDICT, {"data.jsonl": jl(NER_NO_LABELS)},
+       [*predict(), "--constrained", mode], "data.jsonl", 1) for mode in ("skip", "end", "force")],
+    ("predict-constrained-not-ner", PREDICT, {"data.jsonl": jl(CLS_GOLD)}, [*predict(), "--constrained"],
+     "data.jsonl", 1),
+    ("bench-constrained-no-labels", BENCH, {"data.jsonl": jl(NER_NO_LABELS)},
+     ["constrained", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl"], "data.jsonl", 1),
+    ("bench-constrained-not-ner", BENCH, {"data.jsonl": jl(CLS_GOLD)},
+     ["constrained", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl"], "data.jsonl", 1),
     ("tagger-data-not-tokenised", BASELINE, {"data.jsonl": jl(gold(NER_GOLD, tokens=None))},
      ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/out/p.jsonl"], "data.jsonl", 1),
     ("tagger-data-no-gold", BASELINE, {"data.jsonl": jl({"id": "d/0", "messages": []})},
      ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/out/p.jsonl"], "data.jsonl", 1),
+    # a valid tokenised NER example may leave out its label set, which a tagger learns its tags from (a KeyError once)
+    ("tagger-train-no-labels", BASELINE, {"data.jsonl": jl(NER_NO_LABELS), "dev.jsonl": jl(NER_GOLD)},
+     ["encoder", "train", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--eval-data",
+      "{d}/dev.jsonl", "--out-dir", "{d}/out"], "data.jsonl", 1),
     ("tagger-output-under-a-file", BASELINE, {"data.jsonl": jl(NER_GOLD), "afile": ""},
      ["encoder", "predict", "--model", "{d}/no-such-model", "--data", "{d}/data.jsonl", "--output",
       "{d}/afile/p.jsonl"], "p.jsonl", None),

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from core.answer_format import parse_answer
+from core.schemas import read_examples
 from core.spans import ground
 from prediction.constrained import COMPLETE, INVALID, MODES, OPEN, AnswerGrammar, complete_answer
 from tests.cli import llmner
@@ -71,8 +72,8 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     from prediction.predict import generate_answers, training_prompts
     from training.twin import build_model, build_tokenizer
 
-    examples = [json.loads(line) for _, line in zip(range(40), open(converted / dataset / "test.jsonl"))]
-    tokenizer = build_tokenizer([t["content"] for e in examples for t in e["messages"]], "qwen_25", tmp_path, 800)
+    examples = read_examples(converted / dataset / "test.jsonl", 40)
+    tokenizer = build_tokenizer([t.content for e in examples for t in e.messages], "qwen_25", tmp_path, 800)
     build_model("Qwen/Qwen2.5-1.5B-Instruct", tokenizer, tmp_path)
     model = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
     tokenizer.padding_side = "left"
@@ -83,9 +84,9 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     def problems(outputs):
         unparseable = ungrounded = 0
         for example, output in zip(examples, outputs):
-            parsed = parse_answer(output, example["gold"]["answer_format"])
+            parsed = parse_answer(output, example.gold.answer_format)
             unparseable += parsed.unparseable
-            ungrounded += ground(example["gold"]["text"], parsed.mentions, example["gold"].get("tokens")).ungrounded
+            ungrounded += ground(example.gold.text, parsed.mentions, example.gold.tokens).ungrounded
         return unparseable, ungrounded
 
     assert problems(free)[0] > 0  # the free model's noise does not parse ...
@@ -122,8 +123,9 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     import random
 
     from converters.conll import convert_file
+    from core.schemas import Example, NerPrediction
     from core.tasks import ner_prompt
-    from evaluators.data import Gold, Prediction
+    from evaluators.data import Gold
     from evaluators.score import build_report
     from prediction.constrained import grammar_of, grounded_lines
     from tests.constants import ROOT
@@ -142,11 +144,34 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, str(data))
 
     def report(outputs):
-        return build_report(gold, {e["id"]: Prediction(i, {"id": e["id"], "output": outputs[e["id"]]})
-                                   for i, e in enumerate(examples)}, resamples=0)
+        return build_report(gold, {e["id"]: NerPrediction(id=e["id"], output=outputs[e["id"]]) for e in examples},
+                            resamples=0).to_json()
 
     raw = report(noisy)
-    skipped = report({e["id"]: grounded_lines(grammar_of(e), noisy[e["id"]]) for e in examples})
+    skipped = report({e["id"]: grounded_lines(grammar_of(Example.model_validate(e)), noisy[e["id"]]) for e in examples})
     assert raw["ungrounded_mentions"] > 0 and skipped["ungrounded_mentions"] == 0
     assert skipped["entity"]["micro"]["tp"] == raw["entity"]["micro"]["tp"]
     assert skipped["entity"]["micro"]["fp"] < raw["entity"]["micro"]["fp"]
+
+
+def placed(text: str, tokens: list[str], output: str) -> set:
+    """The entities the scorer places for a raw answer (its one grounding, core.spans.ground)."""
+    return set(ground(text, parse_answer(output, "lines").mentions, tokens).entities)
+
+
+@pytest.mark.parametrize("output", [
+    "ORG: Paris\nLOC: Paris",                  # a dropped line of an unknown label had moved the scorer's cursor
+    "LOC: Paris\nORG: Paris\nLOC: Paris",      # the same between two kept lines
+    "LOC#2: Paris\nLOC: Paris",                # out of order: the scorer places it at the first occurrence
+    "LOC: Lyon\nLOC#2: Paris\nXYZ: and",       # an ungrounded mention moves nothing
+    "LOC: Paris and\nLOC: Paris",              # not on token boundaries
+])
+def test_skip_keeps_exactly_what_the_scorer_places(output):
+    """`skip` grounds with the scorer's own rule: the answer it writes back places, for the scorer, exactly the
+    entities of known labels the scorer places in the free answer (a mention that occurs twice in the sentence)."""
+    from prediction.constrained import grounded_lines
+
+    text = "Paris and Paris"
+    tokens = text.split()
+    kept = grounded_lines(AnswerGrammar(text, tokens, ["LOC"], "lines"), output)
+    assert placed(text, tokens, kept) == {e for e in placed(text, tokens, output) if e.label == "LOC"}, kept

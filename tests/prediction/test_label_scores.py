@@ -9,6 +9,7 @@ import math
 import pytest
 
 from converters.classification import classification_example
+from core.schemas import Example
 from prediction import label_scores
 from tests.cli import llmner
 
@@ -18,8 +19,9 @@ LABELS = ["finance", "realty", "sports"]
 def test_softmax_and_predictions():
     assert label_scores.softmax([0.0, 0.0]) == [0.5, 0.5]
     assert label_scores.softmax([2.0, 0.0], temperature=2.0)[0] == pytest.approx(1 / (1 + math.exp(-1)))
-    (prediction,) = label_scores.predictions([{"id": "a"}], [[-1.0, -3.0, -2.0]], [LABELS], 1.0)
-    assert prediction["label"] == "finance" and prediction["confidence"] == max(prediction["scores"].values())
+    example = Example.model_validate(classification_example("a", "t", "realty", tuple(LABELS)))
+    (prediction,) = label_scores.predictions([example], [[-1.0, -3.0, -2.0]], 1.0)
+    assert prediction.label == "finance" and prediction.confidence == max(prediction.scores.values())
 
 
 def test_temperature_scaling_lowers_validation_nll():
@@ -60,7 +62,7 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
     folder, _, examples = tiny
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    prompts = [training_prefix(tokenizer, prompt_messages(e)) for e in examples[:3]]
+    prompts = [training_prefix(tokenizer, prompt_messages(Example.model_validate(e))) for e in examples[:3]]
     label_sets = [LABELS, ["sports", "realty"], ["finance"]]  # each example its own candidates (Fudan news)
     batched = label_scores.label_logprobs(model, tokenizer, prompts, label_sets, prompts_per_batch=2)
     assert [len(row) for row in batched] == [3, 2, 1]

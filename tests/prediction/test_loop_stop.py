@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.schemas import Example
 from prediction.loop_stop import loop_stop_factory, looping
 
 TEXT = "Syria and Turkey met in Ankara ."
@@ -35,7 +36,8 @@ def test_the_criterion_stops_only_the_looping_rows():
         def batch_decode(self, ids, skip_special_tokens):
             return [self.answers[int(row[-1])] for row in ids]
 
-    examples = [{"gold": {"task": "ner", "text": TEXT}}, {"gold": {"task": "ner", "text": TEXT}},
-                {"gold": {"task": "classification", "label": "x", "labels": ["x"]}}]
+    golds = [{"task": "ner", "text": TEXT, "entities": []}] * 2 + [{"task": "classification", "label": "x",
+                                                                    "labels": ["x"]}]
+    examples = [Example(id=i, messages=[], gold=gold) for i, gold in enumerate(golds)]
     criterion = loop_stop_factory(Tokenizer(), examples)([0, 1], prompt_length=1)
     assert criterion(torch.tensor([[5, 0], [5, 1]]), None).tolist() == [True, False]

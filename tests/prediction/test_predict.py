@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from core.schemas import Example
 from core.tasks import ner_prompt
 from prediction.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
 from tests.cli import llmner
@@ -146,7 +147,8 @@ def test_vllm_gets_the_token_ids_transformers_generates_from(template, tmp_path,
     model = RecordingModel()
     tokenizer.padding_side, tokenizer.pad_token = "left", tokenizer.pad_token or tokenizer.eos_token
     # every row whole (the prefix cache's own layout gives the same answers: tests/prediction/test_prefix_cache.py)
-    generate_answers(model, tokenizer, EXAMPLES, training_prompts(tokenizer, EXAMPLES, None), 2, 8, prefix_cache=False)
+    examples = [Example.model_validate(e) for e in EXAMPLES]
+    generate_answers(model, tokenizer, examples, training_prompts(tokenizer, examples, None), 2, 8, prefix_cache=False)
     assert sorted(model.rows) == sorted(vllm_rows)
     for row in vllm_rows:
         assert row.count(tokenizer.bos_token_id) == 1 and row[0] == tokenizer.bos_token_id

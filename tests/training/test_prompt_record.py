@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import DataError
 from core.prompt_record import RECORD_NAME, as_trained, read_record
+from core.schemas import Example
 from core.tasks import ner_prompt
 
 
@@ -45,7 +46,8 @@ def test_prediction_asks_in_the_recorded_words(tmp_path):
     model = ROOT / "models" / "smollm2-135m-instruct"
     if not (model / "tokenizer.json").is_file():
         pytest.skip("make model first (the real tokenizer)")
-    full = example(0, ner_prompt("conll2003").system(), split="test")
+    full = Example.model_validate(example(0, ner_prompt("conll2003").system(), split="test")
+                                  | {"gold": {"task": "ner", "text": "EU rejects", "entities": []}})
     tokenizer = AutoTokenizer.from_pretrained(model)
     (tmp_path / RECORD_NAME).write_text(json.dumps({"conll2003": ner_prompt("conll2003").system("compact")}))
     (tmp_path / "tokenizer_config.json").write_text("{}")
@@ -57,4 +59,5 @@ def test_prediction_asks_in_the_recorded_words(tmp_path):
 
 def test_a_dataset_the_model_was_not_trained_on_is_refused():
     with pytest.raises(DataError, match=r"a prompt for 'gmb' examples \(the model was fine-tuned on conll2003 only\)"):
-        as_trained(example(0, "long", "gmb", "test"), {"conll2003": "short"}, "runs/x")
+        gmb = example(0, "long", "gmb", "test")
+        as_trained(gmb["id"], gmb["messages"], {"conll2003": "short"}, "runs/x")
