@@ -5,7 +5,8 @@
 Training: the real SmolLM2-135M-Instruct (`make model`) LoRA-trained through `llmner train`, one epoch over the same
 seeded sample of CoNLL-2003 training sentences, by
 - `before`: the recipe as it was (benchmarks/fixtures/smollm2_135m_lora_conll.before.yml, kept so this baseline
-  cannot drift) on the examples as converted (the full instruction in every system turn);
+  cannot drift) on the examples as converted (the full instruction in every system turn), launched as `llmner train`
+  launched it then (accelerate alone, which gives its process one thread);
 - each lever alone on top of `before`;
 - `after`: recipes/smollm2_135m_lora_conll.yml as it is now, on the examples as converted, and `after, compact
   prompt` the same on the compact prompt (`llmner derive --prompt compact`).
@@ -51,15 +52,18 @@ ANSWER_LOGITS = "training.answer_logits.AnswerOnlyLogitsPlugin"
 RECORD = "training.prompt_record.PromptRecordPlugin"
 SHARED_PREFIX = "training.shared_prefix.SharedPrefixPlugin"
 
-# name: (recipe, prompt style, recipe overrides). Each lever alone is `before` with one change.
+# How `llmner train` launched before it asked accelerate for a thread per core: accelerate alone, one thread.
+ONE_THREAD = ("--", "accelerate", "launch", "-m", "axolotl.cli.train")
+# name: (recipe, prompt style, recipe overrides, `llmner train` launcher). Each lever alone is `before` with one change.
 TRAINING = {
-    "before": (BEFORE_RECIPE, None, {}),
-    "compact prompt": (BEFORE_RECIPE, "compact", {"plugins": [BF16, RECORD]}),
-    "answer-only logits": (BEFORE_RECIPE, None, {"plugins": [BF16, ANSWER_LOGITS]}),
-    "length-grouped batches": (BEFORE_RECIPE, None, {"group_by_length": True}),
-    "shared prefix": (BEFORE_RECIPE, None, {"plugins": [BF16, SHARED_PREFIX]}),
-    "after": (RECIPE, None, {}),
-    "after, compact prompt": (RECIPE, "compact", {}),
+    "before": (BEFORE_RECIPE, None, {}, ONE_THREAD),
+    "compact prompt": (BEFORE_RECIPE, "compact", {"plugins": [BF16, RECORD]}, ONE_THREAD),
+    "answer-only logits": (BEFORE_RECIPE, None, {"plugins": [BF16, ANSWER_LOGITS]}, ONE_THREAD),
+    "length-grouped batches": (BEFORE_RECIPE, None, {"group_by_length": True}, ONE_THREAD),
+    "shared prefix": (BEFORE_RECIPE, None, {"plugins": [BF16, SHARED_PREFIX]}, ONE_THREAD),
+    "a thread per core": (BEFORE_RECIPE, None, {}, ()),
+    "after": (RECIPE, None, {}, ()),
+    "after, compact prompt": (RECIPE, "compact", {}, ()),
 }
 # name: (training row whose model predicts, `llmner predict` options). Today's path first.
 TODAY = ("--batch-size", "16", "--no-merge", "--loop-stop", "off", "--no-prefix-cache")
@@ -107,7 +111,7 @@ class Levers:
     def train(self, name: str) -> None:
         if name in self.rows["training"]:
             return
-        recipe, prompt, overrides = TRAINING[name]
+        recipe, prompt, overrides, launcher = TRAINING[name]
         folder = self.folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         write_jsonl(folder / "pool.jsonl", self.pool)
@@ -116,7 +120,7 @@ class Levers:
         derived = yaml.safe_load((folder / "recipe.yml").read_text(encoding="utf-8")) | overrides
         (folder / "recipe.yml").write_text(yaml.safe_dump(derived, sort_keys=False), encoding="utf-8")
         log(f"training: {name} on {len(self.pool)} sentences")
-        wall = run(llmner("train", str(folder / "recipe.yml")), folder / "train.log")
+        wall = run(llmner("train", str(folder / "recipe.yml"), *launcher), folder / "train.log")
         runtime = logged_train_runtime(folder / "output")
         tokens = training_tokens(MODEL, list(read_records(folder / "train.jsonl")))
         self.save("training", name, {"sentences": len(self.pool), "tokens": tokens, "train_runtime_seconds": runtime,
