@@ -110,8 +110,9 @@ bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb
 	head -n 5000 data/gmb/train.jsonl > data/gmb_bench/train.jsonl
 	head -n 1000 data/gmb/test.jsonl > data/gmb_bench/test.jsonl
 
-# Tiers by cost (pytest markers): data (whole real datasets), training (trains a model), server (loopback servers).
-FAST := not data and not training and not server
+# Tiers by cost (pytest markers): data (whole real datasets), training (trains a model), server (loopback servers),
+# install (the wheel built and run in a fresh environment).
+FAST := not data and not training and not server and not install
 
 test: setup ## Every test, every tier (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)

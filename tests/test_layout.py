@@ -6,6 +6,7 @@ inside a function cannot hide a cycle)."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -33,6 +34,17 @@ def imported_names(path: Path, module: str) -> set[str]:
     return found
 
 
+def stage_name(name: str) -> str:
+    """An imported name as the stage folders' names go: llmner.core.io is core/io.py (pyproject.toml maps each folder
+    beneath `llmner`); any other name as it is.
+
+    >>> stage_name("llmner.core.io"), stage_name("llmner.cli"), stage_name("click")
+    ('core.io', 'llmner.cli', 'click')
+    """
+    parts = name.split(".")
+    return ".".join(parts[1:]) if parts[0] == "llmner" and len(parts) > 1 and parts[1] in PACKAGES else name
+
+
 def modules_of(root: Path, package: str) -> dict[str, Path]:
     """Each module of `package` under `root` by its dotted name (a package by its own name)."""
     return {".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): path
@@ -41,7 +53,7 @@ def modules_of(root: Path, package: str) -> dict[str, Path]:
 
 def package_graph() -> dict[str, set[str]]:
     """Each package -> the other project packages its modules import."""
-    return {package: {name.split(".")[0] for module, path in modules_of(ROOT, package).items()
+    return {package: {stage_name(name).split(".")[0] for module, path in modules_of(ROOT, package).items()
                       for name in imported_names(path, module)} & set(PACKAGES) - {package}
             for package in PACKAGES}
 
@@ -76,7 +88,7 @@ def test_no_cycle_between_packages():
 def module_graph(root: Path, package: str) -> dict[str, set[str]]:
     """Each module of `package` (under `root`) -> the modules of the same package it imports."""
     modules = modules_of(root, package)
-    return {module: {name for name in imported_names(path, module) if name in modules} - {module}
+    return {module: {stage_name(name) for name in imported_names(path, module)} & set(modules) - {module}
             for module, path in modules.items()}
 
 
@@ -104,6 +116,55 @@ def test_the_module_cycle_check_sees_a_cycle_hidden_in_a_function(tmp_path):
     assert import_cycle(module_graph(tmp_path, "pkg")) in ("pkg.a -> pkg.b -> pkg.a", "pkg.b -> pkg.a -> pkg.b")
     (folder / "b.py").write_text("def helper():\n    import json\n")
     assert import_cycle(module_graph(tmp_path, "pkg")) is None
+
+
+def python_files() -> list[Path]:
+    return sorted(path for folder in PACKAGES + ("llmner", "tests") for path in (ROOT / folder).rglob("*.py"))
+
+
+BARE_IMPORT_IN_TEXT = re.compile(r"^\s*(?:>>>|\.\.\.)?\s*(?:from|import)\s+(?:" + "|".join(PACKAGES) + r")\b.*", re.M)
+
+
+def bare_stage_imports(path: Path) -> set[str]:
+    """The imports of a stage by its bare name (`core.io`, not `llmner.core.io`) in a file's code, its doctests and
+    its strings of code: the wheel installs the stages only beneath `llmner` (a relative import is fine)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    found |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.level}
+    found = {name for name in found if name.split(".")[0] in PACKAGES}
+    return found | {match.strip() for match in BARE_IMPORT_IN_TEXT.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_no_code_imports_a_stage_by_its_bare_name():
+    bare = {f"{path.relative_to(ROOT)}: {sorted(names)}" for path in python_files()
+            if (names := bare_stage_imports(path))}
+    assert not bare, sorted(bare)
+
+
+def test_the_bare_import_check_sees_each_form(tmp_path):
+    path = tmp_path / "x.py"
+    for code in ("import core.io\n", "from training import budget\n", '"""\n>>> from evaluators.score import f\n"""\n',
+                 'CODE = """\nfrom prediction.shards import x\n"""\n'):
+        path.write_text(code)
+        assert bare_stage_imports(path), code
+    path.write_text('from llmner.core import io\nimport llmner.training.budget\nfrom . import core\n"""core of it"""\n')
+    assert not bare_stage_imports(path)
+
+
+def test_recipes_name_their_plugins_beneath_llmner():
+    plugins = {line.strip()[2:].split()[0] for path in (ROOT / "recipes").glob("*.yml")
+               for line in path.read_text(encoding="utf-8").splitlines() if re.match(r"\s+- \w+\.\w+\.\w+", line)}
+    assert plugins and all(plugin.startswith("llmner.") for plugin in plugins), sorted(plugins)
+    assert all(importlib.util.find_spec(plugin.rpartition(".")[0]) for plugin in plugins), sorted(plugins)
+
+
+def test_the_wheel_maps_every_package_folder_beneath_llmner():
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    folders = sorted(path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests")
+    assert sorted(setuptools["packages"]) == sorted(["llmner", *(f"llmner.{f}" for f in folders if f != "llmner")])
+    assert setuptools["package-dir"] == {f"llmner.{folder}": folder for folder in folders if folder != "llmner"}
 
 
 def test_the_scorer_imports_only_the_core():
