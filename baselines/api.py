@@ -39,11 +39,11 @@ from pathlib import Path
 import click
 from pydantic import BaseModel, Field, ValidationError
 
-from core import options
-from core.errors import DataError
-from core.io import check_writable, write_jsonl
-from core.schemas import one_line, read_records
-from core.tasks import prompt_turns
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, write_jsonl
+from llmner.core.schemas import one_line, read_records
+from llmner.core.tasks import prompt_turns
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '
                           'that the label is right, from 0 to 1>}.')

@@ -3,13 +3,13 @@ baseline's module (spaCy, torch, openai) is imported only when its command runs,
 
 import click
 
-from core.cli_groups import LazyGroup
+from llmner.core.cli_groups import LazyGroup
 
 BASELINES = {
-    "spacy": ("baselines.spacy_ner:main", "spaCy NER trained from scratch (train, predict, bench)."),
-    "encoder": ("baselines.token_classifier:main", "An encoder token classifier, BERT-style (train, predict)."),
-    "crf": ("baselines.crf_tagger:main", "An LLM backbone + linear + CRF tagger (train, predict)."),
-    "api": ("baselines.api:main", "Prompting any OpenAI-compatible chat API (run)."),
+    "spacy": ("llmner.baselines.spacy_ner:main", "spaCy NER trained from scratch (train, predict, bench)."),
+    "encoder": ("llmner.baselines.token_classifier:main", "An encoder token classifier, BERT-style (train, predict)."),
+    "crf": ("llmner.baselines.crf_tagger:main", "An LLM backbone + linear + CRF tagger (train, predict)."),
+    "api": ("llmner.baselines.api:main", "Prompting any OpenAI-compatible chat API (run)."),
 }
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 
-from core.iob import entities_to_tags
-from core.spans import Entity, token_offsets
+from llmner.core.iob import entities_to_tags
+from llmner.core.spans import Entity, token_offsets
 
 FORBIDDEN = -10_000.0
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import click
 
-from baselines.crf_model import CrfTagger, batches
-from core import options
-from core.errors import DataError
-from core.examples import tokenised_ner_gold
-from core.io import check_writable, read_json, write_jsonl
-from core.iob import bio_labels, entities_from_tagger
-from core.recipes import load_recipe
+from llmner.baselines.crf_model import CrfTagger, batches
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.examples import tokenised_ner_gold
+from llmner.core.io import check_writable, read_json, write_jsonl
+from llmner.core.iob import bio_labels, entities_from_tagger
+from llmner.core.recipes import load_recipe
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
             "loss": {"cross_entropy": 0.5, "crf": 0.3, "label_smoothing": 0.2},

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.io import check_writable, read_jsonl, write_jsonl
-from core.schemas import read_records
-from core.spans import token_offsets
-from evaluators.data import load_gold, load_predictions
-from evaluators.score import build_report
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, read_jsonl, write_jsonl
+from llmner.core.schemas import read_records
+from llmner.core.spans import token_offsets
+from llmner.evaluators.data import load_gold, load_predictions
+from llmner.evaluators.score import build_report
 
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 

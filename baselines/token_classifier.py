@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import click
 
-from core import options
-from core.examples import tokenised_ner_gold
-from core.io import check_writable, write_jsonl
-from core.iob import bio_labels, entities_from_tagger, entities_to_tags
-from core.spans import Entity
+from llmner.core import options
+from llmner.core.examples import tokenised_ner_gold
+from llmner.core.io import check_writable, write_jsonl
+from llmner.core.iob import bio_labels, entities_from_tagger, entities_to_tags
+from llmner.core.spans import Entity
 
 
 def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int]) -> list[int]:

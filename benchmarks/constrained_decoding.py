@@ -12,7 +12,7 @@ import time
 
 import click
 
-from core import options
+from llmner.core import options
 
 
 @click.command()
@@ -26,11 +26,11 @@ from core import options
 def main(model, data, examples, batch_size, max_new_tokens, chat_template, dtype):
     """Unconstrained against grounded constrained decoding (each mode of --constrained) on the first examples of
     DATA with MODEL: unparseable outputs, ungrounded mentions, strict entity F1 and generation time of each."""
-    from core.schemas import NerPrediction, read_examples
-    from evaluators.data import Gold
-    from evaluators.score import build_report
-    from prediction.constrained import MODES
-    from prediction.predict import check_constrainable, generate_answers, load_model, training_prompts
+    from llmner.core.schemas import NerPrediction, read_examples
+    from llmner.evaluators.data import Gold
+    from llmner.evaluators.score import build_report
+    from llmner.prediction.constrained import MODES
+    from llmner.prediction.predict import check_constrainable, generate_answers, load_model, training_prompts
 
     examples = read_examples(data, examples)  # bad data is found before a model is loaded
     check_constrainable(data)

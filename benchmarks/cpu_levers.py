@@ -30,7 +30,7 @@ from pathlib import Path
 import click
 import yaml
 
-from benchmarks.real import (
+from llmner.benchmarks.real import (
     BEFORE_RECIPE,
     MODEL,
     RECIPE,
@@ -41,16 +41,16 @@ from benchmarks.real import (
     seeded_sample,
     training_tokens,
 )
-from benchmarks.real_report import machine, matmul_peak_gflops
-from core import options
-from core.errors import DataError
-from core.io import read_json, write_jsonl
-from core.schemas import read_records
+from llmner.benchmarks.real_report import machine, matmul_peak_gflops
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import read_json, write_jsonl
+from llmner.core.schemas import read_records
 
-BF16 = "training.cpu_bf16.CpuBf16Plugin"
-ANSWER_LOGITS = "training.answer_logits.AnswerOnlyLogitsPlugin"
-RECORD = "training.prompt_record.PromptRecordPlugin"
-SHARED_PREFIX = "training.shared_prefix.SharedPrefixPlugin"
+BF16 = "llmner.training.cpu_bf16.CpuBf16Plugin"
+ANSWER_LOGITS = "llmner.training.answer_logits.AnswerOnlyLogitsPlugin"
+RECORD = "llmner.training.prompt_record.PromptRecordPlugin"
+SHARED_PREFIX = "llmner.training.shared_prefix.SharedPrefixPlugin"
 
 # How `llmner train` launched before it asked accelerate for a thread per core: accelerate alone, one thread.
 ONE_THREAD = ("--", "accelerate", "launch", "-m", "axolotl.cli.train")

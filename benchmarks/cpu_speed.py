@@ -18,12 +18,12 @@ from pathlib import Path
 
 import click
 
-from converters import conll, gmb
-from core import options
-from core.schemas import NerPrediction
-from core.tasks import ner_prompt
-from evaluators.data import Gold, Prediction
-from evaluators.score import build_report
+from llmner.converters import conll, gmb
+from llmner.core import options
+from llmner.core.schemas import NerPrediction
+from llmner.core.tasks import ner_prompt
+from llmner.evaluators.data import Gold, Prediction
+from llmner.evaluators.score import build_report
 
 
 def imperfect_outputs(examples: list[dict], seed: int = 0) -> dict[str, Prediction]:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
+from llmner.core import options
+from llmner.core.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTING = Path(__file__).with_name("gpu_wheels.txt")

@@ -13,7 +13,7 @@ and that device's peak (parts of one results.json may run on different machines)
 
 from __future__ import annotations
 
-from training.budget import linear_shapes, model_config
+from llmner.training.budget import linear_shapes, model_config
 
 # Dense bf16 tensor peak (without sparsity) by the exact name torch.cuda.get_device_name() gives: the H100's three
 # forms differ by a third, so a substring ("H100") would guess.

@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.errors import DataError
-from core.io import write_jsonl
-from core.recipes import load_recipe
-from core.schemas import read_records
-from prediction.predict import use_chat_template
-from training.budget import model_config
-from training.twin import build_model, build_tokenizer
+from llmner.core.errors import DataError
+from llmner.core.io import write_jsonl
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_records
+from llmner.prediction.predict import use_chat_template
+from llmner.training.budget import model_config
+from llmner.training.twin import build_model, build_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.gpu_inputs import device, has, random_model, recipe, tokenizer_for
-from benchmarks.step_timer import start_profiler, synchronise, top_operators
-from core.schemas import Example, read_examples, read_records
-from prediction.predict import generate_answers, generate_transformers, prompt_token_ids, training_prompts
+from llmner.benchmarks.gpu_inputs import device, has, random_model, recipe, tokenizer_for
+from llmner.benchmarks.step_timer import start_profiler, synchronise, top_operators
+from llmner.core.schemas import Example, read_examples, read_records
+from llmner.prediction.predict import generate_answers, generate_transformers, prompt_token_ids, training_prompts
 
 CONSTRAINED_MODE = "end"  # the grammar in the loop (skip only filters afterwards; force also searches candidates)
 

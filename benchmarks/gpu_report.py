@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.gpu_figures import WITHOUT_ZERO, run_label, target_rows
+from llmner.benchmarks.gpu_figures import WITHOUT_ZERO, run_label, target_rows
 
 
 def training_rows(results: dict) -> list[str]:

@@ -25,13 +25,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from benchmarks.gpu_figures import TARGETS, WITHOUT_ZERO, derived, known_peak
-from benchmarks.gpu_inputs import ROOT, Skipped, device, given_files, gmb_files, has
-from benchmarks.gpu_report import markdown
-from core import options
-from core.io import read_json
-from core.recipes import load_recipe
-from core.schemas import read_records
+from llmner.benchmarks.gpu_figures import TARGETS, WITHOUT_ZERO, derived, known_peak
+from llmner.benchmarks.gpu_inputs import ROOT, Skipped, device, given_files, gmb_files, has
+from llmner.benchmarks.gpu_report import markdown
+from llmner.core import options
+from llmner.core.io import read_json
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_records
 
 PARTS = {"training": ["ds15b_fft", "seeds", "ds15b_lora", "ds15b_qlora"],
          "prediction": ["prediction", "llama1b_lora_conll", "ds7b_lora", "dsllama8b_qlora_cmmlu"]}
@@ -46,7 +46,7 @@ def uses_deepspeed(name: str) -> bool:
 
 def measure_one(name: str, settings: dict) -> dict:
     """One run's figures, or why it was not measured (a missing package, a failed or timed-out run)."""
-    from benchmarks import gpu_prediction, gpu_training
+    from llmner.benchmarks import gpu_prediction, gpu_training
 
     try:
         if name == "seeds":

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.gpu_figures import run_label
-from benchmarks.gpu_inputs import ROOT, Skipped, device, has, random_model, recipe, subset, tokenizer_for
-from core.schemas import read_records
-from training.twin import twin_config
+from llmner.benchmarks.gpu_figures import run_label
+from llmner.benchmarks.gpu_inputs import ROOT, Skipped, device, has, random_model, recipe, subset, tokenizer_for
+from llmner.core.schemas import read_records
+from llmner.training.twin import twin_config
 
-TIMER_PLUGIN = "benchmarks.step_timer.StepTimerPlugin"
+TIMER_PLUGIN = "llmner.benchmarks.step_timer.StepTimerPlugin"
 # Keys of a recipe that a benchmark twin leaves out: evaluation, checkpoints and multi-GPU launchers cost time and
 # measure nothing here.
 BENCH_DROPPED = ("test_datasets", "evals_per_epoch", "saves_per_epoch", "save_total_limit", "eval_steps",
@@ -129,7 +129,7 @@ def seeds_way(settings: dict) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments, default_data_collator
 
-    from benchmarks.step_timer import StepTimer
+    from llmner.benchmarks.step_timer import StepTimer
 
     chosen = recipe("ds15b_fft")
     model_dir, tokenizer, examples = model_and_tokenizer(settings, chosen)

@@ -30,12 +30,12 @@ from pathlib import Path
 import click
 import yaml
 
-from core import options
-from core.errors import DataError
-from core.examples import draw_shots
-from core.io import read_json, read_jsonl, write_jsonl
-from core.recipes import load_recipe
-from core.schemas import read_examples, read_records
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.examples import draw_shots
+from llmner.core.io import read_json, read_jsonl, write_jsonl
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_examples, read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
@@ -212,7 +212,7 @@ class Bench:
     def constrained(self, adapter: Path, size: int) -> None:
         """`skip` is the free generation with its ungrounded lines dropped: computed from the unconstrained row's
         predictions by the function `--constrained skip` applies (prediction.constrained.grounded_lines)."""
-        from prediction.constrained import grammar_of, grounded_lines
+        from llmner.prediction.constrained import grammar_of, grounded_lines
 
         name = f"smollm2_lora_{size}_constrained_skip"
         skipped = self.out / name / "predictions.jsonl"
@@ -310,7 +310,7 @@ class Bench:
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
 def main(data_dir, out_dir, test_size, sizes, seed, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
-    from benchmarks import real_report
+    from llmner.benchmarks import real_report
 
     if not report_only and not Path(data_dir).is_dir():
         raise DataError(data_dir, None, "expected the raw datasets folder (`llmner data fetch` writes it)")

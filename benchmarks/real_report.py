@@ -14,7 +14,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from core.schemas import read_report
+from llmner.core.schemas import read_report
 
 SMOLLM2_PARAMETERS = 134_515_008  # counted on the loaded model (tests/test_pretrained.py loads it)
 
@@ -48,7 +48,7 @@ def interval(value: float, ci: list[float] | None) -> str:
 def comparison_cell(path: str | None) -> str:
     if not path or not Path(path).exists():
         return "(reference)"
-    from evaluators.significance import p_text
+    from llmner.evaluators.significance import p_text
 
     compared = json.loads(Path(path).read_text())
     f1 = compared["figures"]["entity.micro.f1"]  # compare's b - a: this row - reference

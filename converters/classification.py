@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import DataError
-from core.tasks import classification_messages
-from core.text_files import at_least_one, csv_rows, numbered_lines
+from llmner.core.errors import DataError
+from llmner.core.tasks import classification_messages
+from llmner.core.text_files import at_least_one, csv_rows, numbered_lines
 
 
 def read_ag_news(path: str | Path, labels: tuple[str, ...]) -> Iterator[tuple[int, str, str]]:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import click
 
-from converters import gmb
-from converters.make_splits import main as splits_command
-from converters.registry import REGISTRY, Dataset, conversion_plan, missing_files
-from core import options
-from core.answer_format import ANSWER_FORMATS
-from core.errors import DataError
-from core.io import check_writable, write_jsonl
+from llmner.converters import gmb
+from llmner.converters.make_splits import main as splits_command
+from llmner.converters.registry import REGISTRY, Dataset, conversion_plan, missing_files
+from llmner.core import options
+from llmner.core.answer_format import ANSWER_FORMATS
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, write_jsonl
 
 input_option = click.option("--input", "input_path", required=True, help="Raw source file (or folder, for cmmlu).")
 output_option = options.output("Examples JSONL to write.")
@@ -131,7 +131,7 @@ def convert_all_command(data_dir, out_dir):
                                                         "checksum for yet, to paste into converters/registry.py.")
 @click.option("--no-convert", is_flag=True, help="Fetch only.")
 def fetch_command(datasets, data_dir, out_dir, record_checksums, no_convert):
-    from converters.fetch import FetchError, fetch_dataset
+    from llmner.converters.fetch import FetchError, fetch_dataset
 
     names, failed = chosen(datasets), []
     if not no_convert:

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import DataError
-from core.examples import ner_example
-from core.iob import TagError, iob1_to_iob2, tags_to_entities
-from core.tasks import NerPrompt
-from core.text_files import at_least_one, numbered_lines
+from llmner.core.errors import DataError
+from llmner.core.examples import ner_example
+from llmner.core.iob import TagError, iob1_to_iob2, tags_to_entities
+from llmner.core.tasks import NerPrompt
+from llmner.core.text_files import at_least_one, numbered_lines
 
 
 def read_documented(path: str | Path) -> Iterator[tuple[int, list[str], list[str], int | None]]:

@@ -19,9 +19,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.registry import Dataset, HubFile, ManualFile, Source, UrlFile, content_digest
-from core.errors import DataError
-from core.io import sha256_of
+from llmner.converters.registry import Dataset, HubFile, ManualFile, Source, UrlFile, content_digest
+from llmner.core.errors import DataError
+from llmner.core.io import sha256_of
 
 
 class FetchError(Exception):

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.classification import classification_example
-from core.errors import DataError
-from core.schemas import FudanRecord, read_valid
+from llmner.converters.classification import classification_example
+from llmner.core.errors import DataError
+from llmner.core.schemas import FudanRecord, read_valid
 
 WHAT = "a record {text, category, output}"
 

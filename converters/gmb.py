@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import DataError
-from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
-from core.iob import TagError, tags_to_entities
-from core.tasks import NerPrompt
-from core.text_files import at_least_one, csv_rows, raw_lines
+from llmner.core.errors import DataError
+from llmner.core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
+from llmner.core.iob import TagError, tags_to_entities
+from llmner.core.tasks import NerPrompt
+from llmner.core.text_files import at_least_one, csv_rows, raw_lines
 
 LABEL_MAP = {"geo": "GEO", "gpe": "GPE", "per": "PER", "org": "ORG", "tim": "TIM", "art": "ART", "eve": "EVE",
              "nat": "NAT"}

@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters import conll
-from core.errors import DataError
-from core.iob import TagError
-from core.tasks import NerPrompt
-from core.text_files import opened
+from llmner.converters import conll
+from llmner.core.errors import DataError
+from llmner.core.iob import TagError
+from llmner.core.tasks import NerPrompt
+from llmner.core.text_files import opened
 
 
 def tag_names(path: str | Path, schema) -> list[str]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from converters.registry import REGISTRY, SEEDED
-from core import options
+from llmner.converters.registry import REGISTRY, SEEDED
+from llmner.core import options
 
 
 def split_files(data_dir: Path) -> dict[Path, dict]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import DataError
-from core.tasks import MCQ_LETTERS, mcq_messages
-from core.text_files import at_least_one, csv_rows
+from llmner.core.errors import DataError
+from llmner.core.tasks import MCQ_LETTERS, mcq_messages
+from llmner.core.text_files import at_least_one, csv_rows
 
 LAYOUTS = ({letter: letter for letter in MCQ_LETTERS}, {letter: f"Option {letter}" for letter in MCQ_LETTERS})
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
-from core.errors import DataError
-from core.examples import draw_shots, seeded_split
-from core.tasks import CLASSIFICATION_LABELS, ner_prompt
+from llmner.converters import classification, conll, fudan_news, gmb, hub_parquet, mcq, zh_ner
+from llmner.core.errors import DataError
+from llmner.core.examples import draw_shots, seeded_split
+from llmner.core.tasks import CLASSIFICATION_LABELS, ner_prompt
 
 FEW_SHOT = 5  # shots for the few-shot classification variant, drawn from the training pool
 Targets = list[tuple[str, Callable[[], object]]]  # (data/<name>/<split>.jsonl, make_examples)

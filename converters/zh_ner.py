@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import DataError
-from core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
-from core.schemas import ZhNerRecord, read_valid
-from core.spans import Entity
-from core.tasks import NerPrompt
+from llmner.core.errors import DataError
+from llmner.core.examples import check_split_source, load_split, ner_example, seeded_split, source_digest, split_of
+from llmner.core.schemas import ZhNerRecord, read_valid
+from llmner.core.spans import Entity
+from llmner.core.tasks import NerPrompt
 
 SPLIT_FILE = Path(__file__).parent / "splits" / "zh_ner.json"
 

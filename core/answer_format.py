@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from core.spans import Entity, Mention, fold, mentions_for
+from llmner.core.spans import Entity, Mention, fold, mentions_for
 
 
 @dataclass

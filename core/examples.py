@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from pathlib import Path
 
-from core.answer_format import render_answer
-from core.errors import DataError
-from core.schemas import EXAMPLE, Example, read_valid
-from core.spans import Entity
-from core.tasks import NerPrompt
+from llmner.core.answer_format import render_answer
+from llmner.core.errors import DataError
+from llmner.core.schemas import EXAMPLE, Example, read_valid
+from llmner.core.spans import Entity
+from llmner.core.tasks import NerPrompt
 
 
 def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerPrompt,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from core.errors import DataError
+from llmner.core.errors import DataError
 
 
 class ExampleId(NamedTuple):
@@ -33,7 +33,7 @@ def parse_id(value, path: str | Path, line: int | None = None) -> ExampleId:
     (None, None)
     >>> parse_id(True, "p.jsonl", 3)
     Traceback (most recent call last):
-    core.errors.DataError: p.jsonl:3: expected an id (a string or an integer), got True
+    llmner.core.errors.DataError: p.jsonl:3: expected an id (a string or an integer), got True
     """
     if isinstance(value, bool) or not isinstance(value, (str, int)):  # bool is an int to Python, not to JSON
         raise DataError(path, line, f"expected an id (a string or an integer), got {value!r}")

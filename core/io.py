@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import DataError, os_data_error
-from core.text_files import numbered_lines, opened, read_text
+from llmner.core.errors import DataError, os_data_error
+from llmner.core.text_files import numbered_lines, opened, read_text
 
 
 def check_writable(path: str | Path) -> None:

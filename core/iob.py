@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.spans import Entity, token_offsets
+from llmner.core.spans import Entity, token_offsets
 
 
 class TagError(ValueError):

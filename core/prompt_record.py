@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.errors import DataError
-from core.io import read_json
+from llmner.core.errors import DataError
+from llmner.core.io import read_json
 
 RECORD_NAME = "system_prompts.json"
 

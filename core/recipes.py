@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from core.errors import DataError
-from core.text_files import read_text
+from llmner.core.errors import DataError
+from llmner.core.text_files import read_text
 
 
 def parse_recipe(text: str, path: str | Path) -> dict:
@@ -18,7 +18,7 @@ def parse_recipe(text: str, path: str | Path) -> dict:
     {'base_model': 'm', 'micro_batch_size': 2}
     >>> parse_recipe("base_model: [m\\n", "r.yml")
     Traceback (most recent call last):
-    core.errors.DataError: r.yml:2: expected valid YAML (expected ',' or ']', but got '<stream end>')
+    llmner.core.errors.DataError: r.yml:2: expected valid YAML (expected ',' or ']', but got '<stream end>')
     """
     try:
         recipe = yaml.safe_load(text)

@@ -14,12 +14,12 @@ from typing import Annotated, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
 
-from core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
-from core.errors import DataError
-from core.io import read_jsonl
-from core.spans import Entity, token_offsets
-from core.tasks import MCQ_LETTERS
-from core.text_files import at_least_one
+from llmner.core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
+from llmner.core.errors import DataError
+from llmner.core.io import read_jsonl
+from llmner.core.spans import Entity, token_offsets
+from llmner.core.tasks import MCQ_LETTERS
+from llmner.core.text_files import at_least_one
 
 Id = StrictStr | StrictInt  # joined exactly: the prediction 17 answers the example 17, never "17"
 Probability = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
@@ -365,7 +365,7 @@ def as_report(report: dict, path: str | Path = "(report)") -> Report:
 
 
 def read_report(path: str | Path) -> Report:
-    from core.io import read_json
+    from llmner.core.io import read_json
 
     return as_report(read_json(path), path)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
+from llmner.core.answer_format import ANSWER_FORMATS, DEFAULT_FORMAT
 
 NER_LABELS: dict[str, tuple[str, ...]] = {
     "conll2003": ("PER", "LOC", "ORG", "MISC"),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import DataError, os_data_error
+from llmner.core.errors import DataError, os_data_error
 
 
 @contextmanager

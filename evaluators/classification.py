@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from evaluators.metrics import MISSING, macro, prf
+from llmner.evaluators.metrics import MISSING, macro, prf
 
 INVALID = "(invalid)"  # an answer that names no label (a missing prediction is MISSING, counted once, as missing)
 BINS = 15

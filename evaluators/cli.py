@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.answer_format import MCQ_RULES
-from core.errors import DataError
-from core.io import atomic_output, check_writable
-from core.recipes import load_recipe
-from core.schemas import read_report
-from evaluators.model_card import build_card
+from llmner.core import options
+from llmner.core.answer_format import MCQ_RULES
+from llmner.core.errors import DataError
+from llmner.core.io import atomic_output, check_writable
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_report
+from llmner.evaluators.model_card import build_card
 
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
                        help="Resample whole documents (gold.document, kept from CoNLL's -DOCSTART-) or single examples "
@@ -46,9 +46,9 @@ def warn(lines: list[str]) -> None:
 def score(data, pred, json_path, html, confusion_png, reliability_png, worst, submission, resamples, seed, cluster,
           system, mcq_rule):
     """Score predictions against gold examples; the task is read from the gold records."""
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import build_report, submission_rows
-    from evaluators.tables import TABLES
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import build_report, submission_rows
+    from llmner.evaluators.tables import TABLES
 
     for path in (json_path, html, confusion_png, reliability_png, submission):
         if path:
@@ -63,19 +63,19 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
     if json_path:
         write_json(json_path, report.to_json())
     if html:
-        from evaluators import html_report
+        from llmner.evaluators import html_report
 
         html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report.to_json(), gold_set, predictions))
         click.echo(f"wrote {html}", err=True)
     if confusion_png:
         draw_confusion(confusion_png, report.to_json())
     if reliability_png and report.recorded("calibration"):
-        from evaluators import plots
+        from llmner.evaluators import plots
 
         plots.reliability_png(reliability_png, report.recorded("calibration")["bins"], report.recorded("ece"),
                               "reliability")
     if submission and gold_set.task == "mcq":
-        from evaluators import mcq
+        from llmner.evaluators import mcq
 
         mcq.write_submission(submission, submission_rows(gold_set, predictions, mcq_rule))
 
@@ -99,11 +99,11 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
     p-values are also given Holm-adjusted. With several runs per system, each side is their mean ± sd, and the
     resamples draw runs as well as examples; with several on both sides, Welch's t-test over the runs' scores is
     added. Below 5 runs a side it warns: the test then compares checkpoints, not training procedures."""
-    from core.schemas import Comparison
-    from evaluators import significance
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import PRIMARY, SMALL, clusters, document_warnings, scored
-    from evaluators.tables import comparison_table
+    from llmner.core.schemas import Comparison
+    from llmner.evaluators import significance
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import PRIMARY, SMALL, clusters, document_warnings, scored
+    from llmner.evaluators.tables import comparison_table
 
     if len(preds) != 2:
         raise DataError("--pred", None, f"expected exactly two prediction files (system A, then B), got {len(preds)}")
@@ -136,7 +136,7 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
     if json_path:
         write_json(json_path, comparison.to_json())
     if html:
-        from evaluators import html_report
+        from llmner.evaluators import html_report
 
         html_report.write_page(html, html_report.compare_page(comparison.to_json(), gold_set, loaded[0][0],
                                                               loaded[1][0]))
@@ -154,7 +154,7 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
 def leaderboard(reports, output, png, pairs, resamples, seed):
     """Gather report.json files of `score` into one table (Markdown) and a bar chart with 95% intervals; with
     --pairs, a second table says which systems on the same data differ (the intervals' overlap does not)."""
-    from evaluators import leaderboard as board
+    from llmner.evaluators import leaderboard as board
 
     for path in (output, png):
         if path:
@@ -168,7 +168,7 @@ def leaderboard(reports, output, png, pairs, resamples, seed):
         with atomic_output(output, encoding="utf-8") as handle:
             handle.write(table)
     if png:
-        from evaluators import plots
+        from llmner.evaluators import plots
 
         plots.leaderboard_png(png, [f"{r.system} ({r.data})" for r in rows], [r.score for r in rows],
                               [r.interval for r in rows], [r.metric for r in rows])
@@ -180,7 +180,7 @@ def write_json(path: str, report: dict) -> None:
 
 
 def draw_confusion(path: str, report: dict) -> None:
-    from evaluators import plots
+    from llmner.evaluators import plots
 
     confusion = report.get("confusion")
     if confusion is None:
@@ -198,7 +198,7 @@ def draw_confusion(path: str, report: dict) -> None:
 @options.png(help="Where to draw it (default: OUTPUT_DIR/loss.png).")
 def plot_loss(output_dir, png):
     """Draw the training (and validation) loss of an Axolotl run from its debug.log."""
-    from evaluators import plots
+    from llmner.evaluators import plots
 
     if not Path(output_dir).is_dir():
         raise DataError(output_dir, None, "expected the output_dir of an Axolotl run (a folder with debug.log)")

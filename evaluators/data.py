@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import DataError
-from core.io import read_jsonl
-from core.schemas import (
+from llmner.core.errors import DataError
+from llmner.core.io import read_jsonl
+from llmner.core.schemas import (
     EXAMPLE,
     GOLD,
     PREDICTIONS,

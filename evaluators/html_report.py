@@ -17,12 +17,12 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from core.io import atomic_output, read_jsonl
-from core.schemas import REPORTS, NerGold
-from core.spans import Entity
-from evaluators import ner, score
-from evaluators.data import Gold, Prediction
-from evaluators.metrics import MISSING
+from llmner.core.io import atomic_output, read_jsonl
+from llmner.core.schemas import REPORTS, NerGold
+from llmner.core.spans import Entity
+from llmner.evaluators import ner, score
+from llmner.evaluators.data import Gold, Prediction
+from llmner.evaluators.metrics import MISSING
 
 PAGE_SIZE = 50
 # Light backgrounds, dark text readable on each; a label keeps its colour on every side of a page.
@@ -208,7 +208,7 @@ def classification_score_page(report: dict, gold: Gold, predictions: dict[str, P
                                report["confusion"]["matrix"], "")]
     images = []
     if "calibration" in report:
-        from evaluators import plots
+        from llmner.evaluators import plots
 
         png = plots.png_bytes(*plots.reliability_figure(report["calibration"]["bins"], report["ece"], "reliability"))
         images.append({"id": "reliability", "title": f"Reliability (ECE {report['ece']:.4f}, 15 bins)",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import DataError
-from core.schemas import NOT_A_REPORT, Report, read_report
+from llmner.core.errors import DataError
+from llmner.core.schemas import NOT_A_REPORT, Report, read_report
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Row:
 def row(report: Report, path: str | Path) -> Row:
     """The leaderboard's row of one report.
 
-    >>> from core.schemas import as_report
+    >>> from llmner.core.schemas import as_report
     >>> report = as_report({"task": "mcq", "examples": 4, "missing_predictions": 1, "accuracy": 0.5,
     ...                     "unparseable": 1, "accuracy_ci": [0.1, 0.9], "system": "coin", "dataset": "quiz",
     ...                     "split": "test"})
@@ -78,9 +78,9 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
     with ten systems there are 45 pairs, and uncorrected some of them "differ" by luck alone."""
     from itertools import combinations
 
-    from evaluators import significance
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import PRIMARY, clusters, scored
+    from llmner.evaluators import significance
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import PRIMARY, clusters, scored
 
     by_gold: dict[str, list[tuple[Row, Report, Path]]] = {}
     for path in paths:
@@ -112,7 +112,7 @@ def pairwise(paths: list[str | Path], resamples: int = 10_000, seed: int = 42) -
 
 def pairs_markdown(pairs: list[dict]) -> str:
     """The pairs as a Markdown table: the better system first, B − A with its 95% interval, p and Holm's p."""
-    from evaluators.significance import p_text
+    from llmner.evaluators.significance import p_text
 
     lines = ["| data | better (B) | than (A) | B − A | 95% interval | p | p (Holm, all pairs) |",
              "|---|---|---|---:|:---:|---:|---:|"]

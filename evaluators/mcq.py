@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from core.io import atomic_output
-from core.tasks import MCQ_LETTERS
+from llmner.core.io import atomic_output
+from llmner.core.tasks import MCQ_LETTERS
 
 
 def mcq_scores(gold: list[str | None], predicted: list[str | None]) -> dict:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.ids import parse_id
-from core.io import read_jsonl
-from core.schemas import Report
-from core.text_files import numbered_lines
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.ids import parse_id
+from llmner.core.io import read_jsonl
+from llmner.core.schemas import Report
+from llmner.core.text_files import numbered_lines
 
 TASK_TYPES = {"ner": ("token-classification", "Named entity recognition"),
               "classification": ("text-classification", "Text classification"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core.spans import Entity, token_offsets
-from evaluators.metrics import macro, prf
+from llmner.core.spans import Entity, token_offsets
+from llmner.evaluators.metrics import macro, prf
 
 NONE = "(none)"  # the row/column of the confusion matrix for a span the other side does not have
 

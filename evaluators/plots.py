@@ -16,7 +16,7 @@ def _pyplot():
 
 def save(plt, figure, path: str | Path) -> None:
     """Written whole or not at all, like every output of the project."""
-    from core.io import atomic_output
+    from llmner.core.io import atomic_output
 
     with atomic_output(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=120)

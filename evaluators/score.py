@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy
 
-from core.answer_format import parse_answer, parse_choice, parse_label
-from core.errors import DataError
-from core.ids import parse_id
-from core.schemas import REPORTS, NerGold, Report, as_report
-from core.spans import Entity, ground
-from evaluators import bootstrap, classification, mcq, ner
-from evaluators.data import Gold, Prediction
-from evaluators.metrics import MISSING
+from llmner.core.answer_format import parse_answer, parse_choice, parse_label
+from llmner.core.errors import DataError
+from llmner.core.ids import parse_id
+from llmner.core.schemas import REPORTS, NerGold, Report, as_report
+from llmner.core.spans import Entity, ground
+from llmner.evaluators import bootstrap, classification, mcq, ner
+from llmner.evaluators.data import Gold, Prediction
+from llmner.evaluators.metrics import MISSING
 
 PRIMARY = {task: report.HEADLINE[0] for task, report in REPORTS.items()}  # the headline, compared unadjusted
 SMALL = 100  # resampled units below which the report warns that its intervals are rough
@@ -184,7 +184,7 @@ def document_warnings(gold: Gold, asked: str | None, codes: numpy.ndarray | None
 
 def interval_warnings(report: dict, units: int, unit: str) -> list[str]:
     """What a reader should know before trusting the intervals: too few units, or an interval of width 0."""
-    from evaluators.tables import figures_with_intervals
+    from llmner.evaluators.tables import figures_with_intervals
 
     found = []
     if units < SMALL:
@@ -218,7 +218,7 @@ def build_report(gold: Gold, predictions: dict[str, Prediction], worst: int = 10
     the gold file (`data`), the predictions file (`predictions`) and, where the ids tell, `dataset` and `split` are
     recorded too.
 
-    >>> from core.schemas import McqGold, McqPrediction
+    >>> from llmner.core.schemas import McqGold, McqPrediction
     >>> gold = Gold("mcq", {f"quiz/test/{i}": McqGold(task="mcq", answer="A") for i in range(4)}, "quiz.jsonl")
     >>> guesses = {f"quiz/test/{i}": McqPrediction(id=f"quiz/test/{i}", output="AB"[i % 2]) for i in range(4)}
     >>> report = build_report(gold, guesses, resamples=200, system="coin")

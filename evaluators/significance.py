@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy
 
-from evaluators.bootstrap import LEVEL, Stats, percentile_interval, resampled_sums, units
+from llmner.evaluators.bootstrap import LEVEL, Stats, percentile_interval, resampled_sums, units
 
 
 def two_sided_p(differences: numpy.ndarray, axis: int = 0) -> numpy.ndarray:
@@ -131,7 +131,7 @@ def compare_runs(runs_a: list[Stats], runs_b: list[Stats], resamples: int = 10_0
     the p-value with its Monte-Carlo error, for every figure but `primary` the Holm-adjusted p-value, and where both
     sides have several runs Welch's test over the runs' own scores (`runs_test`).
 
-    >>> from evaluators.bootstrap import mcq_stats
+    >>> from llmner.evaluators.bootstrap import mcq_stats
     >>> a = mcq_stats(numpy.array([1, 0] * 200), numpy.ones(400))
     >>> b = mcq_stats(numpy.array([1, 1] * 200), numpy.ones(400))
     >>> result = compare_runs([a], [b], resamples=500, seed=0)["accuracy"]

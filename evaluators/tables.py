@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.schemas import ClassificationReport, Comparison, McqReport, NerReport, Report, Scores
+from llmner.core.schemas import ClassificationReport, Comparison, McqReport, NerReport, Report, Scores
 
 
 def _row(name: str, scores: Scores, extra: str = "") -> str:
@@ -85,7 +85,7 @@ def comparison_table(comparison: Comparison) -> str:
     """`compare`'s result: each figure for A and B (mean ± sd over runs where there are several), B − A with its 95%
     interval, the p-value ± its Monte-Carlo error (at the floor, `≤ 2 / (B + 1)`), Holm's adjustment for every
     figure but the primary one, and where both sides have several runs Welch's test over the runs' scores."""
-    from evaluators.significance import p_text, small_text
+    from llmner.evaluators.significance import p_text, small_text
 
     result = comparison.to_json()  # each figure's row, with the sides' spread where there are several runs
     drawn, runs = comparison.bootstrap, comparison.runs

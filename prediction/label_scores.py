@@ -15,11 +15,11 @@ import math
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.io import write_jsonl
-from core.schemas import ClassificationPrediction, Example, read_examples
-from prediction.predict import (
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import write_jsonl
+from llmner.core.schemas import ClassificationPrediction, Example, read_examples
+from llmner.prediction.predict import (
     CHAT_TEMPLATE,
     DATA,
     DTYPE,

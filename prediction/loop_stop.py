@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.answer_format import ANSWER_FORMATS
-from core.schemas import Example, NerGold
+from llmner.core.answer_format import ANSWER_FORMATS
+from llmner.core.schemas import Example, NerGold
 
 LABEL_ROOM = 64  # characters a line may have beyond its mention: the label and the format's punctuation
 

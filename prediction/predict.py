@@ -28,17 +28,17 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.io import check_writable, read_json, write_jsonl
-from core.prompt_record import as_trained, read_record
-from core.schemas import EXAMPLE, PREDICTIONS, Example, read_examples, read_valid
-from core.tasks import prompt_turns
-from prediction.constrained import MODES as CONSTRAINT_MODES
-from prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
-from prediction.loop_stop import loop_stop_factory
-from prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
-from prediction.shards import merge_files, parse_shard, shard_of, sub_shard
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, read_json, write_jsonl
+from llmner.core.prompt_record import as_trained, read_record
+from llmner.core.schemas import EXAMPLE, PREDICTIONS, Example, read_examples, read_valid
+from llmner.core.tasks import prompt_turns
+from llmner.prediction.constrained import MODES as CONSTRAINT_MODES
+from llmner.prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
+from llmner.prediction.loop_stop import loop_stop_factory
+from llmner.prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
+from llmner.prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
 # Llama 3.x hub templates write today's date into the system prompt; a fixed one keeps prompts reproducible

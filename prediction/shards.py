@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.ids import parse_id
-from core.io import check_writable, read_jsonl, write_jsonl
-from core.schemas import read_examples
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.ids import parse_id
+from llmner.core.io import check_writable, read_jsonl, write_jsonl
+from llmner.core.schemas import read_examples
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -51,8 +51,8 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> Path:
     """Every dataset of ../shared/data converted once, as `make data` does."""
-    from converters.registry import conversion_plan
-    from core.io import write_jsonl
+    from llmner.converters.registry import conversion_plan
+    from llmner.core.io import write_jsonl
 
     shared()
     out = tmp_path_factory.mktemp("data")

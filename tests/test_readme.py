@@ -40,7 +40,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_data_table_is_the_registry():
-    from converters.registry import markdown_table
+    from llmner.converters.registry import markdown_table
 
     assert markdown_table() in README
 

@@ -43,11 +43,11 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.recipes import parse_recipe
-from core.text_files import read_text
-from training.settings import positive_int, setting
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.recipes import parse_recipe
+from llmner.core.text_files import read_text
+from llmner.training.settings import positive_int, setting
 
 # The published config.json of each base, shipped with the package (package data), so `llmner budget` and `twin`
 # work from an installed wheel as from the checkout.

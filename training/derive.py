@@ -19,15 +19,15 @@ from pathlib import Path
 import click
 import yaml
 
-from core import options
-from core.answer_format import DEFAULT_FORMAT
-from core.errors import DataError
-from core.io import check_writable, write_jsonl
-from core.prompt_record import dataset_of
-from core.recipes import load_recipe
-from core.schemas import read_records
-from core.tasks import PROMPT_STYLES, NerPrompt
-from training.settings import first_dataset
+from llmner.core import options
+from llmner.core.answer_format import DEFAULT_FORMAT
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, write_jsonl
+from llmner.core.prompt_record import dataset_of
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_records
+from llmner.core.tasks import PROMPT_STYLES, NerPrompt
+from llmner.training.settings import first_dataset
 
 EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_steps", "eval_sample_packing")
 SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")

@@ -12,7 +12,7 @@ import re
 import warnings
 from pathlib import Path
 
-from core.errors import DataError
+from llmner.core.errors import DataError
 
 
 @contextlib.contextmanager

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.recipes import load_recipe
-from training.settings import setting
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.recipes import load_recipe
+from llmner.training.settings import setting
 
 # Tokenizer files a base model may ship; the base's are removed so that only the training tokenizer's remain.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.io import sha256_of
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import sha256_of
 
 
 @dataclass(frozen=True)

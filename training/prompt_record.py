@@ -15,8 +15,8 @@ from pathlib import Path
 
 from axolotl.integrations.base import BasePlugin
 
-from core.io import read_jsonl
-from core.prompt_record import RECORD_NAME, prompts_of
+from llmner.core.io import read_jsonl
+from llmner.core.prompt_record import RECORD_NAME, prompts_of
 
 LOG = logging.getLogger(__name__)
 

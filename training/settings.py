@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import DataError
+from llmner.core.errors import DataError
 
 
 def setting(recipe: dict, key: str, path: str | Path):
@@ -15,7 +15,7 @@ def setting(recipe: dict, key: str, path: str | Path):
     'runs/x'
     >>> setting({}, "output_dir", "r.yml")
     Traceback (most recent call last):
-    core.errors.DataError: r.yml: expected a `output_dir:` setting
+    llmner.core.errors.DataError: r.yml: expected a `output_dir:` setting
     """
     if recipe.get(key) in (None, ""):
         raise DataError(path, None, f"expected a `{key}:` setting")
@@ -40,7 +40,7 @@ def positive_int(recipe: dict, key: str, path: str | Path, default: int | None =
     1024
     >>> positive_int({"micro_batch_size": "two"}, "micro_batch_size", "r.yml")
     Traceback (most recent call last):
-    core.errors.DataError: r.yml: expected `micro_batch_size:` as a whole number of at least 1, not 'two'
+    llmner.core.errors.DataError: r.yml: expected `micro_batch_size:` as a whole number of at least 1, not 'two'
     """
     value = recipe.get(key)
     if value is None and default is not None:

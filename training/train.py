@@ -10,7 +10,7 @@ one line before anything starts. What runs is
 LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
 accelerate); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
 Where `LLMNER_WORLD_SIZE` is set (the Slurm scripts export nodes x GPUs per node), the run also gets the plugin
-`training.distributed.DistributedPlugin`: every rank stops in one line if its world is not that size.
+`llmner.training.distributed.DistributedPlugin`: every rank stops in one line if its world is not that size.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from pathlib import Path
 
 import click
 
-from core import options
-from core.errors import DataError
-from core.recipes import load_recipe
-from training.known_keys import check_known_keys
-from training.tracking import TRACKERS, overrides
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.recipes import load_recipe
+from llmner.training.known_keys import check_known_keys
+from llmner.training.tracking import TRACKERS, overrides
 
 LAUNCHER = ("accelerate", "launch", "-m", "axolotl.cli.train")
 # training/distributed.py, named here so that `llmner train --help` does not import Axolotl
-DISTRIBUTED_PLUGIN = "training.distributed.DistributedPlugin"
+DISTRIBUTED_PLUGIN = "llmner.training.distributed.DistributedPlugin"
 
 
 def with_plugin(args: list[str], recipe: dict, plugin: str) -> list[str]:

@@ -16,13 +16,13 @@ from pathlib import Path
 import click
 import yaml
 
-from core import options
-from core.errors import DataError
-from core.io import check_writable, write_jsonl
-from core.recipes import load_recipe
-from core.schemas import read_records
-from training.budget import MODEL_CONFIGS, model_config
-from training.settings import first_dataset, positive_int, setting
+from llmner.core import options
+from llmner.core.errors import DataError
+from llmner.core.io import check_writable, write_jsonl
+from llmner.core.recipes import load_recipe
+from llmner.core.schemas import read_records
+from llmner.training.budget import MODEL_CONFIGS, model_config
+from llmner.training.settings import first_dataset, positive_int, setting
 
 # Special tokens of each chat template, as the real tokenizers have them.
 TEMPLATE_TOKENS = {
@@ -45,7 +45,7 @@ CPU_OVERRIDES = {
 # What a CPU run with several processes needs (`llmner train TWIN -- accelerate launch --multi_gpu --num_processes 2
 # -m axolotl.cli.train`, with ACCELERATE_USE_CPU=1): a device map on the CPU (Axolotl otherwise puts each rank's model
 # on device 0, a GPU, for any world size above 1), and the plugin that checks and records the world every rank saw.
-DISTRIBUTED = {"max_memory": {"cpu": "64GiB"}, "plugins": ["training.distributed.DistributedPlugin"]}
+DISTRIBUTED = {"max_memory": {"cpu": "64GiB"}, "plugins": ["llmner.training.distributed.DistributedPlugin"]}
 GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention", "liger_rope", "liger_rms_norm",
                  "liger_glu_activation", "liger_fused_linear_cross_entropy", "liger_layer_norm", "liger_swiglu",
                  "evals_per_epoch", "saves_per_epoch", "save_total_limit", "test_datasets", "eval_steps",

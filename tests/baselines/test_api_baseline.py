@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from baselines import api
-from converters.classification import classification_example
+from llmner.baselines import api
+from llmner.converters.classification import classification_example
 from tests.baselines.scoring import report_of
 from tests.cli import llmner
 from tests.openai_standin import Standin
@@ -253,9 +253,9 @@ def test_confidence_answers_are_parsed_strictly():
 
 @pytest.mark.server  # the OpenAI stand-in on loopback
 def test_prompted_ner_is_parsed_and_grounded_by_the_evaluator(endpoint, tmp_path):
-    from core.examples import ner_example
-    from core.spans import Entity
-    from core.tasks import ner_prompt
+    from llmner.core.examples import ner_example
+    from llmner.core.spans import Entity
+    from llmner.core.tasks import ner_prompt
 
     text = "Peter Blackburn visited Brussels"
     example = ner_example("conll2003/test/0", text, [Entity(0, 15, "PER"), Entity(24, 32, "LOC")],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from converters.classification import classification_example
+from llmner.converters.classification import classification_example
 from tests.constants import ROOT
 from tests.openai_standin import Standin
 

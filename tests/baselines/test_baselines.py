@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from baselines import spacy_ner
-from converters import conll
-from core.io import write_jsonl
-from core.tasks import ner_prompt
+from llmner.baselines import spacy_ner
+from llmner.converters import conll
+from llmner.core.io import write_jsonl
+from llmner.core.tasks import ner_prompt
 from tests.baselines.scoring import report_of
 from tests.cli import llmner
 from tests.constants import ROOT
@@ -84,7 +84,7 @@ def tiny_encoder(folder, texts):
 
 @pytest.mark.training  # trains an encoder
 def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
-    from baselines import token_classifier
+    from llmner.baselines import token_classifier
 
     texts = [json.loads(line)["gold"]["text"] for line in open(sample / "train.jsonl")]
     encoder = tiny_encoder(tmp_path / "encoder", texts)
@@ -100,7 +100,7 @@ def test_token_classifier_trains_predicts_and_is_scored(sample, tmp_path):
 
 
 def test_first_sub_token_labelling_and_decoding():
-    from baselines.token_classifier import aligned_labels, spans_from_predictions
+    from llmner.baselines.token_classifier import aligned_labels, spans_from_predictions
 
     label_ids = {"O": 0, "B-PER": 1, "I-PER": 2}
     # "Blackburn" split in two sub-tokens: only the first carries the label
@@ -113,8 +113,8 @@ def test_first_sub_token_labelling_and_decoding():
 def test_crf_viterbi_always_yields_valid_bio():
     import torch
 
-    from baselines.crf_model import build_crf
-    from core.iob import bio_labels
+    from llmner.baselines.crf_model import build_crf
+    from llmner.core.iob import bio_labels
 
     labels = bio_labels(["PER", "LOC"])
     crf = build_crf(labels)
@@ -132,9 +132,9 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     """A tiny random Llama backbone (frozen) with LoRA, head and CRF learns a few hundred real sentences."""
     import torch
 
-    from baselines.crf_tagger import DEFAULTS, predict_spans, train_tagger
+    from llmner.baselines.crf_tagger import DEFAULTS, predict_spans, train_tagger
+    from llmner.training.twin import build_model, build_tokenizer
     from tests.constants import SHARED_DATA
-    from training.twin import build_model, build_tokenizer
 
     source = SHARED_DATA / "conll2003" / "train.txt"
     if not source.exists():
@@ -181,8 +181,8 @@ def test_crf_predict_names_a_malformed_labels_file(tmp_path):
 def test_the_crf_tagger_refuses_training_examples_without_a_label_set(tmp_path):
     """A valid NER example may leave out `labels`; the tagger learns its tags from them, so training says so in one
     line instead of a KeyError (the encoder's row is in tests/llmner/test_bad_input.py)."""
-    from baselines import crf_tagger
-    from core.errors import DataError
+    from llmner.baselines import crf_tagger
+    from llmner.core.errors import DataError
     from tests.records import NER_EXAMPLE, jl
 
     data = tmp_path / "train.jsonl"

@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from converters.classification import classification_example
+from llmner.converters.classification import classification_example
 from tests.cli import llmner
 
 pytestmark = pytest.mark.server  # transformers serve on loopback: about a minute to start on 2 cores
@@ -38,8 +38,8 @@ def tiny_model(out_dir, template: str) -> str:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from prediction.predict import use_chat_template
-    from training.twin import build_model, build_tokenizer
+    from llmner.prediction.predict import use_chat_template
+    from llmner.training.twin import build_model, build_tokenizer
 
     texts = [turn["content"] for text in TEXTS
              for turn in classification_example("x", text, "World", LABELS)["messages"]]

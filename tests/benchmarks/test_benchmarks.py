@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from converters.registry import REGISTRY
+from llmner.converters.registry import REGISTRY
 from tests.cli import llmner
 from tests.constants import ROOT, SHARED_DATA, shared
 
@@ -48,7 +48,7 @@ def test_gpu_suite_runs_at_toy_size(converted, tmp_path):
 
 def test_bench_real_report_only_runs_no_step(tmp_path, monkeypatch):
     """--report-only compares and writes results.md from the rows so far: no conversion, no model download."""
-    from benchmarks import real
+    from llmner.benchmarks import real
 
     steps = []
     monkeypatch.setattr(real, "run", lambda command, log_path: steps.append(command) or 0.0)
@@ -91,7 +91,7 @@ def test_bench_gpu_converts_from_data_dir_only_for_the_default_data(tmp_path, mo
 
 
 def test_the_speed_table_gives_each_lever_against_before():
-    from benchmarks.cpu_levers import generation_seconds, table
+    from llmner.benchmarks.cpu_levers import generation_seconds, table
 
     rows = {"training": {"before": {"sentences": 160, "tokens": 24000, "train_runtime_seconds": 160.0},
                          "after": {"sentences": 160, "tokens": 9600, "train_runtime_seconds": 40.0}},

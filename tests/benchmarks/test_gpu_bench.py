@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import gpu_bundle
+from llmner.benchmarks import gpu_bundle
 from tests.constants import ROOT
 
 # The GPU machine's own stack: the bundle must never carry a second copy (it would shadow theirs).

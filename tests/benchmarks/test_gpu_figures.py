@@ -11,10 +11,10 @@ import subprocess
 import pytest
 import yaml
 
-from benchmarks import gpu_figures, gpu_prediction, gpu_report, gpu_suite, gpu_training
-from core.recipes import load_recipe
+from llmner.benchmarks import gpu_figures, gpu_prediction, gpu_report, gpu_suite, gpu_training
+from llmner.core.recipes import load_recipe
+from llmner.training.budget import MODEL_CONFIGS, model_config
 from tests.constants import ROOT
-from training.budget import MODEL_CONFIGS, model_config
 
 R1_QWEN_15B = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
 
@@ -92,7 +92,7 @@ def test_the_full_fine_tune_twin_drops_zero_and_every_output_says_so(tmp_path, m
 def test_the_constrained_rate_runs_a_grammar_mode_in_the_loop(monkeypatch):
     """The overhead figure is for a grammar checked at every step: a mode of prediction.constrained, by name (the
     suite once passed True, which generate_answers took for no named mode at all)."""
-    from prediction.constrained import MODES
+    from llmner.prediction.constrained import MODES
 
     asked = []
     monkeypatch.setattr(gpu_prediction, "generate_answers", lambda *args, constrained=None: asked.append(constrained))

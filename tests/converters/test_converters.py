@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from converters import gmb, zh_ner
-from core.examples import seeded_split
+from llmner.converters import gmb, zh_ner
+from llmner.core.examples import seeded_split
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, shared
 
@@ -42,7 +42,7 @@ def test_examples_follow_the_contract(tmp_path):
 
 def test_every_converter_defaults_to_the_test_split():
     """gmb and zh_ner defaulted to train: a file converted without --split got train ids."""
-    from converters.cli import convert
+    from llmner.converters.cli import convert
 
     defaults = {name: next(p.default for p in command.params if p.name == "split")
                 for name, command in convert.commands.items()}

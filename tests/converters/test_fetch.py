@@ -17,8 +17,8 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from converters import conll, hub_parquet, registry
-from core.tasks import ner_prompt
+from llmner.converters import conll, hub_parquet, registry
+from llmner.core.tasks import ner_prompt
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, shared
 from tests.hub_standin import running
@@ -150,7 +150,7 @@ def test_an_interrupted_url_download_resumes(standin, tmp_path):
 
     from huggingface_hub import constants
 
-    from converters import fetch
+    from llmner.converters import fetch
 
     root, endpoint = standin
     (root / "raw").mkdir()
@@ -216,7 +216,7 @@ def test_the_zip_the_kaggle_command_leaves_is_unpacked_and_verified(tmp_path, mo
 
 
 def test_a_present_archive_whose_folders_are_missing_is_unpacked(tmp_path, monkeypatch):
-    from converters.fetch import sha256_of
+    from llmner.converters.fetch import sha256_of
 
     folder = tmp_path / "raw" / "cmmlu"
     archive = zip_holding(folder / "cmmlu_v1_0_1.zip",
@@ -231,7 +231,7 @@ def test_a_present_archive_whose_folders_are_missing_is_unpacked(tmp_path, monke
 
 
 def test_a_hub_archive_is_fetched_verified_and_unpacked(standin, tmp_path, monkeypatch):
-    from converters.fetch import sha256_of
+    from llmner.converters.fetch import sha256_of
 
     root, _ = standin
     pinned = registry.REGISTRY["cmmlu"].sources[0]
@@ -274,7 +274,7 @@ def test_a_file_pinned_by_its_git_blob_is_refused_when_changed(tmp_path):
 
 @pytest.mark.data
 def test_the_pinned_git_blob_is_the_shared_copys():
-    from converters.fetch import git_blob_of
+    from llmner.converters.fetch import git_blob_of
 
     test_csv = next(s for s in registry.REGISTRY["ag_news"].sources if s.save_as == "test.csv")
     assert git_blob_of(shared("ag_news", "test.csv")) == test_csv.git_blob
@@ -319,7 +319,7 @@ def test_every_source_is_pinned_but_the_one_that_cannot_be_offline():
 
 def test_one_dataset_that_cannot_be_fetched_does_not_stop_the_others(monkeypatch, tmp_path):
     """GMB behind its Kaggle login: the other named datasets are still fetched, then the root's one error line."""
-    from converters import fetch
+    from llmner.converters import fetch
 
     def fetch_dataset(entry, data_dir):
         tried.append(entry.name)
@@ -338,7 +338,7 @@ def test_one_dataset_that_cannot_be_fetched_does_not_stop_the_others(monkeypatch
 
 
 def test_no_dataset_named_fetches_every_one(monkeypatch, tmp_path):
-    from converters import cli, fetch
+    from llmner.converters import cli, fetch
 
     tried = []
     monkeypatch.setattr(fetch, "fetch_dataset", lambda entry, data_dir: tried.append(entry.name) or [])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from converters.registry import FEW_SHOT, REGISTRY
+from llmner.converters.registry import FEW_SHOT, REGISTRY
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT, SHARED_DATA, shared
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from converters import conll, registry
-from core.io import write_jsonl
-from core.tasks import ner_prompt
+from llmner.converters import conll, registry
+from llmner.core.io import write_jsonl
+from llmner.core.tasks import ner_prompt
 from tests.cli import llmner
 from tests.constants import FIXTURES, shared
 from tests.converters.test_fetch import CONLL_NAMES, write_parquet

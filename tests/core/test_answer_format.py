@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.answer_format import parse_answer, render_answer
-from core.spans import Entity, Mention, ground
+from llmner.core.answer_format import parse_answer, render_answer
+from llmner.core.spans import Entity, Mention, ground
 
 TEXT = "Only France and Britain backed France 's proposal"
 TOKENS = TEXT.split(" ")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import DataError
-from core.io import read_json
-from core.recipes import load_recipe
-from core.text_files import read_text
+from llmner.core.errors import DataError
+from llmner.core.io import read_json
+from llmner.core.recipes import load_recipe
+from llmner.core.text_files import read_text
 
 
 def test_bom_and_crlf_are_read_as_text_with_newlines(tmp_path):

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from converters.classification import classification_example
-from converters.mcq import mcq_example
-from core.schemas import PREDICTIONS, Comparison, Example, as_report, read_examples, read_records, read_report
+from llmner.converters.classification import classification_example
+from llmner.converters.mcq import mcq_example
+from llmner.core.schemas import PREDICTIONS, Comparison, Example, as_report, read_examples, read_records, read_report
 from tests.cli import llmner
 from tests.constants import FIXTURES
 
@@ -116,8 +116,8 @@ def keys_in_order(record) -> list:
 
 @pytest.mark.parametrize("task", sorted(EXAMPLES))
 def test_the_report_model_keeps_what_the_scorer_computes_in_its_order(task, tmp_path):
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import build_report, scored
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import build_report, scored
 
     gold = load_gold(scored_files(task, tmp_path))
     computed, _ = scored(gold, load_predictions(tmp_path / "a.jsonl", gold))
@@ -127,8 +127,8 @@ def test_the_report_model_keeps_what_the_scorer_computes_in_its_order(task, tmp_
 
 
 def test_the_ner_report_starts_as_the_contract_shows_it(tmp_path):
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import build_report
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import build_report
 
     gold = load_gold(scored_files("ner", tmp_path))
     written = build_report(gold, load_predictions(tmp_path / "a.jsonl", gold), resamples=0).to_json()

@@ -8,8 +8,8 @@ import json
 import random
 from pathlib import Path
 
-from core.answer_format import render_answer
-from core.spans import Entity, RenderError, token_offsets
+from llmner.core.answer_format import render_answer
+from llmner.core.spans import Entity, RenderError, token_offsets
 
 
 def labels_of(gold: dict) -> list[str]:

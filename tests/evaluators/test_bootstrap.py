@@ -15,11 +15,11 @@ import numpy
 import pytest
 from scipy import stats as scipy_stats
 
-from core.io import write_jsonl
-from core.schemas import ClassificationPrediction, McqPrediction, NerPrediction
-from evaluators import bootstrap, ner, significance
-from evaluators.data import Gold, Prediction, load_gold
-from evaluators.score import build_report, scored
+from llmner.core.io import write_jsonl
+from llmner.core.schemas import ClassificationPrediction, McqPrediction, NerPrediction
+from llmner.evaluators import bootstrap, ner, significance
+from llmner.evaluators.data import Gold, Prediction, load_gold
+from llmner.evaluators.score import build_report, scored
 from tests.constants import SHARED_DATA, shared
 from tests.evaluators.test_evaluators import perturb
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.data
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     """The test splits of CoNLL-2003, AG News and CMMLU, converted as `make data` does."""
-    from converters.registry import conversion_plan
+    from llmner.converters.registry import conversion_plan
 
     shared("conll2003")
     out = tmp_path_factory.mktemp("real")
@@ -133,8 +133,8 @@ def test_intervals_agree_with_scipy_bootstrap_on_real_test_sets(real, conll, dat
 
 
 def test_classification_and_mcq_intervals_equal_a_loop_over_the_original_scorer(real):
-    from evaluators.classification import classification_scores
-    from evaluators.mcq import mcq_scores
+    from llmner.evaluators.classification import classification_scores
+    from llmner.evaluators.mcq import mcq_scores
 
     for dataset in ("ag_news", "cmmlu"):
         gold = load_gold(real / dataset / "test.jsonl")

@@ -10,11 +10,11 @@ import numpy
 import pytest
 from scipy import stats as scipy_stats
 
-from benchmarks.real_report import comparison_cell
-from core.io import write_jsonl
-from core.schemas import Comparison
-from evaluators import significance
-from evaluators.tables import comparison_table
+from llmner.benchmarks.real_report import comparison_cell
+from llmner.core.io import write_jsonl
+from llmner.core.schemas import Comparison
+from llmner.evaluators import significance
+from llmner.evaluators.tables import comparison_table
 from tests.cli import llmner
 
 

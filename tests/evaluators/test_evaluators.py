@@ -10,11 +10,11 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from core.answer_format import parse_choice, parse_label
-from core.iob import entities_from_tagger, entities_to_tags
-from core.spans import Entity, token_offsets
-from evaluators import ner
-from evaluators.classification import INVALID, calibration, classification_scores
+from llmner.core.answer_format import parse_choice, parse_label
+from llmner.core.iob import entities_from_tagger, entities_to_tags
+from llmner.core.spans import Entity, token_offsets
+from llmner.evaluators import ner
+from llmner.evaluators.classification import INVALID, calibration, classification_scores
 from tests.cli import llmner
 
 TOKENS = "Peter Blackburn visited the European Commission in Brussels".split()

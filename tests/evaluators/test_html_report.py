@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core.spans import Entity
-from evaluators import html_report
+from llmner.core.spans import Entity
+from llmner.evaluators import html_report
 from tests.cli import llmner
 from tests.constants import ROOT
 from tests.evaluators.perturbed import write_perturbed
@@ -115,8 +115,8 @@ def test_a_label_is_escaped_though_displacy_does_not_escape_labels():
 
 
 def test_the_ner_page_has_every_example_with_an_error_and_only_those(pages, wnut):
-    from evaluators.data import load_gold, load_predictions
-    from evaluators.score import ner_item
+    from llmner.evaluators.data import load_gold, load_predictions
+    from llmner.evaluators.score import ner_item
 
     gold = load_gold(wnut / "gold.jsonl")
     predictions = load_predictions(wnut / "a.jsonl", gold)

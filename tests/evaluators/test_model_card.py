@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from evaluators import model_card
+from llmner.evaluators import model_card
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT
 

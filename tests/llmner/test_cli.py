@@ -12,8 +12,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from core.options import RETIRED
 from llmner.cli import COMMANDS, main
+from llmner.core.options import RETIRED
 from tests.cli import llmner, run_broken, unknown_options
 
 
@@ -135,7 +135,7 @@ def test_a_usage_error_is_one_line_naming_the_command_and_its_help(args, message
 
 def test_every_python_dash_m_in_the_project_names_a_module_that_runs():
     """The `python -m <package>` aliases are gone: a header or docstring that still names one (`python -m
-    training.derive`) sends a reader to a command that does nothing."""
+    llmner.training.derive`) sends a reader to a command that does nothing."""
     import re
     import subprocess
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.errors import DataError
-from prediction.predict import effective_quantization, four_bit_config, trained_quantization
+from llmner.core.errors import DataError
+from llmner.prediction.predict import effective_quantization, four_bit_config, trained_quantization
+from llmner.training.twin import make_twin
 from tests.constants import ROOT
-from training.twin import make_twin
 
 NF4 = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True,
        "quant_method": "bitsandbytes"}

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from core.answer_format import parse_answer
-from core.schemas import read_examples
-from core.spans import ground
-from prediction.constrained import COMPLETE, INVALID, MODES, OPEN, AnswerGrammar, complete_answer
+from llmner.core.answer_format import parse_answer
+from llmner.core.schemas import read_examples
+from llmner.core.spans import ground
+from llmner.prediction.constrained import COMPLETE, INVALID, MODES, OPEN, AnswerGrammar, complete_answer
 from tests.cli import llmner
 
 TEXT = "Only France and Britain backed Fischler 's proposal"
@@ -69,8 +69,8 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     import torch
     from transformers import AutoModelForCausalLM
 
-    from prediction.predict import generate_answers, training_prompts
-    from training.twin import build_model, build_tokenizer
+    from llmner.prediction.predict import generate_answers, training_prompts
+    from llmner.training.twin import build_model, build_tokenizer
 
     examples = read_examples(converted / dataset / "test.jsonl", 40)
     tokenizer = build_tokenizer([t.content for e in examples for t in e.messages], "qwen_25", tmp_path, 800)
@@ -95,7 +95,7 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
 
 
 def test_the_flag_alone_skips_and_a_mode_can_be_named(tmp_path, monkeypatch):
-    from prediction import predict as module
+    from llmner.prediction import predict as module
 
     asked = []
     monkeypatch.setattr(module, "choose_backend", lambda backend, quantization, constrained, ok: asked.append(
@@ -122,12 +122,12 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
     and a cut last line. Skipping keeps every true positive and leaves no ungrounded mention."""
     import random
 
-    from converters.conll import convert_file
-    from core.schemas import Example, NerPrediction
-    from core.tasks import ner_prompt
-    from evaluators.data import Gold
-    from evaluators.score import build_report
-    from prediction.constrained import grammar_of, grounded_lines
+    from llmner.converters.conll import convert_file
+    from llmner.core.schemas import Example, NerPrediction
+    from llmner.core.tasks import ner_prompt
+    from llmner.evaluators.data import Gold
+    from llmner.evaluators.score import build_report
+    from llmner.prediction.constrained import grammar_of, grounded_lines
     from tests.constants import ROOT
 
     data = ROOT / "samples" / "wnut17" / "train_sample.conll"
@@ -169,7 +169,7 @@ def placed(text: str, tokens: list[str], output: str) -> set:
 def test_skip_keeps_exactly_what_the_scorer_places(output):
     """`skip` grounds with the scorer's own rule: the answer it writes back places, for the scorer, exactly the
     entities of known labels the scorer places in the free answer (a mention that occurs twice in the sentence)."""
-    from prediction.constrained import grounded_lines
+    from llmner.prediction.constrained import grounded_lines
 
     text = "Paris and Paris"
     tokens = text.split()

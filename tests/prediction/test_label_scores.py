@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from converters.classification import classification_example
-from core.schemas import Example
-from prediction import label_scores
+from llmner.converters.classification import classification_example
+from llmner.core.schemas import Example
+from llmner.prediction import label_scores
 from tests.cli import llmner
 
 LABELS = ["finance", "realty", "sports"]
@@ -38,8 +38,8 @@ def test_temperature_scaling_lowers_validation_nll():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from prediction.predict import use_chat_template
-    from training.twin import build_model, build_tokenizer
+    from llmner.prediction.predict import use_chat_template
+    from llmner.training.twin import build_model, build_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny")
     examples = [classification_example(f"zh_news/test/{i}", f"标题 {i} 新闻", LABELS[i % 3], tuple(LABELS))
@@ -57,7 +57,7 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from prediction.predict import prompt_messages, training_prefix
+    from llmner.prediction.predict import prompt_messages, training_prefix
 
     folder, _, examples = tiny
     model = AutoModelForCausalLM.from_pretrained(folder).eval()

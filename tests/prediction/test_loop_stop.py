@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.schemas import Example
-from prediction.loop_stop import loop_stop_factory, looping
+from llmner.core.schemas import Example
+from llmner.prediction.loop_stop import loop_stop_factory, looping
 
 TEXT = "Syria and Turkey met in Ankara ."
 

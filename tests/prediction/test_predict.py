@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from core.schemas import Example
-from core.tasks import ner_prompt
-from prediction.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
+from llmner.core.schemas import Example
+from llmner.core.tasks import ner_prompt
+from llmner.prediction.predict import PINNED_DATE, length_sorted_batches, training_prefix, use_chat_template
+from llmner.training.twin import TEMPLATE_TOKENS, build_tokenizer
 from tests.cli import llmner
-from training.twin import TEMPLATE_TOKENS, build_tokenizer
 
 MESSAGES = ner_prompt("conll2003").messages("Peter Blackburn", "PER: Peter Blackburn")
 
@@ -45,7 +45,7 @@ def test_date_in_a_template_is_pinned(tokenizer):
 
 
 def test_a_model_without_template_is_refused(tokenizer):
-    from core.errors import DataError
+    from llmner.core.errors import DataError
 
     tokenizer.chat_template = None
     with pytest.raises(DataError, match="no chat template"):
@@ -136,7 +136,7 @@ def run_predict(model_dir, output, *extra):
 
 @pytest.mark.parametrize("template", ["llama3", "deepseek_v3"])
 def test_vllm_gets_the_token_ids_transformers_generates_from(template, tmp_path, fake_vllm):
-    from prediction.predict import generate_answers, training_prompts
+    from llmner.prediction.predict import generate_answers, training_prompts
 
     tokenizer = hub_style_tokenizer(template, tmp_path / "model")
     result = run_predict(tmp_path / "model", tmp_path / "predictions.jsonl", "--backend", "vllm")
@@ -185,7 +185,7 @@ def test_four_bit_under_vllm_is_its_bitsandbytes(tmp_path, fake_vllm):
     (None, False, True, "vllm"), ("4bit", False, True, "vllm"), ("8bit", False, True, "transformers"),
     (None, True, True, "transformers"), (None, False, False, "transformers")])
 def test_auto_backend(quantization, constrained, vllm_ok, expected):
-    from prediction.predict import choose_backend
+    from llmner.prediction.predict import choose_backend
 
     assert choose_backend("auto", quantization, constrained, vllm_ok) == expected
 
@@ -247,7 +247,7 @@ def recorded_loads(monkeypatch):
 def test_a_qlora_adapter_loads_on_its_nf4_base_by_default(tmp_path, recorded_loads):
     import torch
 
-    from prediction.predict import load_model
+    from llmner.prediction.predict import load_model
 
     load_model(str(adapter_folder(tmp_path / "qlora", four_bit=True)), None, merge=True)
     (_, kwargs), loaded = recorded_loads
@@ -259,7 +259,7 @@ def test_a_qlora_adapter_loads_on_its_nf4_base_by_default(tmp_path, recorded_loa
 
 @pytest.mark.parametrize("four_bit,asked", [(False, None), (True, "none")])
 def test_a_lora_adapter_or_none_asked_loads_the_bf16_base(four_bit, asked, tmp_path, recorded_loads):
-    from prediction.predict import load_model
+    from llmner.prediction.predict import load_model
 
     load_model(str(adapter_folder(tmp_path / "adapter", four_bit=four_bit)), asked, merge=True)
     (_, kwargs), loaded = recorded_loads
@@ -267,7 +267,7 @@ def test_a_lora_adapter_or_none_asked_loads_the_bf16_base(four_bit, asked, tmp_p
 
 
 def test_by_default_the_adapter_stays_unmerged(tmp_path, recorded_loads):
-    from prediction.predict import load_model
+    from llmner.prediction.predict import load_model
 
     load_model(str(adapter_folder(tmp_path / "adapter", four_bit=False)), None)
     assert not recorded_loads[1].merged
@@ -292,8 +292,8 @@ def test_vllm_names_a_malformed_adapter_config(tmp_path, fake_vllm, monkeypatch)
     """vLLM loads an adapter on the base its adapter_config.json names; a config cut mid-write is one line naming it."""
     import types
 
-    from core.errors import DataError
-    from prediction.predict import generate_vllm
+    from llmner.core.errors import DataError
+    from llmner.prediction.predict import generate_vllm
 
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda *args: args

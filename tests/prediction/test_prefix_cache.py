@@ -39,7 +39,7 @@ def prompts():
 
 
 def test_the_answers_are_those_of_the_plain_layout():
-    from prediction.predict import generate_transformers
+    from llmner.prediction.predict import generate_transformers
 
     model, encoded = tiny_model(), prompts()
     plain = generate_transformers(model, Tokenizer(), encoded, 2, 8, prefix_cache=False)
@@ -48,7 +48,7 @@ def test_the_answers_are_those_of_the_plain_layout():
 
 
 def test_the_shared_prompt_is_encoded_once():
-    from prediction.predict import generate_transformers
+    from llmner.prediction.predict import generate_transformers
 
     model, encoded = tiny_model(), prompts()
     widths = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import DataError
-from prediction.shards import merge_predictions, parse_shard, shard_of, sub_shard
+from llmner.core.errors import DataError
+from llmner.prediction.shards import merge_predictions, parse_shard, shard_of, sub_shard
 from tests.cli import llmner
 from tests.constants import FIXTURES, ROOT
 
@@ -117,7 +117,7 @@ class FakeWorker:
     fail_on: str | None = None
 
     def __init__(self, command, env):
-        from core.schemas import read_records
+        from llmner.core.schemas import read_records
 
         FakeWorker.started.append((command, env["CUDA_VISIBLE_DEVICES"]))
         option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}

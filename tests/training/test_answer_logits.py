@@ -39,7 +39,7 @@ def loss_and_grads(model, **extra):
 @pytest.mark.parametrize("model_type", ["llama", "qwen2"])
 @pytest.mark.parametrize("num_items", [None, 11])
 def test_same_loss_and_gradients_as_the_full_forward(model_type, num_items):
-    from training.answer_logits import patch
+    from llmner.training.answer_logits import patch
 
     model = tiny_causal_lm(model_type)
     extra = {} if num_items is None else {"num_items_in_batch": torch.tensor(num_items)}
@@ -53,7 +53,7 @@ def test_same_loss_and_gradients_as_the_full_forward(model_type, num_items):
 
 
 def test_only_labelled_positions_reach_the_head():
-    from training.answer_logits import patch
+    from llmner.training.answer_logits import patch
 
     model = tiny_causal_lm("llama")
     patch(model)
@@ -62,7 +62,7 @@ def test_only_labelled_positions_reach_the_head():
 
 
 def test_evaluation_and_generation_keep_the_full_logits():
-    from training.answer_logits import patch
+    from llmner.training.answer_logits import patch
 
     model = tiny_causal_lm("llama")
     patch(model)
@@ -71,7 +71,7 @@ def test_evaluation_and_generation_keep_the_full_logits():
 
 
 def test_an_unknown_architecture_is_left_alone():
-    from training.answer_logits import patch
+    from llmner.training.answer_logits import patch
 
     model = tiny_causal_lm("llama")
     model.config.model_type = "gemma2"  # soft-capped logits: not the plain forward

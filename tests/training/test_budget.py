@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import DataError
+from llmner.core.errors import DataError
+from llmner.training import budget
 from tests.cli import llmner
 from tests.constants import ROOT
-from training import budget
 
 HEADER = ("# Toy · LoRA\n"
           "# GPUs:    1× GPU with 16 GB, chosen because it is common\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.cpu_bf16 import CpuBf16Plugin
+from llmner.training.cpu_bf16 import CpuBf16Plugin
 
 
 @pytest.mark.parametrize("cfg,cuda,expected", [({"bf16": True}, False, {"use_cpu": True}),

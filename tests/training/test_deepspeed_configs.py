@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.recipes import load_recipe
+from llmner.core.recipes import load_recipe
 from tests.constants import ROOT
 
 CONFIGS = ROOT / "deepspeed_configs"

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from core.errors import DataError
-from core.recipes import load_recipe
+from llmner.core.errors import DataError
+from llmner.core.recipes import load_recipe
+from llmner.training.derive import balanced_subset, derive, has_entities
 from tests.constants import ROOT
-from training.derive import balanced_subset, derive, has_entities
 
 RECIPE = ROOT / "recipes" / "smollm2_135m_lora_conll.yml"
 
@@ -67,7 +67,7 @@ def test_bad_data_is_one_line(tmp_path):
 
 
 def test_prompt_compact_rewrites_every_system_turn(pool, tmp_path):
-    from core.tasks import compact_ner_system
+    from llmner.core.tasks import compact_ner_system
 
     derive(RECIPE, pool, tmp_path / "run", examples=8, prompt="compact")
     written = [json.loads(line) for line in open(tmp_path / "run" / "train.jsonl")]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from llmner.training.distributed import FACTS, world_size_error
+from llmner.training.twin import make_twin, twin_config
 from tests.constants import ROOT
-from training.distributed import FACTS, world_size_error
-from training.twin import make_twin, twin_config
 
 BIN = Path(sys.executable).parent
 RECIPE = ROOT / "recipes" / "ds15b_fft.yml"  # a full fine-tune: every weight is compared
@@ -109,7 +109,7 @@ def one_process(twin) -> Path:
 def test_the_twin_carries_what_a_cpu_multi_process_run_needs(tmp_path):
     config = twin_config(yaml.safe_load(RECIPE.read_text()), tmp_path / "model", tmp_path / "train.jsonl", tmp_path, 4)
     assert config["max_memory"] == {"cpu": "64GiB"}
-    assert config["plugins"] == ["training.distributed.DistributedPlugin"]
+    assert config["plugins"] == ["llmner.training.distributed.DistributedPlugin"]
 
 
 @pytest.mark.training
@@ -172,19 +172,19 @@ def test_a_rank_outside_the_allocated_world_is_refused():
 
 
 def test_llmner_train_adds_the_check_where_slurm_allocated_the_world(monkeypatch):
-    from training.train import launch_command
+    from llmner.training.train import launch_command
 
     monkeypatch.delenv("LLMNER_WORLD_SIZE", raising=False)
     assert not any(arg.startswith("--plugins=") for arg in launch_command(str(RECIPE)))
     monkeypatch.setenv("LLMNER_WORLD_SIZE", "16")
     [plugins] = [arg for arg in launch_command(str(RECIPE)) if arg.startswith("--plugins=")]
     recipe_plugins = yaml.safe_load(RECIPE.read_text())["plugins"]
-    assert json.loads(plugins.removeprefix("--plugins=")) == [*recipe_plugins, "training.distributed.DistributedPlugin"]
+    assert json.loads(plugins.removeprefix("--plugins=")) == [*recipe_plugins, "llmner.training.distributed.DistributedPlugin"]
     monkeypatch.setenv("SWANLAB_MODE", "disabled")  # one --plugins list with tracking's plugin, not two
     command = launch_command(str(RECIPE), track="swanlab")
     [plugins] = [arg for arg in command if arg.startswith("--plugins=")]
     assert json.loads(plugins.removeprefix("--plugins="))[-2:] == ["axolotl.integrations.swanlab.SwanLabPlugin",
-                                                                   "training.distributed.DistributedPlugin"]
+                                                                   "llmner.training.distributed.DistributedPlugin"]
 
 
 @pytest.mark.training

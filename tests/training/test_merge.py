@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from llmner.training.merge import ROUND_TRIP_TEXTS, restore_tokenizer, round_trip_differences
+from llmner.training.twin import TEMPLATE_TOKENS
 from tests.cli import llmner
 from tests.constants import ROOT
 from tests.hub_standin import running
-from training.merge import ROUND_TRIP_TEXTS, restore_tokenizer, round_trip_differences
-from training.twin import TEMPLATE_TOKENS
 
 # The keys of each model's tokenizer_config.json on the Hub (chat templates left out: the recipes set their own).
 # DeepSeek-R1-Distill-*: as mirrored in BerriAI/litellm's tests (DeepSeek-R1's tokenizer_config); the Llama-8B and

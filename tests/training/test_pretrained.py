@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.errors import DataError
+from llmner.core.errors import DataError
+from llmner.training import pretrained
 from tests.constants import ROOT
-from training import pretrained
 
 MODEL_DIR = ROOT / "models" / pretrained.SMOLLM2.name
 CONVERSATION = [{"role": "system", "content": "You are a named-entity recogniser."},
@@ -76,7 +76,7 @@ def test_recipe_template_renders_as_the_models_own(model_dir):
     from axolotl.utils.chat_templates import get_chat_template
     from transformers import AutoTokenizer
 
-    from prediction.predict import training_prefix
+    from llmner.prediction.predict import training_prefix
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     own = tokenizer.apply_chat_template(CONVERSATION, tokenize=False)

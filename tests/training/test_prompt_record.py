@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from core.errors import DataError
-from core.prompt_record import RECORD_NAME, as_trained, read_record
-from core.schemas import Example
-from core.tasks import ner_prompt
+from llmner.core.errors import DataError
+from llmner.core.prompt_record import RECORD_NAME, as_trained, read_record
+from llmner.core.schemas import Example
+from llmner.core.tasks import ner_prompt
 
 
 def example(i: int, system: str, dataset: str = "conll2003", split: str = "train") -> dict:
@@ -18,7 +18,7 @@ def example(i: int, system: str, dataset: str = "conll2003", split: str = "train
 
 
 def test_the_plugin_records_each_datasets_shared_prompt(tmp_path):
-    from training.prompt_record import write_record
+    from llmner.training.prompt_record import write_record
 
     data = tmp_path / "train.jsonl"
     few_shot = tmp_path / "shots.jsonl"
@@ -40,7 +40,7 @@ def test_a_checkpoint_reads_its_runs_record(tmp_path):
 def test_prediction_asks_in_the_recorded_words(tmp_path):
     from transformers import AutoTokenizer
 
-    from prediction.predict import training_prompts
+    from llmner.prediction.predict import training_prompts
     from tests.constants import ROOT
 
     model = ROOT / "models" / "smollm2-135m-instruct"

@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from core.recipes import load_recipe
+from llmner.core.recipes import load_recipe
+from llmner.training import pretrained
+from llmner.training.derive import derive
 from tests.constants import ROOT
 from tests.training.test_pretrained import MODEL_DIR
 from tests.training.test_training import labelled_text, predict_and_score, run
-from training import pretrained
-from training.derive import derive
 
 RECIPE = ROOT / "recipes" / "smollm2_135m_lora_conll.yml"
 END_OF_TURN = "<|im_end|>"

@@ -43,9 +43,9 @@ def test_cmmlu_recipe_takes_enough_optimizer_steps():
     one GPU, i.e. every question seen 3 times in batches of ~8 with a few warm-up steps (warmup_ratio 0.03); packing
     335 short questions into 1024-token rows gave ~15 in all. The header's Rows line declares the questions counted
     here; budget writes the steps per GPU count from it."""
-    from converters.mcq import convert_path
+    from llmner.converters.mcq import convert_path
+    from llmner.training.budget import header_of, recipe_steps, rows_an_epoch
     from tests.constants import shared
-    from training.budget import header_of, recipe_steps, rows_an_epoch
 
     path = next(p for p in RECIPES if p.stem == "dsllama8b_qlora_cmmlu")
     recipe = load(path)
@@ -90,7 +90,7 @@ def test_full_fine_tune_keeps_fp32_master_weights(tmp_path):
 def test_header_budget_block_is_current(path):
     """The block is what `llmner budget --write-header` writes for the recipe as it is now; a changed setting (or a
     changed Rows line) leaves it stale until the command is run again."""
-    from training.budget import regenerated
+    from llmner.training.budget import regenerated
 
     text, current = regenerated(path)
     assert text == current, f"{path.name}: run `llmner budget --write-header {path.relative_to(ROOT).as_posix()}`"
@@ -100,7 +100,7 @@ def test_header_budget_block_is_current(path):
 def test_both_phases_fit_the_card_with_10_percent_free(path):
     """Training and the evaluations of the run (where Liger writes the logits after all) each leave 10% of the card
     the header names free."""
-    from training.budget import card_gb, estimate_gib, evaluation_gib, fits, header_of
+    from llmner.training.budget import card_gb, estimate_gib, evaluation_gib, fits, header_of
 
     recipe = load(path)
     card = card_gb(header_of(path.read_text(encoding="utf-8")), path)
@@ -112,7 +112,7 @@ def test_both_phases_fit_the_card_with_10_percent_free(path):
 def test_evaluation_memory_counts_the_logits_liger_writes_outside_training():
     """One packed eval batch of the 7B at 4×2048 tokens: bf16 logits, their fp32 copy and the fp32 log-softmax over
     152,064 entries are about 11.6 GiB, on top of what training holds besides its activations."""
-    from training.budget import GIB, evaluation_parts, memory_parts
+    from llmner.training.budget import GIB, evaluation_parts, memory_parts
 
     recipe = {"base_model": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "adapter": "lora", "lora_r": 16,
               "lora_target_linear": True, "sequence_len": 2048, "micro_batch_size": 4, "sample_packing": True,
@@ -149,7 +149,7 @@ def test_budget_command_refuses_a_header_without_a_card_in_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [f"error: {recipe}: expected a header line 'GPUs: 1× GPU with N GB'"]
 
 
-CPU_BF16_PLUGIN = "training.cpu_bf16.CpuBf16Plugin"
+CPU_BF16_PLUGIN = "llmner.training.cpu_bf16.CpuBf16Plugin"
 
 
 def runs_on_cpu_as_written(path) -> bool:
@@ -204,7 +204,7 @@ def test_validation_loss_leaves_out_no_more_rows_than_budget_says(path, attentio
     line with it."""
     import numpy as np
 
-    from training.budget import eval_rows_left_out
+    from llmner.training.budget import eval_rows_left_out
 
     recipe = {**load(path), "attn_implementation": attention}
     lengths = np.random.default_rng(0).integers(40, 400, 997).tolist()  # ~190-token examples, 997: no round count

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from core.recipes import load_recipe
+from llmner.core.recipes import load_recipe
+from llmner.training.known_keys import unknown_keys
+from llmner.training.twin import TEMPLATE_TOKENS
 from tests.cli import llmner
 from tests.constants import ROOT
-from training.known_keys import unknown_keys
-from training.twin import TEMPLATE_TOKENS
 
 RECIPES = sorted((ROOT / "recipes").rglob("*.yml"))  # recipes/ holds Axolotl YAML only
 DEEPSPEED = sorted((ROOT / "deepspeed_configs").glob("*.json"))

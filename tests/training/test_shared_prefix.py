@@ -57,7 +57,7 @@ def assert_same(model, inputs):
 
 
 def patched(model):
-    from training.shared_prefix import patch
+    from llmner.training.shared_prefix import patch
 
     assert patch(model)
     return model
@@ -70,7 +70,7 @@ def test_same_loss_and_gradients_as_the_full_forward(model_type):
 
 def test_same_gradients_for_lora_adapters_that_shape_the_prefix():
     """The adapters change the prefix's keys and values, so their gradients flow through the shared cache."""
-    from training.shared_prefix import patch
+    from llmner.training.shared_prefix import patch
 
     model = tiny_causal_lm()
     patch(model)  # as the plugin does: after the model is built, before the adapters wrap it
@@ -85,7 +85,7 @@ def test_same_gradients_for_lora_adapters_that_shape_the_prefix():
 
 
 def test_composes_with_answer_only_logits():
-    from training.answer_logits import patch as answer_only
+    from llmner.training.answer_logits import patch as answer_only
 
     model = tiny_causal_lm()
     full_loss, full_grads = loss_and_grads(model, batch())

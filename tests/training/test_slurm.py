@@ -168,7 +168,7 @@ FAKE_PREDICT = """
 import json, sys
 # `python -m llmner predict` without a model: answers each example of its --shard with the gold answer.
 sys.path.insert(0, {root!r})
-from prediction.shards import parse_shard, shard_of
+from llmner.prediction.shards import parse_shard, shard_of
 args = sys.argv[4:]
 option = dict(zip(args[::2], args[1::2]))
 examples = [json.loads(line) for line in open(option["--data"], encoding="utf-8")]

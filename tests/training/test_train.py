@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from core.recipes import load_recipe
+from llmner.core.recipes import load_recipe
+from llmner.training import tracking
 from tests.cli import llmner
 from tests.constants import ROOT
-from training import tracking
 
 RECIPE = ROOT / "recipes" / "ds15b_fft.yml"
 CORES = str(__import__("psutil").cpu_count(logical=False))
@@ -139,7 +139,7 @@ def threads_of_a_launch(launcher: tuple[str, ...], tmp_path) -> int:
 
 def test_the_default_launch_computes_on_every_core(tmp_path):
     """accelerate alone gives its process one thread (OMP_NUM_THREADS=1): on a CPU, one core of all trained."""
-    from training.train import LAUNCHER, default_launcher
+    from llmner.training.train import LAUNCHER, default_launcher
 
     launcher = [word for word in default_launcher() if word not in ("-m", "axolotl.cli.train")]
     assert threads_of_a_launch(tuple(launcher), tmp_path) == int(CORES)

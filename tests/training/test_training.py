@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core.recipes import load_recipe
+from llmner.core.recipes import load_recipe
+from llmner.training.twin import TEMPLATE_TOKENS, make_twin
 from tests.constants import ROOT
-from training.twin import TEMPLATE_TOKENS, make_twin
 
 RECIPES = [p for p in sorted((ROOT / "recipes").rglob("*.yml")) if "tagger" not in load_recipe(p)]
 BIN = Path(sys.executable).parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import DataError
+from llmner.core.errors import DataError
+from llmner.training.twin import make_twin
 from tests.constants import ROOT
-from training.twin import make_twin
 
 
 def test_a_line_that_is_not_an_example_is_one_line_before_any_model_is_built(tmp_path):
