@@ -166,6 +166,8 @@ def test_the_wheel_maps_every_package_folder_beneath_llmner():
     folders = sorted(path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests")
     assert sorted(setuptools["packages"]) == sorted(["llmner", *(f"llmner.{f}" for f in folders if f != "llmner")])
     assert setuptools["package-dir"] == {f"llmner.{folder}": folder for folder in folders if folder != "llmner"}
+    # A key named by its folder (`benchmarks = [...]`) would ship nothing, silently.
+    assert set(setuptools["package-data"]) <= set(setuptools["packages"]), setuptools["package-data"]
 
 
 def test_the_scorer_imports_only_the_core():
