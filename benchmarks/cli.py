@@ -9,10 +9,12 @@ from llmner.core.cli_groups import LazyGroup
 BENCHMARKS = {
     "cpu": ("llmner.benchmarks.cpu_speed:main", "Scoring and converting speed on this machine's CPU."),
     "real": ("llmner.benchmarks.real:main", "The real-model table on CoNLL-2003 and AG News (resumable)."),
-    "gpu": ("llmner.benchmarks.gpu_suite:main", "GPU figures through axolotl train and prediction, beside their targets."),
+    "gpu": ("llmner.benchmarks.gpu_suite:main",
+            "GPU figures through axolotl train and prediction, beside their targets."),
     "bundle": ("llmner.benchmarks.gpu_bundle:main", "Gather and check the wheel bundle the GPU machine installs."),
     "speed": ("llmner.benchmarks.cpu_levers:main", "CPU training and prediction: the old path, each lever, the new."),
-    "constrained": ("llmner.benchmarks.constrained_decoding:main", "Unconstrained against grounded constrained decoding."),
+    "constrained": ("llmner.benchmarks.constrained_decoding:main",
+                    "Unconstrained against grounded constrained decoding."),
 }
 
 

@@ -134,10 +134,10 @@ class FakeWorker:
 
 @pytest.fixture
 def fake_workers(monkeypatch):
-    import prediction.predict
+    from llmner.prediction import predict
 
     FakeWorker.started, FakeWorker.fail_on = [], None
-    monkeypatch.setattr(prediction.predict.subprocess, "Popen", FakeWorker)
+    monkeypatch.setattr(predict.subprocess, "Popen", FakeWorker)
     return FakeWorker
 
 

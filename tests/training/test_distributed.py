@@ -179,7 +179,8 @@ def test_llmner_train_adds_the_check_where_slurm_allocated_the_world(monkeypatch
     monkeypatch.setenv("LLMNER_WORLD_SIZE", "16")
     [plugins] = [arg for arg in launch_command(str(RECIPE)) if arg.startswith("--plugins=")]
     recipe_plugins = yaml.safe_load(RECIPE.read_text())["plugins"]
-    assert json.loads(plugins.removeprefix("--plugins=")) == [*recipe_plugins, "llmner.training.distributed.DistributedPlugin"]
+    assert json.loads(plugins.removeprefix("--plugins=")) == [*recipe_plugins,
+                                                               "llmner.training.distributed.DistributedPlugin"]
     monkeypatch.setenv("SWANLAB_MODE", "disabled")  # one --plugins list with tracking's plugin, not two
     command = launch_command(str(RECIPE), track="swanlab")
     [plugins] = [arg for arg in command if arg.startswith("--plugins=")]
