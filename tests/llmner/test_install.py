@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -40,6 +41,28 @@ def sources_copy(destination: Path) -> Path:
     return Path(shutil.copytree(ROOT, destination, ignore=ignored, symlinks=True))
 
 
+def isolation() -> list[str]:
+    """pip's option to build with this environment's setuptools (no download) where it meets pyproject.toml's
+    build requirements; none (pip fetches them) where it does not."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    try:
+        met = all(Requirement(r).specifier.contains(version(Requirement(r).name)) for r in requires)
+    except PackageNotFoundError:
+        met = False
+    return ["--no-build-isolation"] if met else []
+
+
+def outside_env() -> dict[str, str]:
+    """This process's environment without the checkout on the path (the tests run with PYTHONPATH on it) and with no
+    virtual environment active."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+
+
 def run(command: list, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
@@ -53,9 +76,7 @@ class Installed:
         self.python = root / "venv" / "bin" / "python"
         self.elsewhere = root / "elsewhere"
         self.elsewhere.mkdir()
-        # No PYTHONPATH (the tests run with the checkout on it) and no active environment but the fresh one.
-        self.env = {key: value for key, value in os.environ.items()
-                    if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+        self.env = outside_env()
         self.env["PATH"] = f"{self.python.parent}:{self.env.get('PATH', '')}"
 
     def __call__(self, *command, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -73,9 +94,8 @@ class Installed:
 def wheel(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("build")
     source = sources_copy(build / "source")
-    # No build isolation: the setuptools of this environment builds it, with no download.
-    result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                  build / "dist", source], build, {**os.environ, "PYTHONPATH": ""})
+    result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation(), "-q", "-w", build / "dist", source],
+                 build, outside_env())
     assert result.returncode == 0, result.stderr[-3000:]
     (wheel,) = (build / "dist").glob("*.whl")
     return wheel
