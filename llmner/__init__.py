@@ -10,6 +10,6 @@ folder, which lets `python -m llmner` and the tests run from a clone with nothin
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-# Only in a checkout (core/ beside llmner/, not inside it): an installed llmner must never search site-packages.
+# Only in a checkout (core/ beside llmner/, not inside it): an installed copy must never search site-packages.
 if not (_HERE / "core").is_dir() and (_HERE.parent / "core" / "__init__.py").is_file():
     __path__.append(str(_HERE.parent))

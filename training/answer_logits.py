@@ -63,14 +63,21 @@ def answer_only_forward(model):
     return forward
 
 
-def patch(model) -> bool:
-    """Replace the forward of a plain causal LM; False (and unchanged) for any other architecture."""
+def patch_plain_causal_lm(model, plugin: str, replace) -> bool:
+    """`replace(model)` where the model is a plain causal LM (the architectures these patches are tested on); False,
+    with a line in the log, and the model unchanged for any other."""
     model_type = getattr(model.config, "model_type", None)
     if model_type not in PLAIN_CAUSAL_LMS:
-        LOG.warning("AnswerOnlyLogitsPlugin: %s is not a plain causal LM here; full logits kept", model_type)
+        LOG.warning("%s: %s is not a plain causal LM here; its own forward kept", plugin, model_type)
         return False
-    model.forward = answer_only_forward(model)
+    replace(model)
     return True
+
+
+def patch(model) -> bool:
+    """Replace the forward of a plain causal LM; False (and unchanged) for any other architecture."""
+    return patch_plain_causal_lm(model, "AnswerOnlyLogitsPlugin",
+                                 lambda plain: setattr(plain, "forward", answer_only_forward(plain)))
 
 
 class AnswerOnlyLogitsPlugin(BasePlugin):

@@ -16,11 +16,9 @@ decoder).
 
 from __future__ import annotations
 
-import logging
-
 from axolotl.integrations.base import BasePlugin
 
-LOG = logging.getLogger(__name__)
+from llmner.training.answer_logits import patch_plain_causal_lm
 
 MIN_SHARED_TOKENS = 8  # below this the second call costs more than it saves
 
@@ -86,14 +84,9 @@ def shared_prefix_forward(decoder):
 
 
 def patch(model) -> bool:
-    """Replace the forward of the model's decoder; False (and unchanged) where the model has none to replace."""
-    decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
-    if decoder is None or decoder is model:
-        LOG.warning("SharedPrefixPlugin: %s has no separate decoder; every row runs its prefix",
-                    getattr(model.config, "model_type", None))
-        return False
-    decoder.forward = shared_prefix_forward(decoder)
-    return True
+    """Replace the forward of a plain causal LM's decoder; False (and unchanged) for any other architecture."""
+    return patch_plain_causal_lm(model, "SharedPrefixPlugin", lambda plain: setattr(
+        plain.get_decoder(), "forward", shared_prefix_forward(plain.get_decoder())))
 
 
 class SharedPrefixPlugin(BasePlugin):

@@ -172,21 +172,15 @@ def test_the_recipe_plugins_resolve_installed(installed, recipe):
     plugins = [line.strip()[2:].split()[0] for line in recipe.read_text().splitlines()
                if line.startswith("  - llmner.")]
     modules = [plugin.rpartition(".")[0] for plugin in plugins]
-    assert len(plugins) == 3 and all(installed.importable(modules).values()), plugins
+    assert plugins and all(installed.importable(modules).values()), plugins
 
 
-CONFIGS_NOT_SHIPPED = pytest.mark.xfail(strict=True, reason="training/budget.py reads benchmarks/configs/*.json, not "
-                                        "yet package data of the wheel (the headers part of issue 28 ships them)")
-
-
-@CONFIGS_NOT_SHIPPED
 def test_budget_runs_installed(installed, recipe):
     result = installed("llmner", "budget", recipe.relative_to(installed.elsewhere))
     assert result.returncode == 0, result.stderr
     assert "GiB" in result.stdout, result.stdout
 
 
-@CONFIGS_NOT_SHIPPED
 def test_twin_runs_installed(installed, recipe, examples):
     result = installed("llmner", "twin", recipe, "--out-dir", "twin", "--data", "examples.jsonl", "--examples", "16")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -125,3 +125,13 @@ def test_evaluation_keeps_the_full_forward():
     model.model.layers[0].register_forward_hook(lambda module, args, kwargs_out: seen.append(args[0].shape[:2]))
     model(**batch())
     assert seen == [(3, 18)]
+
+
+def test_an_untested_architecture_is_left_alone():
+    from llmner.training.shared_prefix import patch
+
+    model = tiny_causal_lm()
+    model.config.model_type = "gemma2"
+    forward = model.model.forward
+    assert not patch(model)
+    assert model.model.forward == forward
