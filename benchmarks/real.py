@@ -31,6 +31,7 @@ import click
 import yaml
 
 from llmner.core import options
+from llmner.core.answer_format import DEFAULT_FORMAT
 from llmner.core.errors import DataError
 from llmner.core.examples import draw_shots
 from llmner.core.io import read_json, read_jsonl, write_jsonl
@@ -176,16 +177,40 @@ class Bench:
             write_jsonl(few, (with_shots(e, chosen) for e in read_records(self.test)))
         self.predict_row(f"smollm2_{shots}_shot", MODEL, few, kind="prompting", shots=shots)
 
-    def lora(self, size: int, name: str | None = None, recipe: Path = RECIPE, prompt: str | None = "compact",
-             predict_options: tuple[str, ...] = ()) -> Path:
-        """The recipe derived onto `size` training sentences (the compact prompt unless `prompt` is None: the
-        examples' own full instruction), trained, predicted and scored."""
+    def in_format(self, split: str, answer_format: str) -> Path:
+        """CoNLL-2003's `split` converted with its answers in `answer_format` (once; the same sentences and ids)."""
+        path = self.converted / f"conll2003_{answer_format}" / f"{split}.jsonl"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            run(llmner("data", "convert", "conll2003", "--input", str(self.data_dir / "conll2003" / f"{split}.txt"),
+                       "--output", str(path), "--split", split, "--answer-format", answer_format),
+                path.with_suffix(".log"))
+        return path
+
+    def format_test(self, answer_format: str) -> Path:
+        """The test subset every CoNLL row is scored on, its answers in `answer_format`."""
+        if answer_format == DEFAULT_FORMAT:
+            return self.test
+        path = self.out / f"conll_test_subset_{answer_format}.jsonl"
+        if not path.exists():
+            by_id = {e["id"]: e for e in read_records(self.in_format("test", answer_format))}
+            write_jsonl(path, (by_id[e["id"]] for e in read_records(self.test)))
+        return path
+
+    def lora(self, size: int, name: str | None = None, recipe: Path = RECIPE, prompt: str | None = None,
+             predict_options: tuple[str, ...] = (), answer_format: str = DEFAULT_FORMAT) -> Path:
+        """The recipe derived onto `size` training sentences (the examples' own instruction, or the `prompt` style
+        llmner derive --prompt names), trained, predicted and scored; answers in `answer_format`, on the same
+        sentences whatever the format."""
         name = name or f"smollm2_lora_{size}"
         folder = self.out / name
         output = folder / "output"
         if not (output / "adapter_model.safetensors").exists():
             pool = folder / "pool.jsonl"
             subset = seeded_sample(self.train_pool, size, self.seed)
+            if answer_format != DEFAULT_FORMAT:
+                by_id = {e["id"]: e for e in read_records(self.in_format("train", answer_format))}
+                subset = [by_id[e["id"]] for e in subset]
             folder.mkdir(parents=True, exist_ok=True)
             write_jsonl(pool, subset)
             run(llmner("derive", str(recipe), "--data", str(pool), "--out-dir", str(folder),
@@ -200,7 +225,7 @@ class Bench:
                                  "train_wall_seconds": round(wall, 1), "train_runtime_seconds": runtime,
                                  "train_tokens": tokens, "tokens_per_second": round(tokens / runtime, 1)})
             run(llmner("plot-loss", str(output)), folder / "plot.log")
-        self.predict_row(name, output, self.test, predict_options, **self.rows.get(name, {}))
+        self.predict_row(name, output, self.format_test(answer_format), predict_options, **self.rows.get(name, {}))
         return output
 
     def before(self, size: int) -> None:
@@ -208,6 +233,12 @@ class Bench:
         (benchmarks/fixtures), the full instruction, the adapter unmerged, no loop stop. The quality check of the
         levers is the paired comparison of this row with smollm2_lora_SIZE."""
         self.lora(size, f"smollm2_lora_{size}_before", BEFORE_RECIPE, None, ("--no-merge", "--loop-stop", "off"))
+
+    def json_answers(self, size: int) -> None:
+        """The seed-003 JSON answers against `lines`, the same sentences and steps; a JSON entity takes ~4× the
+        tokens of a line, so its answers get 256 new tokens instead of 96 (loop stop ends a runaway either way)."""
+        self.lora(size, f"smollm2_lora_{size}_json", predict_options=("--max-new-tokens", "256"),
+                  answer_format="json")
 
     def constrained(self, adapter: Path, size: int) -> None:
         """`skip` is the free generation with its ungrounded lines dropped: computed from the unconstrained row's
@@ -323,6 +354,7 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
         bench.zero_shot()
         adapters = {size: bench.lora(size) for size in sizes}
         bench.before(max(sizes))
+        bench.json_answers(max(sizes))
         for size in sizes:
             bench.spacy(size)
         bench.constrained(adapters[max(sizes)], max(sizes))
