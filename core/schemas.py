@@ -279,12 +279,17 @@ class Report(Record):
     @property
     def headline(self) -> Headline:
         figure, metric_type, name = self.HEADLINE
-        *path, key = figure.split(".")
+        return Headline(figure, metric_type, name, *self.figure(figure))
+
+    def figure(self, name: str) -> tuple[float | None, list[float] | None]:
+        """A figure by its dotted place in the report (`entity.micro.f1`) and its 95% bootstrap interval where the
+        report has one; (None, None) where the report has no such figure."""
+        *path, key = name.split(".")
         section = self.to_json()
         for part in path:
             section = section.get(part) or {}
         value = section.get(key)
-        return Headline(figure, metric_type, name, None if value is None else float(value), section.get(f"{key}_ci"))
+        return None if value is None else float(value), section.get(f"{key}_ci")
 
     @property
     def unparseable(self) -> int | None:
