@@ -215,8 +215,9 @@ def read_examples(path: str | Path, limit: int | None = None) -> list[Example]:
 
 
 def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The same examples, checked alike, as the JSON they were read as: for a stage that writes them on unchanged
-    (a training subset, a benchmark's sample)."""
+    """The same examples, checked alike, as the JSON they were read as: only for a stage that writes a selection of
+    them on unchanged and reads nothing in them (a benchmark's sample: benchmarks/gpu_inputs.py `subset`,
+    benchmarks/real.py, benchmarks/cpu_levers.py); a stage that reads a field takes the models."""
     return [record for _, record in checked_examples(path, limit)]
 
 
