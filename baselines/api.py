@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field, ValidationError
 from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import check_writable, write_jsonl
-from llmner.core.schemas import one_line, read_records
+from llmner.core.schemas import Example, one_line, read_examples
 from llmner.core.tasks import prompt_turns
 
 CONFIDENCE_INSTRUCTION = ('\nAnswer with JSON only: {"label": "<one of the topics>", "confidence": <your probability '
@@ -74,18 +74,19 @@ class MalformedResponse(Exception):
     """A 200 response that is not a chat completion with an answer."""
 
 
-def read_prompts(path: str | Path, limit: int | None, confidence: bool) -> list[dict]:
+def read_prompts(path: str | Path, limit: int | None, confidence: bool) -> list[Example]:
     """The first `limit` examples, each checked against the contract before any request is paid for."""
-    examples = read_records(path, limit)
+    examples = read_examples(path, limit)
     for number, example in enumerate(examples, start=1):
-        if confidence and example["gold"]["task"] != "classification":
+        if confidence and example.gold.task != "classification":
             raise DataError(path, None, f"expected classification examples with --confidence; example {number} "
-                                        f"({example['id']!r}) is {example['gold']['task']}")
+                                        f"({example.id!r}) is {example.gold.task}")
     return examples
 
 
-def request_messages(example: dict, confidence: bool) -> list[dict]:
-    turns = [dict(turn) for turn in prompt_turns(example["messages"])]
+def request_messages(example: Example, confidence: bool) -> list[dict]:
+    """The prompt turns as the endpoint gets them (and the cache keys them): each turn's JSON as it was read."""
+    turns = prompt_turns([turn.to_json() for turn in example.messages])
     if confidence:
         turns[0]["content"] += CONFIDENCE_INSTRUCTION
     return turns
@@ -178,12 +179,12 @@ def parse_confidence(text: str, labels: list[str]) -> dict | None:
     return {"label": label, "confidence": confidence}
 
 
-def prediction(example: dict, text: str, confidence: bool) -> dict:
+def prediction(example: Example, text: str, confidence: bool) -> dict:
     if confidence:
-        parsed = parse_confidence(text, example["gold"]["labels"])
+        parsed = parse_confidence(text, example.gold.labels)
         if parsed:
-            return {"id": example["id"], **parsed}
-    return {"id": example["id"], "output": text}
+            return {"id": example.id, **parsed}
+    return {"id": example.id, "output": text}
 
 
 def squeezed(text: str) -> str:
@@ -246,7 +247,7 @@ def answer_job(client, job: dict, model: str, cache: AnswerCache, temperature: f
     return {"outcome": "answered", **usage}
 
 
-def run_examples(client, examples: list[dict], model: str, cache: AnswerCache, confidence: bool = False,
+def run_examples(client, examples: list[Example], model: str, cache: AnswerCache, confidence: bool = False,
                  concurrency: int = 8, temperature: float = 0.0, max_tokens: int = 256) -> dict:
     """Ask for every example not yet in the cache; returns counts and token usage of this run.
 
@@ -262,7 +263,7 @@ def run_examples(client, examples: list[dict], model: str, cache: AnswerCache, c
         if key in cache.answers:
             cached += 1
         elif key not in jobs:  # two examples with one prompt: one request
-            jobs[key] = {"key": key, "messages": messages, "id": example["id"]}
+            jobs[key] = {"key": key, "messages": messages, "id": example.id}
     stats = {"cached": cached, "asked": len(jobs), "answered": 0, "failed": 0, "malformed": 0, "echoed": 0,
              "prompt_tokens": 0, "completion_tokens": 0}
     todo, done, stop = queue.SimpleQueue(), queue.SimpleQueue(), threading.Event()
@@ -310,7 +311,7 @@ def run_examples(client, examples: list[dict], model: str, cache: AnswerCache, c
     return stats
 
 
-def collect_predictions(examples: list[dict], model: str, cache: AnswerCache, confidence: bool,
+def collect_predictions(examples: list[Example], model: str, cache: AnswerCache, confidence: bool,
                         temperature: float = 0.0) -> list[dict]:
     out = []
     for example in examples:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from llmner.core.iob import entities_to_tags
-from llmner.core.spans import Entity, token_offsets
+from llmner.core.spans import token_offsets
 
 FORBIDDEN = -10_000.0
 
@@ -97,7 +97,7 @@ def batches(tokenizer, examples, labels, max_length, batch_size, shuffle_seed=No
         random.Random(shuffle_seed).shuffle(order)
     for start in range(0, len(order), batch_size):
         chosen = [examples[i] for i in order[start:start + batch_size]]
-        encoded = [word_starts(tokenizer, e["text"], e["tokens"], max_length) for e in chosen]
+        encoded = [word_starts(tokenizer, e.gold.text, e.gold.tokens, max_length) for e in chosen]
         length = max(len(ids) for ids, _ in encoded)
         words = max(max(len(first) for _, first in encoded), 1)
         pad = tokenizer.pad_token_id
@@ -107,6 +107,6 @@ def batches(tokenizer, examples, labels, max_length, batch_size, shuffle_seed=No
         # A sentence truncated to no word at all still needs one "on" step for the CRF: mark word 0.
         word_mask = torch.tensor([[True] * max(len(first), 1) + [False] * (words - max(len(first), 1))
                                   for _, first in encoded])
-        tags = torch.tensor([[label_ids[t] for t in entities_to_tags(e["tokens"], [Entity.of(x) for x in e["entities"]])
+        tags = torch.tensor([[label_ids[t] for t in entities_to_tags(e.gold.tokens, [x.entity for x in e.gold.entities])
                               [:len(first)]] + [0] * (words - len(first)) for e, (_, first) in zip(chosen, encoded)])
         yield chosen, input_ids, attention, positions, word_mask, tags

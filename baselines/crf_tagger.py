@@ -21,7 +21,7 @@ import click
 from llmner.baselines.crf_model import CrfTagger, batches
 from llmner.core import options
 from llmner.core.errors import DataError
-from llmner.core.examples import tokenised_ner_gold
+from llmner.core.examples import ner_examples
 from llmner.core.io import check_writable, read_json, write_jsonl
 from llmner.core.iob import bio_labels, entities_from_tagger
 from llmner.core.recipes import load_recipe
@@ -66,8 +66,8 @@ def train_tagger(config: dict) -> list[float]:
     from tqdm import tqdm
 
     torch.manual_seed(config["seed"])
-    examples = tokenised_ner_gold(config["train"], config["max_examples"], labelled=True)
-    labels = bio_labels(examples[0]["labels"])
+    examples = ner_examples(config["train"], config["max_examples"], tokenised=True, labelled=True)
+    labels = bio_labels(examples[0].gold.labels)
     tagger, tokenizer = build_tagger(config, labels)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tagger.to(device)
@@ -105,7 +105,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
     import torch
     from tqdm import tqdm
 
-    examples = tokenised_ner_gold(data)  # bad data is found before a model is loaded
+    examples = ner_examples(data, tokenised=True)  # bad data is found before a model is loaded
     model_dir = Path(model_dir)
     labels = read_json(model_dir / "labels.json", list)
     tagger, tokenizer = build_tagger(config, labels, adapter=str(model_dir))
@@ -120,9 +120,9 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
             tensors = [t.to(device) for t in tensors]
             paths = tagger.decode(tagger.emissions(*tensors[:4]), tensors[3])
             for example, path in zip(chosen, paths):
-                tags = (path + ["O"] * len(example["tokens"]))[:len(example["tokens"])]
-                yield {"id": example["id"],
-                       "entities": [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]}
+                tokens = example.gold.tokens
+                tags = (path + ["O"] * len(tokens))[:len(tokens)]
+                yield {"id": example.id, "entities": [e._asdict() for e in entities_from_tagger(tokens, tags)]}
 
 
 @click.group()

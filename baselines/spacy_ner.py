@@ -23,8 +23,10 @@ import click
 
 from llmner.core import options
 from llmner.core.errors import DataError
-from llmner.core.io import check_writable, read_jsonl, write_jsonl
-from llmner.core.schemas import read_records
+from llmner.core.examples import ner_examples
+from llmner.core.io import check_writable, write_jsonl
+from llmner.core.prompt_record import dataset_of
+from llmner.core.schemas import Example, NerGold
 from llmner.core.spans import token_offsets
 from llmner.evaluators.data import load_gold, load_predictions
 from llmner.evaluators.score import build_report
@@ -32,30 +34,29 @@ from llmner.evaluators.score import build_report
 LANGUAGES = {"zh_ner": "zh"}  # everything else here is English
 
 
-def language_of(example_id: str) -> str:
-    return LANGUAGES.get(example_id.split("/", 1)[0], "en")
+def language_of(example_id) -> str:
+    return LANGUAGES.get(dataset_of(example_id), "en")
 
 
-def make_doc(nlp, gold: dict):
+def make_doc(nlp, gold: NerGold):
     """The gold tokens as a Doc (spaces from the text), or spaCy's own tokenisation of an untokenised text."""
     from spacy.tokens import Doc
 
-    tokens = gold.get("tokens")
-    if not tokens:
-        return nlp.make_doc(gold["text"])
-    spaces = [gold["text"][end:end + 1] == " " for _, end in token_offsets(gold["text"], tokens)]
-    return Doc(nlp.vocab, words=tokens, spaces=spaces)
+    if not gold.tokens:
+        return nlp.make_doc(gold.text)
+    spaces = [gold.text[end:end + 1] == " " for _, end in token_offsets(gold.text, gold.tokens)]
+    return Doc(nlp.vocab, words=gold.tokens, spaces=spaces)
 
 
-def docbin(nlp, path: str | Path) -> tuple[object, int, int]:
+def docbin(nlp, examples: list[Example]) -> tuple[object, int, int]:
     """(DocBin, entities kept, entities that do not align to tokens)."""
     from spacy.tokens import DocBin
 
     bin_, kept, misaligned = DocBin(), 0, 0
-    for _, example in read_jsonl(path):
-        gold = example["gold"]
+    for example in examples:
+        gold = example.gold
         doc = make_doc(nlp, gold)
-        spans = [doc.char_span(e["start"], e["end"], label=e["label"]) for e in gold["entities"]]
+        spans = [doc.char_span(e.start, e.end, label=e.label) for e in gold.entities]
         misaligned += sum(span is None for span in spans)
         doc.ents = [span for span in spans if span is not None]
         kept += len(doc.ents)
@@ -109,13 +110,15 @@ def train_model(train_path, dev_path, out, variant="sm", vectors=None, max_epoch
 
     if variant in ("md", "lg") and not vectors:
         raise DataError(train_path, None, f"the {variant} variant needs --vectors (e.g. en_core_web_{variant})")
-    lang = language_of(next(read_jsonl(train_path))[1]["id"])  # bad data is found before a folder is made
+    # bad data is found before a folder is made
+    examples = {"train": ner_examples(train_path), "dev": ner_examples(dev_path)}
+    lang = language_of(examples["train"][0].id)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     nlp = spacy.blank(lang)
     counts = {}
     for name, path in (("train", train_path), ("dev", dev_path)):
-        bin_, kept, misaligned = docbin(nlp, path)
+        bin_, kept, misaligned = docbin(nlp, examples[name])
         bin_.to_disk(out / f"{name}.spacy")
         counts[name] = {"entities": kept, "misaligned_entities": misaligned}
         if misaligned:
@@ -145,11 +148,11 @@ def predict_spans(model, data):
     import spacy
     from tqdm import tqdm
 
-    examples = read_records(data)  # bad data is found before a model is loaded
+    examples = ner_examples(data)  # bad data is found before a model is loaded
     nlp = spacy.load(model)
-    docs = (make_doc(nlp, example["gold"]) for example in examples)
+    docs = (make_doc(nlp, example.gold) for example in examples)
     for example, doc in zip(examples, tqdm(nlp.pipe(docs, batch_size=256), total=len(examples), desc="spaCy")):
-        yield {"id": example["id"], "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}
+        yield {"id": example.id, "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}
                                                  for e in doc.ents]}
 
 

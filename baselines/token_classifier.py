@@ -14,10 +14,10 @@ from __future__ import annotations
 import click
 
 from llmner.core import options
-from llmner.core.examples import tokenised_ner_gold
+from llmner.core.examples import ner_examples
 from llmner.core.io import check_writable, write_jsonl
 from llmner.core.iob import bio_labels, entities_from_tagger, entities_to_tags
-from llmner.core.spans import Entity
+from llmner.core.schemas import Example
 
 
 def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int]) -> list[int]:
@@ -36,25 +36,25 @@ def load_tokenizer(model: str):
     return AutoTokenizer.from_pretrained(model, add_prefix_space=True)
 
 
-def encode(tokenizer, examples: list[dict], label_ids: dict[str, int] | None, max_length: int = 256):
-    encoded = tokenizer([e["tokens"] for e in examples], is_split_into_words=True, truncation=True,
+def encode(tokenizer, examples: list[Example], label_ids: dict[str, int] | None, max_length: int = 256):
+    encoded = tokenizer([e.gold.tokens for e in examples], is_split_into_words=True, truncation=True,
                         max_length=max_length)
     if label_ids is not None:
         encoded["labels"] = [
-            aligned_labels(encoded.word_ids(i), entities_to_tags(e["tokens"], [Entity.of(x) for x in e["entities"]]),
+            aligned_labels(encoded.word_ids(i), entities_to_tags(e.gold.tokens, [x.entity for x in e.gold.entities]),
                            label_ids) for i, e in enumerate(examples)]
     return encoded
 
 
-def spans_from_predictions(example: dict, word_ids: list[int | None], predicted: list[str]) -> list[dict]:
+def spans_from_predictions(tokens: list[str], word_ids: list[int | None], predicted: list[str]) -> list[dict]:
     """First sub-token predictions -> word tags (words cut off by truncation are O) -> character spans."""
-    tags, previous = ["O"] * len(example["tokens"]), None
+    tags, previous = ["O"] * len(tokens), None
     for position, word in enumerate(word_ids):
         if word is not None and word != previous:
             tags[word] = predicted[position]
         previous = word
     # Tokenised sources' text is the tokens joined by single spaces, the offsets entities_from_tagger counts in.
-    return [e._asdict() for e in entities_from_tagger(example["tokens"], tags)]
+    return [e._asdict() for e in entities_from_tagger(tokens, tags)]
 
 
 @click.group()
@@ -78,7 +78,8 @@ def train(model, data, eval_data, out_dir, epochs, batch_size, learning_rate, ma
 
 def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, learning_rate=5e-5, max_steps=-1):
     # bad data is found before a model library is imported or a model loaded
-    train_examples, dev_examples = tokenised_ner_gold(train_path, labelled=True), tokenised_ner_gold(dev_path)
+    train_examples, dev_examples = (ner_examples(train_path, tokenised=True, labelled=True),
+                                    ner_examples(dev_path, tokenised=True))
 
     from datasets import Dataset
     from transformers import (
@@ -88,7 +89,7 @@ def train_model(model, train_path, dev_path, out, epochs=3.0, batch_size=32, lea
         TrainingArguments,
     )
 
-    labels = bio_labels(next(iter(train_examples))["labels"])
+    labels = bio_labels(train_examples[0].gold.labels)
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(
@@ -129,7 +130,7 @@ def predict_spans(model, data, batch_size=64):
     from tqdm import tqdm
     from transformers import AutoModelForTokenClassification
 
-    examples = tokenised_ner_gold(data)  # bad data is found before a model is loaded
+    examples = ner_examples(data, tokenised=True)  # bad data is found before a model is loaded
     tokenizer = load_tokenizer(model)
     network = AutoModelForTokenClassification.from_pretrained(model).eval()
     labels = network.config.id2label
@@ -142,5 +143,6 @@ def predict_spans(model, data, batch_size=64):
             best = network(**inputs).logits.argmax(-1).tolist()
         for i, example in enumerate(batch):
             predicted = [labels[label] for label in best[i]]
-            yield {"id": example["id"], "entities": spans_from_predictions(example, encoded.word_ids(i), predicted)}
+            yield {"id": example.id,
+                   "entities": spans_from_predictions(example.gold.tokens, encoded.word_ids(i), predicted)}
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from llmner.core.errors import DataError
 from llmner.core.io import write_jsonl
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_records
+from llmner.core.schemas import Example, read_records
 from llmner.prediction.predict import use_chat_template
 from llmner.training.budget import model_config
-from llmner.training.twin import build_model, build_tokenizer
+from llmner.training.twin import build_model, build_tokenizer, message_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,19 +68,19 @@ def given_files(data: str, eval_data: str | None) -> tuple[Path, Path]:
 
 
 def subset(path: Path, limit: int, out: Path) -> Path:
-    """The first `limit` examples, so Axolotl tokenises only what the timed steps consume."""
+    """The first `limit` examples, so Axolotl tokenises only what the timed steps consume (written on as they were
+    read: checked, never rebuilt)."""
     write_jsonl(out, read_records(path, limit))
     return out
 
 
-def tokenizer_for(template: str, examples: list[dict], out: Path, toy: bool):
+def tokenizer_for(template: str, examples: list[Example], out: Path, toy: bool):
     """A byte-level BPE trained on the real data with the template's special tokens (the real ones are not here)."""
     from transformers import AutoTokenizer
 
     folder = out / "tokenizers" / template
     if not (folder / "tokenizer.json").exists():
-        texts = [turn["content"] for example in examples for turn in example["messages"]]
-        build_tokenizer(texts, template, folder, vocab_size=1200 if toy else 32000)
+        build_tokenizer(message_texts(examples), template, folder, vocab_size=1200 if toy else 32000)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     use_chat_template(tokenizer, template)
     return tokenizer

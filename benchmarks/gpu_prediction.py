@@ -12,7 +12,7 @@ import time
 
 from llmner.benchmarks.gpu_inputs import device, has, random_model, recipe, tokenizer_for
 from llmner.benchmarks.step_timer import start_profiler, synchronise, top_operators
-from llmner.core.schemas import Example, read_examples, read_records
+from llmner.core.schemas import Example, read_examples
 from llmner.prediction.predict import generate_answers, generate_transformers, prompt_token_ids, training_prompts
 
 CONSTRAINED_MODE = "end"  # the grammar in the loop (skip only filters afterwards; force also searches candidates)
@@ -51,7 +51,7 @@ def loaded_model(settings: dict):
     from transformers import AutoModelForCausalLM
 
     chosen = recipe("ds15b_fft")
-    tokenizer = tokenizer_for(chosen["chat_template"], read_records(settings["train"], settings["tokenizer_examples"]),
+    tokenizer = tokenizer_for(chosen["chat_template"], read_examples(settings["train"], settings["tokenizer_examples"]),
                               settings["out"], settings["toy"])
     model_dir = random_model(chosen["base_model"], tokenizer, settings["out"], settings["toy"])
     cuda = device() == "cuda"

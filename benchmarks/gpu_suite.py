@@ -31,7 +31,7 @@ from llmner.benchmarks.gpu_report import markdown
 from llmner.core import options
 from llmner.core.io import read_json
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_records
+from llmner.core.schemas import read_examples
 
 PARTS = {"training": ["ds15b_fft", "seeds", "ds15b_lora", "ds15b_qlora"],
          "prediction": ["prediction", "llama1b_lora_conll", "ds7b_lora", "dsllama8b_qlora_cmmlu"]}
@@ -106,8 +106,8 @@ def suite_settings(out: Path, train: Path, test: Path, toy: bool, steps: int | N
 
 def check_inputs(settings: dict) -> None:
     """Every example the runs read, read once first: bad data is one line before any model is built."""
-    read_records(settings["train"], max(settings["train_examples"], settings["tokenizer_examples"]))
-    read_records(settings["test"], settings["predict_examples"])
+    read_examples(settings["train"], max(settings["train_examples"], settings["tokenizer_examples"]))
+    read_examples(settings["test"], settings["predict_examples"])
 
 
 @click.command()

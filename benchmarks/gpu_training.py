@@ -22,7 +22,7 @@ import yaml
 
 from llmner.benchmarks.gpu_figures import run_label
 from llmner.benchmarks.gpu_inputs import ROOT, Skipped, device, has, random_model, recipe, subset, tokenizer_for
-from llmner.core.schemas import read_records
+from llmner.core.schemas import Example, read_examples
 from llmner.training.twin import twin_config
 
 TIMER_PLUGIN = "llmner.benchmarks.step_timer.StepTimerPlugin"
@@ -85,7 +85,7 @@ def free_port() -> int:
 
 def model_and_tokenizer(settings: dict, chosen: dict):
     """The tokenizer of the recipe's template trained on the real data, and the random model saved with it."""
-    examples = read_records(settings["train"], settings["tokenizer_examples"])
+    examples = read_examples(settings["train"], settings["tokenizer_examples"])
     tokenizer = tokenizer_for(chosen["chat_template"], examples, settings["out"], settings["toy"])
     return random_model(chosen["base_model"], tokenizer, settings["out"], settings["toy"]), tokenizer, examples
 
@@ -112,11 +112,11 @@ def train_recipe(name: str, settings: dict) -> dict:
                       "packing": bool(twin.get("sample_packing")), "model": chosen["base_model"]}
 
 
-def padded_rows(tokenizer, examples: list[dict]) -> list[dict]:
+def padded_rows(tokenizer, examples: list[Example]) -> list[dict]:
     """The seeds' inputs: each example rendered by the template, padded to SEEDS_PADDED_TO, loss on every real token."""
     rows = []
     for example in examples:
-        text = tokenizer.apply_chat_template(example["messages"], tokenize=False)
+        text = tokenizer.apply_chat_template(example.to_json()["messages"], tokenize=False)
         encoded = tokenizer(text, add_special_tokens=False, truncation=True, max_length=SEEDS_PADDED_TO,
                             padding="max_length")
         labels = [t if m else -100 for t, m in zip(encoded["input_ids"], encoded["attention_mask"])]

@@ -26,17 +26,20 @@ def ner_example(example_id: str, text: str, entities: list[Entity], prompt: NerP
     return {"id": example_id, "messages": prompt.messages(text, answer), "gold": gold}
 
 
-def tokenised_ner_gold(path: str | Path, limit: int | None = None, labelled: bool = False) -> list[dict]:
-    """The `gold` objects (with their ids) of a tokenised NER examples file, what the taggers train and predict on;
-    `labelled`: with the label set too (the contract lets it be left out), which a tagger learns its tags from."""
+def ner_examples(path: str | Path, limit: int | None = None, tokenised: bool = False,
+                 labelled: bool = False) -> list[Example]:
+    """The NER examples of a file (the first `limit`), what the NER baselines train and predict on, each checked
+    before a model is loaded; `tokenised`: each with its gold tokens (what a tagger tags); `labelled`: each with its
+    label set too (the contract lets it be left out), which a tagger learns its tags from."""
     examples = []
-    for line, example, record in islice(read_valid(path, Example, EXAMPLE), limit):
-        if example.gold.task != "ner" or not example.gold.tokens:
-            raise DataError(path, line, "expected tokenised NER examples (gold.tokens)")
+    for line, example, _ in islice(read_valid(path, Example, EXAMPLE), limit):
+        if example.gold.task != "ner" or (tokenised and not example.gold.tokens):
+            raise DataError(path, line, "expected tokenised NER examples (gold.tokens)" if tokenised else
+                            f"expected NER examples; example {example.id!r} is {example.gold.task}")
         if labelled and not example.gold.labels:
             raise DataError(path, line, "expected tokenised NER examples with gold.labels (the label set the tagger "
                                         f"learns); example {example.id!r} has none")
-        examples.append(record["gold"] | {"id": record["id"]})
+        examples.append(example)
     return examples
 
 

@@ -1,6 +1,6 @@
 """JSON and JSONL files read with exact line numbers (over core.text_files), and outputs written whole or not at all.
 
-The examples of the contract, read and checked, come from core.schemas.read_records."""
+The examples of the contract, read and checked, come from core.schemas.read_examples."""
 
 from __future__ import annotations
 

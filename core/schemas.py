@@ -215,8 +215,9 @@ def read_examples(path: str | Path, limit: int | None = None) -> list[Example]:
 
 
 def read_records(path: str | Path, limit: int | None = None) -> list[dict]:
-    """The same examples, checked alike, as the JSON they were read as: for a stage that writes them on unchanged
-    (a training subset, a benchmark's sample)."""
+    """The same examples, checked alike, as the JSON they were read as: only for a stage that writes a selection of
+    them on unchanged and reads nothing in them (a benchmark's sample: benchmarks/gpu_inputs.py `subset`,
+    benchmarks/real.py, benchmarks/cpu_levers.py); a stage that reads a field takes the models."""
     return [record for _, record in checked_examples(path, limit)]
 
 
@@ -279,12 +280,17 @@ class Report(Record):
     @property
     def headline(self) -> Headline:
         figure, metric_type, name = self.HEADLINE
-        *path, key = figure.split(".")
+        return Headline(figure, metric_type, name, *self.figure(figure))
+
+    def figure(self, name: str) -> tuple[float | None, list[float] | None]:
+        """A figure by its dotted place in the report (`entity.micro.f1`) and its 95% bootstrap interval where the
+        report has one; (None, None) where the report has no such figure."""
+        *path, key = name.split(".")
         section = self.to_json()
         for part in path:
             section = section.get(part) or {}
         value = section.get(key)
-        return Headline(figure, metric_type, name, None if value is None else float(value), section.get(f"{key}_ci"))
+        return None if value is None else float(value), section.get(f"{key}_ci")
 
     @property
     def unparseable(self) -> int | None:

@@ -13,7 +13,7 @@ from llmner.core.answer_format import MCQ_RULES
 from llmner.core.errors import DataError
 from llmner.core.io import atomic_output, check_writable
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_report
+from llmner.core.schemas import Report, read_report
 from llmner.evaluators.model_card import build_card
 
 CLUSTER = click.option("--cluster", type=click.Choice(["doc", "example"]), default=None,
@@ -65,10 +65,10 @@ def score(data, pred, json_path, html, confusion_png, reliability_png, worst, su
     if html:
         from llmner.evaluators import html_report
 
-        html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report.to_json(), gold_set, predictions))
+        html_report.write_page(html, html_report.SCORE_PAGES[gold_set.task](report, gold_set, predictions))
         click.echo(f"wrote {html}", err=True)
     if confusion_png:
-        draw_confusion(confusion_png, report.to_json())
+        draw_confusion(confusion_png, report)
     if reliability_png and report.recorded("calibration"):
         from llmner.evaluators import plots
 
@@ -138,7 +138,7 @@ def compare(data, preds, json_path, html, resamples, seed, cluster):
     if html:
         from llmner.evaluators import html_report
 
-        html_report.write_page(html, html_report.compare_page(comparison.to_json(), gold_set, loaded[0][0],
+        html_report.write_page(html, html_report.compare_page(comparison, gold_set, loaded[0][0],
                                                               loaded[1][0]))
         click.echo(f"wrote {html}", err=True)
 
@@ -179,17 +179,17 @@ def write_json(path: str, report: dict) -> None:
         json.dump(report, handle, indent=1, ensure_ascii=False)
 
 
-def draw_confusion(path: str, report: dict) -> None:
+def draw_confusion(path: str, report: Report) -> None:
     from llmner.evaluators import plots
 
-    confusion = report.get("confusion")
+    confusion = report.recorded("confusion")
     if confusion is None:
         return
-    if report["task"] == "ner":
+    if report.task == "ner":
         plots.confusion_png(path, confusion["labels"], confusion["labels"], confusion["matrix"],
                             "entities (exact spans)")
     else:
-        plots.confusion_png(path, list(report["per_label"]), confusion["labels"], confusion["matrix"],
+        plots.confusion_png(path, list(report.per_label), confusion["labels"], confusion["matrix"],
                             "classification")
 
 

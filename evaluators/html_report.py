@@ -18,7 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from llmner.core.io import atomic_output, read_jsonl
-from llmner.core.schemas import REPORTS, NerGold
+from llmner.core.schemas import REPORTS, Comparison, NerGold, Report, Scores
 from llmner.core.spans import Entity
 from llmner.evaluators import ner, score
 from llmner.evaluators.data import Gold, Prediction
@@ -102,25 +102,21 @@ def _labels_of(errors: list[ner.EntityError]) -> list[str]:
     return sorted({e.label for e in errors} | {e.gold.label for e in errors if e.gold})
 
 
-def _figure(report: dict, name: str, primary: bool = False) -> dict | None:
-    section = report
-    *path, key = name.split(".")
-    for part in path:
-        section = section.get(part, {})
-    if key not in section:
+def _figure(report: Report, name: str, primary: bool = False) -> dict | None:
+    value, interval = report.figure(name)
+    if value is None:
         return None
-    interval = section.get(f"{key}_ci")
-    return {"name": name, "value": f"{section[key]:.4f}", "primary": primary,
+    return {"name": name, "value": f"{value:.4f}", "primary": primary,
             "ci": f"95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""}
 
 
-def _provenance(report: dict, keys: Iterable[str]) -> list[tuple[str, str]]:
-    return [(key, str(report[key])) for key in keys if report.get(key) not in (None, "")]
+def _provenance(report: Report, keys: Iterable[str]) -> list[tuple[str, str]]:
+    return [(key, str(report.recorded(key))) for key in keys if report.recorded(key) not in (None, "")]
 
 
-def _per_label_table(per_label: dict) -> dict:
+def _per_label_table(per_label: dict[str, Scores]) -> dict:
     return {"id": "per-label", "title": "Per label", "header": ["label", "precision", "recall", "F1", "support"],
-            "rows": [[label, f"{s['precision']:.4f}", f"{s['recall']:.4f}", f"{s['f1']:.4f}", s["support"]]
+            "rows": [[label, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", s.to_json()["support"]]
                      for label, s in per_label.items()], "heat": 0}
 
 
@@ -130,17 +126,17 @@ def _confusion_table(rows: list[str], columns: list[str], matrix: list[list[int]
             "heat": max((max(values) for values in matrix if values), default=0) or 1}
 
 
-def _page(title: str, report: dict, **parts) -> dict:
-    figures = [f for i, name in enumerate(FIGURES[report["task"]]) if (f := _figure(report, name, i == 0))]
-    drawn = report.get("bootstrap")
+def _page(title: str, report: Report, **parts) -> dict:
+    figures = [f for i, name in enumerate(FIGURES[report.task]) if (f := _figure(report, name, i == 0))]
+    drawn = report.recorded("bootstrap")
     note = (f"Intervals: bootstrap over {'whole documents' if drawn['cluster'] == 'doc' else 'examples'}, "
             f"{drawn['resamples']} resamples, seed {drawn['seed']}." if drawn else "")
-    return {"title": title, "figures": figures, "note": note, "warnings": report.get("warnings", []), "tables": [],
-            "images": [], "provenance": _provenance(report, ("system", "data", "predictions")),
+    return {"title": title, "figures": figures, "note": note, "warnings": report.recorded("warnings") or [],
+            "tables": [], "images": [], "provenance": _provenance(report, ("system", "data", "predictions")),
             "cases": [], "labels": [], "kinds": [], "label_title": "label", "page_size": PAGE_SIZE} | parts
 
 
-def ner_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction]) -> dict:
+def ner_score_page(report: Report, gold: Gold, predictions: dict[str, Prediction]) -> dict:
     labels = sorted({e.label for g in gold.examples.values() for e in g.entities}
                     | {label for g in gold.examples.values() for label in g.labels or ()})
     colors = label_colors(labels)
@@ -164,15 +160,15 @@ def ner_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction])
                    + [["all", *(sum(kinds_by_label[label, kind] for label in error_labels) for kind in ner.KINDS),
                        sum(kinds_by_label.values())]]}
     counters = {"id": "counts", "title": "Counts", "header": ["", "n"], "heat": 0,
-                "rows": [[key.replace("_", " "), report[key]] for key in
+                "rows": [[key.replace("_", " "), getattr(report, key)] for key in
                          ("examples", "missing_predictions", "unparseable_outputs", "malformed_lines",
                           "ungrounded_mentions", "out_of_order_mentions", "unknown_label_predictions")]}
-    confusion = report["confusion"]
-    tables = [_per_label_table(report["entity"]["per_label"]), error_table, counters,
+    confusion = report.recorded("confusion")
+    tables = [_per_label_table(report.entity.per_label), error_table, counters,
               _confusion_table(confusion["labels"], confusion["labels"], confusion["matrix"],
                                f"exact spans; {ner.NONE}: the other side has no entity there")]
     kinds = [kind for kind in (*ner.KINDS, "unparseable") if any(kind in c["kinds"] for c in cases)]
-    return _page(f"NER errors: {report.get('system', '')}".rstrip(": "), report, tables=tables, cases=cases,
+    return _page(f"NER errors: {report.recorded('system') or ''}".rstrip(": "), report, tables=tables, cases=cases,
                  labels=sorted({label for c in cases for label in c["labels"]}), kinds=kinds,
                  cases_title="Examples with an error")
 
@@ -190,7 +186,7 @@ def _answer_card(template, example_id, kinds, text, rows) -> str:
     return str(template.answer_card(example_id, kinds, text, rows))
 
 
-def classification_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction]) -> dict:
+def classification_score_page(report: Report, gold: Gold, predictions: dict[str, Prediction]) -> dict:
     template, texts, cases = _templates().get_template("cards.html.j2").module, prompts(gold), []
     for example_id, example in gold.examples.items():
         label, confidence = score.predicted_label(predictions.get(example_id), example.labels)
@@ -203,17 +199,18 @@ def classification_score_page(report: dict, gold: Gold, predictions: dict[str, P
                  "detail": f"confidence {confidence:.3f}" if confidence is not None else ""}]
         cases.append({"html": _answer_card(template, example_id, [kind], texts.get(example_id, ""), rows),
                       "labels": [example.label], "kinds": [kind]})
-    tables = [_per_label_table(report["per_label"]),
-              _confusion_table(list(report["per_label"]), report["confusion"]["labels"],
-                               report["confusion"]["matrix"], "")]
+    confusion = report.recorded("confusion")
+    tables = [_per_label_table(report.per_label),
+              _confusion_table(list(report.per_label), confusion["labels"], confusion["matrix"], "")]
     images = []
-    if "calibration" in report:
+    if report.recorded("calibration"):
         from llmner.evaluators import plots
 
-        png = plots.png_bytes(*plots.reliability_figure(report["calibration"]["bins"], report["ece"], "reliability"))
-        images.append({"id": "reliability", "title": f"Reliability (ECE {report['ece']:.4f}, 15 bins)",
+        ece = report.recorded("ece")
+        png = plots.png_bytes(*plots.reliability_figure(report.recorded("calibration")["bins"], ece, "reliability"))
+        images.append({"id": "reliability", "title": f"Reliability (ECE {ece:.4f}, 15 bins)",
                        "uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
-    return _page(f"Classification errors: {report.get('system', '')}".rstrip(": "), report, tables=tables,
+    return _page(f"Classification errors: {report.recorded('system') or ''}".rstrip(": "), report, tables=tables,
                  images=images, cases=cases, labels=sorted({c["labels"][0] for c in cases}),
                  kinds=[k for k in ("wrong label", "invalid", "missing") if any(k in c["kinds"] for c in cases)],
                  label_title="gold label", cases_title="Misclassified examples")
@@ -229,9 +226,9 @@ def subject(example_id) -> str:
     return index.rsplit("-", 1)[0] if "-" in index and "/" in str(example_id) else "all"
 
 
-def mcq_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction]) -> dict:
+def mcq_score_page(report: Report, gold: Gold, predictions: dict[str, Prediction]) -> dict:
     template, texts, cases = _templates().get_template("cards.html.j2").module, prompts(gold), []
-    letters = score.predicted_letters(gold, predictions, report.get("mcq_rule", "strict"))
+    letters = score.predicted_letters(gold, predictions, report.mcq_rule or "strict")
     by_subject = {}
     for example_id, example in gold.examples.items():
         answer, letter = example.answer, letters[example_id]
@@ -251,7 +248,7 @@ def mcq_score_page(report: dict, gold: Gold, predictions: dict[str, Prediction])
                       "labels": [subject(example_id)], "kinds": [kind]})
     table = {"id": "per-subject", "title": "Per subject", "header": ["subject", "questions", "correct", "accuracy"],
              "heat": 0, "rows": [[name, n, ok, f"{ok / n:.4f}"] for name, (n, ok) in sorted(by_subject.items())]}
-    return _page(f"Multiple-choice errors: {report.get('system', '')}".rstrip(": "), report, tables=[table],
+    return _page(f"Multiple-choice errors: {report.recorded('system') or ''}".rstrip(": "), report, tables=[table],
                  cases=cases, labels=sorted(by_subject), label_title="subject", cases_title="Wrong answers",
                  kinds=[k for k in ("wrong", "unparseable", "missing") if any(k in c["kinds"] for c in cases)])
 
@@ -308,29 +305,27 @@ def compare_cases(gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction]
     return cases, "gold label" if gold.task == "classification" else "subject"
 
 
-def compare_page(result: dict, gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction]) -> dict:
+def compare_page(result: Comparison, gold: Gold, a: dict[str, Prediction], b: dict[str, Prediction]) -> dict:
     cases, label_title = compare_cases(gold, a, b)
-    figures = []
-    for name, row in result["figures"].items():
-        low, high = row["difference_ci"]
-        figures.append({"name": f"{name}: B − A", "value": f"{row['difference']:+.4f}",
-                        "primary": name == result.get("primary"), "ci": f"95% CI [{low:+.4f}, {high:+.4f}]",
-                        "p": f"p = {row['p_value']:.4f}" + (f" (Holm {row['p_value_holm']:.4f})"
-                                                            if "p_value_holm" in row else "")})
+    figures, rows = [], []
+    for name, row in result.figures.items():
+        low, high = row.difference_ci
+        holm = (row.model_extra or {}).get("p_value_holm")  # where several figures were tested
+        figures.append({"name": f"{name}: B − A", "value": f"{row.difference:+.4f}", "primary": name == result.primary,
+                        "ci": f"95% CI [{low:+.4f}, {high:+.4f}]",
+                        "p": f"p = {row.p_value:.4f}" + (f" (Holm {holm:.4f})" if holm is not None else "")})
+        rows.append([name, f"{row.a:.4f}", f"{row.b:.4f}", f"{row.difference:+.4f}", f"[{low:+.4f}, {high:+.4f}]",
+                     f"{row.p_value:.4f}", f"{holm:.4f}" if holm is not None else ""])
     table = {"id": "figures-table", "title": "Each figure", "heat": 0,
-             "header": ["figure", "A", "B", "B − A", "95% interval", "p", "Holm p"],
-             "rows": [[name, f"{row['a']:.4f}", f"{row['b']:.4f}", f"{row['difference']:+.4f}",
-                       f"[{row['difference_ci'][0]:+.4f}, {row['difference_ci'][1]:+.4f}]", f"{row['p_value']:.4f}",
-                       f"{row['p_value_holm']:.4f}" if "p_value_holm" in row else ""]
-                      for name, row in result["figures"].items()]}
+             "header": ["figure", "A", "B", "B − A", "95% interval", "p", "Holm p"], "rows": rows}
     counts = Counter(c["kinds"][0] for c in cases)
-    drawn = result["bootstrap"]
+    drawn = result.bootstrap
     return {"title": "Comparison: B − A", "figures": figures, "tables": [table], "images": [], "warnings": [],
-            "note": f"{result['method']}, {drawn['resamples']} resamples, seed {drawn['seed']}; examples: "
+            "note": f"{result.method}, {drawn['resamples']} resamples, seed {drawn['seed']}; examples: "
                     + ", ".join(f"{counts[g]} {g} by B" if g != "changed" else f"{counts[g]} changed (both wrong)"
                                 for g in GROUPS)
-                    + (" (each side's first run)" if max(result["runs"].values()) > 1 else ""),
-            "provenance": [("A", result["a"]), ("B", result["b"]), ("data", result["data"])],
+                    + (" (each side's first run)" if max(result.runs.values()) > 1 else ""),
+            "provenance": [("A", result.a), ("B", result.b), ("data", result.data)],
             "cases": cases, "labels": sorted({label for c in cases for label in c["labels"]}),
             "kinds": [g for g in GROUPS if counts[g]], "label_title": label_title,
             "cases_title": "Examples where A and B differ", "page_size": PAGE_SIZE}

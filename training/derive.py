@@ -20,12 +20,11 @@ import click
 import yaml
 
 from llmner.core import options
-from llmner.core.answer_format import DEFAULT_FORMAT
 from llmner.core.errors import DataError
 from llmner.core.io import check_writable, write_jsonl
 from llmner.core.prompt_record import dataset_of
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_records
+from llmner.core.schemas import Example, Message, NerGold, read_examples
 from llmner.core.tasks import PROMPT_STYLES, NerPrompt
 from llmner.training.settings import first_dataset
 
@@ -33,15 +32,18 @@ EVALUATION_KEYS = ("test_datasets", "val_set_size", "evals_per_epoch", "eval_ste
 SAVING_KEYS = ("saves_per_epoch", "save_steps", "save_total_limit")
 
 
-def has_entities(example: dict) -> bool:
-    return bool(example["gold"].get("entities"))
+def has_entities(example: Example) -> bool:
+    return bool(getattr(example.gold, "entities", None))
 
 
-def balanced_subset(examples: list[dict], size: int, entity_share: float | None, seed: int = 42) -> list[dict]:
+def balanced_subset(examples: list[Example], size: int, entity_share: float | None, seed: int = 42) -> list[Example]:
     """`size` examples, `entity_share` of them with entities (repeated when there are too few), shuffled by `seed`;
     the first `size` in file order when `entity_share` is None.
 
-    >>> pool = [{"gold": {"entities": [1]}}] + [{"gold": {"entities": []}}] * 3
+    >>> def example(i, entities):
+    ...     return Example.model_validate({"id": i, "messages": [], "gold": {"task": "ner", "text": "EU",
+    ...                                    "entities": [{"start": 0, "end": 2, "label": "ORG"}] if entities else []}})
+    >>> pool = [example(0, True)] + [example(i, False) for i in range(1, 4)]
     >>> sum(has_entities(e) for e in balanced_subset(pool, 4, 0.5))
     2
     """
@@ -60,21 +62,22 @@ def balanced_subset(examples: list[dict], size: int, entity_share: float | None,
     return chosen
 
 
-def with_prompt(example: dict, style: str, data: str | Path) -> dict:
+def with_prompt(example: Example, style: str, data: str | Path) -> Example:
     """The NER example with the system prompt of `style` for its labels and answer format (core.tasks).
 
-    >>> example = {"id": "conll2003/train/0", "messages": [{"role": "system", "content": "You are ..."},
-    ...            {"role": "user", "content": "EU"}], "gold": {"task": "ner", "labels": ["ORG", "PER"]}}
-    >>> with_prompt(example, "compact", "x.jsonl")["messages"][0]["content"]
+    >>> example = Example.model_validate({"id": "conll2003/train/0", "messages": [
+    ...     {"role": "system", "content": "You are ..."}, {"role": "user", "content": "EU"}],
+    ...     "gold": {"task": "ner", "text": "EU", "entities": [], "labels": ["ORG", "PER"]}})
+    >>> with_prompt(example, "compact", "x.jsonl").messages[0].content
     'NER, lines: ORG, PER'
     """
-    gold = example["gold"]
-    if gold["task"] != "ner" or not gold.get("labels"):
-        raise DataError(data, None, f"NER examples with gold.labels for --prompt (example {example['id']!r} has "
-                                    f"task {gold['task']!r}{'' if gold.get('labels') else ' and no labels'})")
-    prompt = NerPrompt(dataset_of(example["id"]), tuple(gold["labels"]), gold.get("answer_format", DEFAULT_FORMAT))
-    turns = [turn for turn in example["messages"] if turn["role"] != "system"]
-    return {**example, "messages": [{"role": "system", "content": prompt.system(style)}, *turns]}
+    gold = example.gold
+    if not isinstance(gold, NerGold) or not gold.labels:
+        raise DataError(data, None, f"NER examples with gold.labels for --prompt (example {example.id!r} has "
+                                    f"task {gold.task!r}{'' if getattr(gold, 'labels', None) else ' and no labels'})")
+    prompt = NerPrompt(dataset_of(example.id), tuple(gold.labels), gold.answer_format)
+    turns = [turn for turn in example.messages if turn.role != "system"]
+    return example.model_copy(update={"messages": [Message(role="system", content=prompt.system(style)), *turns]})
 
 
 def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int | None,
@@ -101,12 +104,12 @@ def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examp
     recipe = load_recipe(recipe_path)
     out_dir = Path(out_dir).resolve()
     check_writable(out_dir / "recipe.yml")
-    pool = read_records(data)
+    pool = read_examples(data)
     subset = balanced_subset(pool, examples or len(pool), entity_share, seed)
     if prompt:
         subset = [with_prompt(example, prompt, data) for example in subset]
     config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate, recipe_path=recipe_path)
-    write_jsonl(out_dir / "train.jsonl", subset)
+    write_jsonl(out_dir / "train.jsonl", (example.to_json() for example in subset))
     path = out_dir / "recipe.yml"
     path.write_text(f"# {recipe_path} on {data} (llmner derive)\n"
                     + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -20,7 +20,7 @@ from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import check_writable, write_jsonl
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_records
+from llmner.core.schemas import Example, read_examples
 from llmner.training.budget import MODEL_CONFIGS, model_config
 from llmner.training.settings import first_dataset, positive_int, setting
 
@@ -52,8 +52,8 @@ GPU_ONLY_KEYS = ("plugins", "deepspeed", "fsdp", "fsdp_config", "flash_attention
                  "save_steps")
 
 
-def message_texts(examples: list[dict]) -> list[str]:
-    return [turn["content"] for example in examples for turn in example["messages"]]
+def message_texts(examples: list[Example]) -> list[str]:
+    return [turn.content for example in examples for turn in example.messages]
 
 
 def build_tokenizer(texts: list[str], template: str, out_dir: Path, vocab_size: int = 1200):
@@ -129,9 +129,9 @@ def make_twin(recipe_path: str | Path, out_dir: str | Path, data: str | Path | N
     out_dir = Path(out_dir).resolve()
     twin_path = out_dir / "twin.yml"
     check_writable(twin_path)
-    head = read_records(data or first_dataset(recipe, recipe_path)["path"], examples)
+    head = read_examples(data or first_dataset(recipe, recipe_path)["path"], examples)
     subset = out_dir / "train.jsonl"
-    write_jsonl(subset, head)
+    write_jsonl(subset, (example.to_json() for example in head))
     model_dir = out_dir / "model"
     tokenizer = build_tokenizer(message_texts(head), template, model_dir)
     build_model(base_model, tokenizer, model_dir, hidden, layers)

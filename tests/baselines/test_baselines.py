@@ -9,6 +9,7 @@ import pytest
 from llmner.baselines import spacy_ner
 from llmner.converters import conll
 from llmner.core.io import write_jsonl
+from llmner.core.schemas import Example
 from llmner.core.tasks import ner_prompt
 from tests.baselines.scoring import report_of
 from tests.cli import llmner
@@ -45,12 +46,26 @@ def test_spacy_trains_predicts_and_is_scored_by_the_evaluator(sample, tmp_path):
 def test_misaligned_spans_are_counted_not_dropped_silently(tmp_path):
     import spacy
 
-    example = {"id": "x/test/0", "gold": {"task": "ner", "text": "New Yorkshire firms", "labels": ["LOC"],
-                                          "entities": [{"start": 4, "end": 8, "label": "LOC"}]}}
-    path = tmp_path / "e.jsonl"
-    path.write_text(json.dumps(example) + "\n")
-    _, kept, misaligned = spacy_ner.docbin(spacy.blank("en"), path)
+    example = Example.model_validate({
+        "id": "x/test/0", "messages": [], "gold": {"task": "ner", "text": "New Yorkshire firms", "labels": ["LOC"],
+                                                   "entities": [{"start": 4, "end": 8, "label": "LOC"}]}})
+    _, kept, misaligned = spacy_ner.docbin(spacy.blank("en"), [example])
     assert (kept, misaligned) == (0, 1)
+
+
+def test_spacy_refuses_examples_that_are_not_ner_in_one_line(tmp_path):
+    """A valid classification example is not NER: one line naming it before a folder is made, not a KeyError on
+    `gold["text"]` from inside the DocBin."""
+    from tests.records import jl
+
+    data = tmp_path / "cls.jsonl"
+    data.write_text(jl({"id": "ag_news/train/0", "messages": [{"role": "user", "content": "x"}],
+                        "gold": {"task": "classification", "label": "World", "labels": ["World"]}}), encoding="utf-8")
+    result = llmner("baseline", "spacy", "train", "--data", data, "--eval-data", data, "--out-dir", tmp_path / "out")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, (result.stderr, result.exception)
+    assert result.stderr.startswith(f"error: {data}:1: expected NER examples; example 'ag_news/train/0' is "
+                                    "classification")
+    assert not (tmp_path / "out").exists()
 
 
 def test_vectors_variant_says_what_it_needs(sample, tmp_path):
@@ -105,8 +120,8 @@ def test_first_sub_token_labelling_and_decoding():
     label_ids = {"O": 0, "B-PER": 1, "I-PER": 2}
     # "Blackburn" split in two sub-tokens: only the first carries the label
     assert aligned_labels([None, 0, 1, 1, None], ["B-PER", "I-PER"], label_ids) == [-100, 1, 2, -100, -100]
-    example = {"text": "Peter Blackburn said", "tokens": ["Peter", "Blackburn", "said"]}
-    spans = spans_from_predictions(example, [None, 0, 1, 1, 2, None], ["O", "B-PER", "I-PER", "O", "O", "O"])
+    spans = spans_from_predictions(["Peter", "Blackburn", "said"], [None, 0, 1, 1, 2, None],
+                                   ["O", "B-PER", "I-PER", "O", "O", "O"])
     assert spans == [{"start": 0, "end": 15, "label": "PER"}]
 
 

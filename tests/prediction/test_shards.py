@@ -117,14 +117,14 @@ class FakeWorker:
     fail_on: str | None = None
 
     def __init__(self, command, env):
-        from llmner.core.schemas import read_records
+        from llmner.core.schemas import read_examples
 
         FakeWorker.started.append((command, env["CUDA_VISIBLE_DEVICES"]))
         option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}
         assert command[:4] == [sys.executable, "-m", "llmner", "predict"]
         count = int(option["--examples"]) if "--examples" in option else None
-        examples = shard_of(read_records(option["--data"], count), *parse_shard(option["--shard"]))
-        Path(option["--output"]).write_text("".join(json.dumps({"id": e["id"], "output": "none"}) + "\n"
+        examples = shard_of(read_examples(option["--data"], count), *parse_shard(option["--shard"]))
+        Path(option["--output"]).write_text("".join(json.dumps({"id": e.id, "output": "none"}) + "\n"
                                                     for e in examples), encoding="utf-8")
         self.status = 1 if env["CUDA_VISIBLE_DEVICES"] == FakeWorker.fail_on else 0
 

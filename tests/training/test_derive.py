@@ -11,6 +11,7 @@ import pytest
 
 from llmner.core.errors import DataError
 from llmner.core.recipes import load_recipe
+from llmner.core.schemas import Example, read_examples
 from llmner.training.derive import balanced_subset, derive, has_entities
 from tests.constants import ROOT
 
@@ -32,7 +33,7 @@ def pool(tmp_path):
 
 
 def test_the_subset_has_the_asked_share_with_entities_and_is_seeded():
-    examples = [example(i, i % 4 == 0) for i in range(40)]
+    examples = [Example.model_validate(example(i, i % 4 == 0)) for i in range(40)]
     chosen = balanced_subset(examples, 20, 0.8, seed=1)
     assert len(chosen) == 20 and sum(map(has_entities, chosen)) == 16  # 10 exist: some are repeated
     assert chosen == balanced_subset(examples, 20, 0.8, seed=1) != balanced_subset(examples, 20, 0.8, seed=2)
@@ -41,7 +42,7 @@ def test_the_subset_has_the_asked_share_with_entities_and_is_seeded():
 
 def test_a_share_with_entities_from_a_pool_without_any_is_refused():
     with pytest.raises(DataError, match="examples with entities"):
-        balanced_subset([example(0, False)], 4, 0.5)
+        balanced_subset([Example.model_validate(example(0, False))], 4, 0.5)
 
 
 def test_derived_recipe_changes_only_data_folders_and_length(pool, tmp_path):
@@ -53,7 +54,7 @@ def test_derived_recipe_changes_only_data_folders_and_length(pool, tmp_path):
     dropped = {"test_datasets", "evals_per_epoch", "eval_sample_packing", "saves_per_epoch", "save_total_limit"}
     assert {k: v for k, v in derived.items() if k not in changed} == \
         {k: v for k, v in recipe.items() if k not in changed | dropped}
-    written = [json.loads(line) for line in open(tmp_path / "run" / "train.jsonl")]
+    written = read_examples(tmp_path / "run" / "train.jsonl")
     assert len(written) == 12 and sum(map(has_entities, written)) == 6
 
 
@@ -81,3 +82,9 @@ def test_prompt_on_examples_that_are_not_ner_is_refused(tmp_path):
                                 "gold": {"task": "classification", "label": "World", "labels": ["World"]}}) + "\n")
     with pytest.raises(DataError, match="NER examples with gold.labels for --prompt"):
         derive(RECIPE, path, tmp_path / "run", prompt="compact")
+
+
+def test_the_subset_is_written_as_it_was_read(pool, tmp_path):
+    """The examples travel as models; on disk they are the lines of --data, byte for byte."""
+    derive(RECIPE, pool, tmp_path / "run", examples=10)
+    assert (tmp_path / "run" / "train.jsonl").read_text().splitlines() == pool.read_text().splitlines()[:10]

@@ -1,4 +1,4 @@
-"""The twin's training head is the examples file's first records, read the one way (core.schemas.read_records)."""
+"""The twin's training head is the examples file's first records, read the one way (core.schemas.read_examples)."""
 
 from __future__ import annotations
 
