@@ -8,7 +8,8 @@
 The recipe is loaded and checked first (valid YAML, only keys Axolotl knows), so a malformed or misspelled one is
 one line before anything starts. What runs is
 LAUNCHER RECIPE [--deepspeed FILE] [tracking overrides]: LAUNCHER is whatever follows `--` (default: Axolotl through
-accelerate, a thread per physical core); the Slurm scripts give theirs there, with their multi-node settings, so `--track`/TRACK works there too.
+accelerate, a thread per physical core); the Slurm scripts give theirs there, with their multi-node settings, so
+`--track`/TRACK works there too.
 Where `LLMNER_WORLD_SIZE` is set (the Slurm scripts export nodes x GPUs per node), the run also gets the plugin
 `llmner.training.distributed.DistributedPlugin`: every rank stops in one line if its world is not that size.
 """
