@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,17 +111,22 @@ def test_the_shipped_predictions_rescore_to_the_printed_figures(tmp_path):
     """benchmarks/results/conll2003_500_1600: every row's predictions, re-scored on the same 500 CoNLL-2003 test
     sentences, give the figures RESULTS.md prints (figures.json, written from the run's reports)."""
     folder = ROOT / "benchmarks" / "results" / "conll2003_500_1600"
-    converted = tmp_path / "test.jsonl"
-    assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output", converted,
-                  "--split", "test").exit_code == 0
     ids = set(json.loads((folder / "test_ids.json").read_text()))
-    gold = tmp_path / "subset.jsonl"
-    gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
-                            if json.loads(line)["id"] in ids))
+
+    def gold_in(answer_format: str) -> Path:
+        """The 500 test sentences, their answers in the format a row was trained to write."""
+        converted, gold = tmp_path / f"test_{answer_format}.jsonl", tmp_path / f"subset_{answer_format}.jsonl"
+        if not gold.exists():
+            assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output",
+                          converted, "--split", "test", "--answer-format", answer_format).exit_code == 0
+            gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
+                                    if json.loads(line)["id"] in ids))
+        return gold
+
     for name, figures in json.loads((folder / "figures.json").read_text()).items():
         report = tmp_path / f"{name}.json"
-        result = llmner("score", "--data", gold, "--pred", folder / f"{name}.predictions.jsonl", "--json", report,
-                        "--resamples", "10")
+        result = llmner("score", "--data", gold_in(figures.get("answer_format", "lines")), "--pred",
+                        folder / f"{name}.predictions.jsonl", "--json", report, "--resamples", "10")
         assert result.exit_code == 0, result.output
         scored = json.loads(report.read_text())
         assert round(scored["entity"]["micro"]["f1"], 4) == figures["entity.micro.f1"], name
