@@ -25,6 +25,7 @@ from llmner.core.examples import ner_examples
 from llmner.core.io import check_writable, read_json, write_jsonl
 from llmner.core.iob import bio_labels, entities_from_tagger
 from llmner.core.recipes import load_recipe
+from llmner.core.schemas import NerPrediction
 
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
             "loss": {"cross_entropy": 0.5, "crf": 0.3, "label_smoothing": 0.2},
@@ -122,7 +123,7 @@ def predict_spans(config: dict, model_dir: str | Path, data: str | Path, batch_s
             for example, path in zip(chosen, paths):
                 tokens = example.gold.tokens
                 tags = (path + ["O"] * len(tokens))[:len(tokens)]
-                yield {"id": example.id, "entities": [e._asdict() for e in entities_from_tagger(tokens, tags)]}
+                yield NerPrediction(id=example.id, entities=[e._asdict() for e in entities_from_tagger(tokens, tags)])
 
 
 @click.group()

@@ -26,7 +26,7 @@ from llmner.core.errors import DataError
 from llmner.core.examples import ner_examples
 from llmner.core.io import check_writable, write_jsonl
 from llmner.core.prompt_record import dataset_of
-from llmner.core.schemas import Example, NerGold
+from llmner.core.schemas import Example, NerGold, NerPrediction
 from llmner.core.spans import token_offsets
 from llmner.evaluators.data import load_gold, load_predictions
 from llmner.evaluators.score import build_report
@@ -152,8 +152,8 @@ def predict_spans(model, data):
     nlp = spacy.load(model)
     docs = (make_doc(nlp, example.gold) for example in examples)
     for example, doc in zip(examples, tqdm(nlp.pipe(docs, batch_size=256), total=len(examples), desc="spaCy")):
-        yield {"id": example.id, "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_}
-                                                 for e in doc.ents]}
+        yield NerPrediction(id=example.id, entities=[{"start": e.start_char, "end": e.end_char, "label": e.label_}
+                                                     for e in doc.ents])
 
 
 @main.command()

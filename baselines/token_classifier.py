@@ -17,7 +17,7 @@ from llmner.core import options
 from llmner.core.examples import ner_examples
 from llmner.core.io import check_writable, write_jsonl
 from llmner.core.iob import bio_labels, entities_from_tagger, entities_to_tags
-from llmner.core.schemas import Example
+from llmner.core.schemas import Example, NerPrediction
 
 
 def aligned_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int]) -> list[int]:
@@ -143,6 +143,6 @@ def predict_spans(model, data, batch_size=64):
             best = network(**inputs).logits.argmax(-1).tolist()
         for i, example in enumerate(batch):
             predicted = [labels[label] for label in best[i]]
-            yield {"id": example.id,
-                   "entities": spans_from_predictions(example.gold.tokens, encoded.word_ids(i), predicted)}
+            yield NerPrediction(id=example.id,
+                                entities=spans_from_predictions(example.gold.tokens, encoded.word_ids(i), predicted))
 

@@ -78,11 +78,12 @@ def read_json(path: str | Path, kind: type = dict) -> dict | list:
     return value
 
 
-def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
-    """Write all records or nothing."""
+def write_jsonl(path: str | Path, records: Iterable) -> int:
+    """Write all records or nothing; a typed record (core.schemas) as the contract spells it (its `to_json`)."""
     count = 0
     with atomic_output(path, encoding="utf-8") as handle:
         for record in records:
+            record = record.to_json() if hasattr(record, "to_json") else record
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     return count
