@@ -187,14 +187,20 @@ class Bench:
                 path.with_suffix(".log"))
         return path
 
+    def answering_in(self, records: list[dict], split: str, answer_format: str) -> list[dict]:
+        """The same sentences (by id, in order) with their answers in `answer_format`."""
+        if answer_format == DEFAULT_FORMAT:
+            return records
+        by_id = {e["id"]: e for e in read_records(self.in_format(split, answer_format))}
+        return [by_id[e["id"]] for e in records]
+
     def format_test(self, answer_format: str) -> Path:
         """The test subset every CoNLL row is scored on, its answers in `answer_format`."""
         if answer_format == DEFAULT_FORMAT:
             return self.test
         path = self.out / f"conll_test_subset_{answer_format}.jsonl"
         if not path.exists():
-            by_id = {e["id"]: e for e in read_records(self.in_format("test", answer_format))}
-            write_jsonl(path, (by_id[e["id"]] for e in read_records(self.test)))
+            write_jsonl(path, self.answering_in(list(read_records(self.test)), "test", answer_format))
         return path
 
     def lora(self, size: int, name: str | None = None, recipe: Path = RECIPE, prompt: str | None = None,
@@ -207,10 +213,7 @@ class Bench:
         output = folder / "output"
         if not (output / "adapter_model.safetensors").exists():
             pool = folder / "pool.jsonl"
-            subset = seeded_sample(self.train_pool, size, self.seed)
-            if answer_format != DEFAULT_FORMAT:
-                by_id = {e["id"]: e for e in read_records(self.in_format("train", answer_format))}
-                subset = [by_id[e["id"]] for e in subset]
+            subset = self.answering_in(seeded_sample(self.train_pool, size, self.seed), "train", answer_format)
             folder.mkdir(parents=True, exist_ok=True)
             write_jsonl(pool, subset)
             run(llmner("derive", str(recipe), "--data", str(pool), "--out-dir", str(folder),

@@ -10,6 +10,8 @@ generation continues from the right end of every row as with left padding.
 
 from __future__ import annotations
 
+import os
+
 MIN_SHARED_TOKENS = 8  # below this a copied cache saves less than it costs
 
 
@@ -21,11 +23,7 @@ def shared_prefix_length(rows: list[list[int]]) -> int:
     >>> shared_prefix_length([[1, 2, 3], [1, 2, 3]])  # the last token is each row's own: generation starts there
     2
     """
-    shortest = min(len(row) for row in rows)
-    shared = 0
-    while shared < shortest - 1 and all(row[shared] == rows[0][shared] for row in rows):
-        shared += 1
-    return shared
+    return min(len(os.path.commonprefix(rows)), min(len(row) for row in rows) - 1)
 
 
 def prefixed_batch(rows: list[list[int]], shared: int, pad_id: int):

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.training.tiny_models import tiny_causal_lm
+
 torch = pytest.importorskip("torch")
-
-
-def tiny_causal_lm(model_type: str):
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
-
-    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM),
-                                 "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[model_type]
-    torch.manual_seed(0)
-    config = config_class(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-    return model_class(config).train()
 
 
 def batch():
