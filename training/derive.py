@@ -81,17 +81,29 @@ def with_prompt(example: Example, style: str, data: str | Path) -> Example:
 
 
 def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int | None,
-                   learning_rate: float | None = None, evaluate: bool = False, recipe_path: str | Path = "(recipe)"
-                   ) -> dict:
-    """The recipe with its training file, folders and length replaced; no evaluation or checkpoints unless asked."""
+                   learning_rate: float | None = None, evaluate: bool = False, recipe_path: str | Path = "(recipe)",
+                   train_seed: int | None = None, save_steps: int | None = None) -> dict:
+    """The recipe with its training file, folders and length replaced; no evaluation or checkpoints unless asked.
+    `save_steps` keeps the last checkpoint every that many steps, so a cut run resumes from it (the recipe's
+    auto_resume_from_checkpoints); `train_seed` replaces the recipe's training seed.
+
+    >>> config = derived_config({"datasets": [{"path": "a.jsonl"}], "seed": 42, "saves_per_epoch": 2}, Path("t.jsonl"),
+    ...                         Path("run"), None, train_seed=7, save_steps=100)
+    >>> config["seed"], config["save_strategy"], config["save_steps"], config["save_total_limit"]
+    (7, 'steps', 100, 1)
+    """
     keep = {key: value for key, value in recipe.items()
             if evaluate or key not in EVALUATION_KEYS + SAVING_KEYS}
     derived = keep | {"datasets": [dict(first_dataset(recipe, recipe_path), path=str(data_file))],
                       "output_dir": str(out_dir / "output"), "dataset_prepared_path": str(out_dir / "prepared")}
     if max_steps is not None:
         derived["max_steps"] = max_steps
-    if not evaluate:
+    if save_steps is not None:
+        derived |= {"save_strategy": "steps", "save_steps": save_steps, "save_total_limit": 1}
+    elif not evaluate:
         derived["save_strategy"] = "no"
+    if train_seed is not None:
+        derived["seed"] = train_seed
     derived["logging_steps"] = 1  # a short run: every step on its loss curve
     if learning_rate is not None:
         derived["learning_rate"] = learning_rate
@@ -100,7 +112,8 @@ def derived_config(recipe: dict, data_file: Path, out_dir: Path, max_steps: int 
 
 def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examples: int | None = None,
            entity_share: float | None = None, max_steps: int | None = None, learning_rate: float | None = None,
-           seed: int = 42, prompt: str | None = None) -> Path:
+           seed: int = 42, prompt: str | None = None, train_seed: int | None = None,
+           save_steps: int | None = None) -> Path:
     recipe = load_recipe(recipe_path)
     out_dir = Path(out_dir).resolve()
     check_writable(out_dir / "recipe.yml")
@@ -108,7 +121,8 @@ def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examp
     subset = balanced_subset(pool, examples or len(pool), entity_share, seed)
     if prompt:
         subset = [with_prompt(example, prompt, data) for example in subset]
-    config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate, recipe_path=recipe_path)
+    config = derived_config(recipe, out_dir / "train.jsonl", out_dir, max_steps, learning_rate, recipe_path=recipe_path,
+                            train_seed=train_seed, save_steps=save_steps)
     write_jsonl(out_dir / "train.jsonl", (example.to_json() for example in subset))
     path = out_dir / "recipe.yml"
     path.write_text(f"# {recipe_path} on {data} (llmner derive)\n"
@@ -129,7 +143,13 @@ def derive(recipe_path: str | Path, data: str | Path, out_dir: str | Path, examp
 @click.option("--prompt", type=click.Choice(PROMPT_STYLES), default=None,
               help="NER: train on this system prompt (compact: the labels and format only, a third of the tokens; "
                    "prediction finds it in the model folder) [default: the examples' own].")
-def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt):
+@click.option("--train-seed", type=int, default=None,
+              help="The training run's seed (initialisation, data order) [default: the recipe's].")
+@click.option("--save-steps", type=click.IntRange(min=1), default=None,
+              help="Keep the last checkpoint every this many steps, so a cut run resumes from it [default: none].")
+def main(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt, train_seed,
+         save_steps):
     """Write OUT_DIR/recipe.yml: RECIPE trained on (a subset of) DATA."""
-    click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt))
+    click.echo(derive(recipe, data, out_dir, examples, entity_share, max_steps, learning_rate, seed, prompt,
+                      train_seed, save_steps))
 
