@@ -95,6 +95,10 @@ def lora_row(size: int, train_seed: int = RECIPE_SEED) -> str:
     return f"smollm2_lora_{size}" + ("" if train_seed == RECIPE_SEED else f"_seed{train_seed}")
 
 
+def spacy_row(size: int, train_seed: int = RECIPE_SEED) -> str:
+    return f"spacy_{size}" + ("" if train_seed == RECIPE_SEED else f"_seed{train_seed}")
+
+
 def seeded_sample(records: list[dict], size: int, seed: int = 42) -> list[dict]:
     """A fixed subset in file order: the same ids on every run and machine (random.Random is stable across versions).
 
@@ -307,21 +311,23 @@ class Bench:
             self.save_row(name, {"kind": "crf (1 epoch)", "train_examples": size, "train_wall_seconds": round(wall, 1)})
         self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
 
-    def spacy(self, size: int) -> None:
-        name = f"spacy_{size}"
+    def spacy(self, size: int, train_seed: int = RECIPE_SEED) -> None:
+        name = spacy_row(size, train_seed)
         folder = self.out / name
         predictions, report = folder / "predictions.jsonl", folder / "report.json"
         if not predictions.exists():
             folder.mkdir(parents=True, exist_ok=True)
             train = folder / "train.jsonl"
             write_jsonl(train, seeded_sample(self.train_pool, size, self.seed))
-            log(f"{name}: training spaCy from scratch on {size} examples")
+            log(f"{name}: training spaCy from scratch on {size} examples (seed {train_seed})")
             wall = run(llmner("baseline", "spacy", "train", "--data", str(train), "--eval-data", str(self.validation),
-                              "--out-dir", str(folder / "model"), "--epochs", "10", "--eval-frequency", "100"),
+                              "--out-dir", str(folder / "model"), "--epochs", "10", "--eval-frequency", "100",
+                              "--seed", str(train_seed)),
                        folder / "train.log")
             run(llmner("baseline", "spacy", "predict", "--model", str(folder / "model" / "model-best"), "--data",
                        str(self.test), "--output", str(predictions)), folder / "predict.log")
-            self.save_row(name, {"kind": "spacy", "train_examples": size, "train_wall_seconds": round(wall, 1)})
+            self.save_row(name, {"kind": "spacy", "train_examples": size, "train_seed": train_seed,
+                                 "train_wall_seconds": round(wall, 1)})
         self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
 
     def ag_news(self, size: int = 300, calibration: int = 200) -> None:
@@ -342,6 +348,18 @@ class Bench:
                     folder / f"predict_{variant}.log")
             self.score_row(f"{name}_{variant}", evaluated, predictions, report, {"kind": "label scores"})
 
+    def compare_seeds(self, size: int, seeds: list[int]) -> Path | None:
+        """The headline verdict: the LoRA runs against the spaCy runs at `size`, every seed measured so far on each
+        side, by `llmner compare` over runs (examples and runs resampled; Welch's test where both sides have several)."""
+        sides = [[self.rows[name]["predictions"] for name in names if name in self.rows]
+                 for names in ([lora_row(size, seed) for seed in seeds], [spacy_row(size, seed) for seed in seeds])]
+        if not all(sides):
+            return None
+        out = self.out / f"compare_lora_vs_spacy_{size}.json"
+        run(llmner("compare", "--data", str(self.test), "--pred", ",".join(sides[1]), "--pred", ",".join(sides[0]),
+                   "--json", str(out)), out.with_suffix(".log"))
+        return out
+
     def compare_with(self, reference: str) -> None:
         for name, row in self.rows.items():
             if name == reference or "ag_news" in name or "comparison" in row:
@@ -357,12 +375,17 @@ class Bench:
 @options.data_dir(help="Raw datasets (make data's input).")
 @options.out_dir("Every row's files, rows.json, results.md and learning_curve.png.", default="runs/bench_real")
 @click.option("--test-size", type=click.IntRange(min=1), default=500, show_default=True,
-              help="CoNLL-2003 test sentences (a seeded sample).")
+              help="CoNLL-2003 test sentences (a seeded sample; the whole test set from its size, 3,453, up).")
 @click.option("--size", "sizes", type=click.IntRange(min=1), multiple=True, default=(100, 400, 1600),
               show_default=True, help="Training examples of one point of the learning curve; repeat it for several.")
 @options.seed(help="Seed of the test sample and the training subsets.")
+@click.option("--train-seed", "train_seeds", type=int, multiple=True, default=(RECIPE_SEED,), show_default=True,
+              help="Training seed of the LoRA and spaCy runs at the largest size; repeat it for several runs a system.")
+@click.option("--rows", type=click.Choice(["all", "headline"]), default="all", show_default=True,
+              help="headline: only the LoRA and spaCy runs (every seed at the largest size, then the learning curve) "
+                   "and the CRF tagger, the full-scale table's rows, in order of what they decide.")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
-def main(data_dir, out_dir, test_size, sizes, seed, report_only):
+def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from llmner.benchmarks import real_report
 
@@ -370,24 +393,49 @@ def main(data_dir, out_dir, test_size, sizes, seed, report_only):
         raise DataError(data_dir, None, "expected the raw datasets folder (`llmner data fetch` writes it)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sizes = sorted(set(sizes))
+    sizes, seeds = sorted(set(sizes)), list(dict.fromkeys(train_seeds))
+    largest = max(sizes)
     bench = Bench(Path(data_dir), out, test_size, sizes, seed)
     if not report_only:
         bench.prepare()
-        bench.zero_shot()
-        adapters = {size: bench.lora(size) for size in sizes}
-        bench.before(max(sizes))
-        bench.json_answers(max(sizes))
-        for size in sizes:
-            bench.spacy(size)
-        bench.constrained(adapters[max(sizes)], max(sizes))
-        bench.crf(max(sizes))
-        bench.ag_news()
-        bench.few_shot()
-        bench.constrained_force(adapters[max(sizes)], max(sizes))
-    reference = f"smollm2_lora_{max(sizes)}"
+        if rows == "headline":
+            headline(bench, largest, seeds)
+        else:
+            every_row(bench, sizes, seeds)
+    reference = lora_row(largest)
     if reference in bench.rows:
         bench.compare_with(reference)
-    real_report.write(out, bench.rows, test_size, sizes)
+    verdict = bench.compare_seeds(largest, seeds)
+    real_report.write(out, bench.rows, test_size, sizes, verdict)
     log(f"wrote {out / 'results.md'}")
 
+
+def headline(bench: Bench, largest: int, seeds: list[int]) -> None:
+    """The full-scale table: each seed's LoRA and spaCy run at the largest size (a verdict after the first pair),
+    the CRF tagger, then the learning curve's smaller sizes."""
+    for train_seed in seeds:
+        bench.lora(largest, train_seed=train_seed)
+        bench.spacy(largest, train_seed)
+    bench.crf(largest)
+    for size in bench.sizes[:-1]:
+        bench.lora(size)
+        bench.spacy(size)
+
+
+def every_row(bench: Bench, sizes: list[int], seeds: list[int]) -> None:
+    largest = max(sizes)
+    bench.zero_shot()
+    adapters = {size: bench.lora(size) for size in sizes}
+    for train_seed in seeds[1:]:
+        bench.lora(largest, train_seed=train_seed)
+    bench.before(largest)
+    bench.json_answers(largest)
+    for size in sizes:
+        bench.spacy(size)
+    for train_seed in seeds[1:]:
+        bench.spacy(largest, train_seed)
+    bench.constrained(adapters[largest], largest)
+    bench.crf(largest)
+    bench.ag_news()
+    bench.few_shot()
+    bench.constrained_force(adapters[largest], largest)

@@ -41,6 +41,9 @@ def machine() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
+CONLL_TEST_SENTENCES = 3453
+
+
 def interval(value: float, ci: list[float] | None) -> str:
     return f"{value:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else f"{value:.4f}"
 
@@ -116,13 +119,52 @@ def speed_lines(rows: dict) -> list[str]:
     return lines
 
 
-def write(out: Path, rows: dict, test_size: int, sizes: list[int]) -> None:
+def heading_of_test_set(sentences: int) -> str:
+    """
+    >>> heading_of_test_set(3453), heading_of_test_set(500)
+    ('the whole test set, 3,453 sentences', '500 test sentences (seeded sample, seed 42)')
+    """
+    return (f"the whole test set, {sentences:,} sentences" if sentences >= CONLL_TEST_SENTENCES
+            else f"{sentences:,} test sentences (seeded sample, seed 42)")
+
+
+def verdict_lines(path: Path) -> list[str]:
+    """The LoRA runs against the spaCy runs (compare over runs, spaCy as A): each side's mean ± sd and its runs'
+    F1, the paired difference with its interval and p-value, Welch's test where both sides have several runs, and
+    compare's own warnings."""
+    from llmner.evaluators.significance import p_text
+
+    compared = json.loads(path.read_text())
+    f1, resamples = compared["figures"]["entity.micro.f1"], compared["bootstrap"]["resamples"]
+
+    def side(key: str, label: str) -> str:
+        runs = f1.get(f"{key}_runs") or [f1[key]]
+        spread = f" ± {f1[f'{key}_sd']:.4f}" if f"{key}_sd" in f1 else ""
+        return f"| {label} | {len(runs)} | {f1[key]:.4f}{spread} | {', '.join(f'{run:.4f}' for run in runs)} |"
+
+    low, high = f1["difference_ci"]
+    p = p_text(f1["p_value"], resamples)
+    lines = ["| system | runs | strict F1, mean ± sd | each run |", "|---|---|---|---|",
+             side("a", "spaCy from scratch"), side("b", "SmolLM2-135M LoRA"), "",
+             f"LoRA − spaCy: **{f1['difference']:+.4f} [{low:+.4f}, {high:+.4f}]**, "
+             f"p {p if p.startswith('≤') else '= ' + p} ({compared['method']}, {resamples:,} resamples)."]
+    if f1.get("runs_test"):
+        lines.append(f"Welch's test over the runs' scores: p = {f1['runs_test']['p_value']:.4f}.")
+    return lines + [f"> {warning}" for warning in compared.get("warnings", [])]
+
+
+def write(out: Path, rows: dict, test_size: int, sizes: list[int], verdict: Path | None = None) -> None:
     ner = {name: row for name, row in rows.items() if "ag_news" not in name}
     ag = {name: row for name, row in rows.items() if "ag_news" in name}
+    test = out / "conll_test_subset.jsonl"
+    sentences = sum(1 for _ in test.open(encoding="utf-8")) if test.exists() else test_size
     lines = [f"# bench-real: SmolLM2-135M-Instruct on real data, measured {time.strftime('%Y-%m-%d')}",
              "", f"Command: `make bench-real` (llmner bench real); machine: {machine()}, "
-             f"{os.cpu_count()} cores, no GPU; torch {version('torch')}.", "",
-             f"## CoNLL-2003: {test_size} test sentences (seeded sample, seed 42), strict entity F1", "",
+             f"{os.cpu_count()} cores, no GPU; torch {version('torch')}.", ""]
+    if verdict:
+        lines += [f"## The verdict at {max(sizes):,} training sentences, on {heading_of_test_set(sentences)}", "",
+                  *verdict_lines(verdict), ""]
+    lines += [f"## CoNLL-2003: {heading_of_test_set(sentences)}, strict entity F1", "",
              f"Δ is this row minus `smollm2_lora_{max(sizes)}` with its paired-bootstrap 95% interval and p-value.", "",
              "| system | kind | training examples | entity F1 [95% CI] | Δ F1 vs fine-tuned [95% CI], p | cost |",
              "|---|---|---|---|---|---|"]

@@ -131,3 +131,33 @@ def test_the_shipped_predictions_rescore_to_the_printed_figures(tmp_path):
         scored = json.loads(report.read_text())
         assert round(scored["entity"]["micro"]["f1"], 4) == figures["entity.micro.f1"], name
         assert scored["ungrounded_mentions"] == figures["ungrounded_mentions"], name
+
+
+def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
+    """bench real --rows headline's verdict: the LoRA runs (every training seed measured) against the spaCy runs by
+    `llmner compare` over runs, with each side's mean ± sd and its runs' F1, the interval, Welch's test and the
+    few-runs warning in results.md."""
+    from llmner.benchmarks import real, real_report
+
+    gold = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    out = tmp_path / "o"
+    bench = real.Bench(tmp_path, out, 5, [100, 14041], 42)
+    out.mkdir()
+    bench.test.write_text("".join(json.dumps(example) + "\n" for example in gold))
+
+    def row(name: str, keep: int) -> None:  # a run that found the gold answers of the first `keep` sentences
+        path = out / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"id": e["id"], "output": e["messages"][-1]["content"] if i < keep
+                                            else "none"}) + "\n" for i, e in enumerate(gold)))
+        bench.rows[name] = {"predictions": str(path)}
+
+    for name, keep in (("smollm2_lora_14041", 5), ("smollm2_lora_14041_seed43", 4), ("smollm2_lora_14041_seed44", 5),
+                       ("spacy_14041", 2), ("spacy_14041_seed43", 3), ("smollm2_lora_100", 1)):
+        row(name, keep)
+    verdict = bench.compare_seeds(14041, [42, 43, 44])
+    compared = json.loads(verdict.read_text())
+    assert compared["runs"] == {"a": 2, "b": 3}
+    lines = "\n".join(real_report.verdict_lines(verdict))
+    assert "| spaCy from scratch | 2 |" in lines and "| SmolLM2-135M LoRA | 3 |" in lines
+    assert "Welch's test over the runs' scores: p = " in lines and "fewer than 5 runs a side" in lines
+    assert bench.compare_seeds(14041, [45]) is None  # no run of that seed on either side: no verdict
