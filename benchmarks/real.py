@@ -350,7 +350,8 @@ class Bench:
 
     def compare_seeds(self, size: int, seeds: list[int]) -> Path | None:
         """The headline verdict: the LoRA runs against the spaCy runs at `size`, every seed measured so far on each
-        side, by `llmner compare` over runs (examples and runs resampled; Welch's test where both sides have several)."""
+        side, by `llmner compare` over runs (examples and runs resampled; Welch's test where both sides have
+        several)."""
         sides = [[self.rows[name]["predictions"] for name in names if name in self.rows]
                  for names in ([lora_row(size, seed) for seed in seeds], [spacy_row(size, seed) for seed in seeds])]
         if not all(sides):
