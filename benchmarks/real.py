@@ -18,6 +18,7 @@ run cut mid-way starts that run again). Results: OUT_DIR/results.md, OUT_DIR/lea
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -43,6 +44,7 @@ BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
 MODEL = Path("models/smollm2-135m-instruct")
 CRF_CONFIG = Path("baselines/configs/smollm2_135m_lora_crf_conll.yml")
 RECIPE_SEED = 42  # the recipe's training seed: its row keeps the plain name
+CONLL_TEST_SENTENCES = 3453  # the whole CoNLL-2003 test set
 SAVE_STEPS = 100  # a checkpoint every 800 sentences (~5 minutes of CPU training): what a cut run loses at most
 
 
@@ -361,6 +363,31 @@ class Bench:
                    "--json", str(out)), out.with_suffix(".log"))
         return out
 
+    def ship(self, dest: Path) -> list[str]:
+        """Every scored row into `dest` for the repository: its predictions gzip-compressed (byte-identical on every
+        ship, so git sees only new rows), its figures in figures.json (what the re-score test checks them against),
+        the test sentences' ids where the test set is a sample, and the verdict's comparison. The rows shipped."""
+        dest.mkdir(parents=True, exist_ok=True)
+        figures_path = dest / "figures.json"
+        figures = read_json(figures_path) if figures_path.exists() else {}
+        for name, row in self.rows.items():
+            if "ag_news" in name or "report" not in row or not Path(row["report"]).is_file():
+                continue
+            report = read_json(row["report"])
+            compressed = gzip.compress(Path(row["predictions"]).read_bytes(), mtime=0)
+            (dest / f"{name}.predictions.jsonl.gz").write_bytes(compressed)
+            figures[name] = {"entity.micro.f1": round(report["entity"]["micro"]["f1"], 4),
+                             "ungrounded_mentions": report["ungrounded_mentions"],
+                             "unparseable_outputs": report["unparseable_outputs"]} \
+                | {key: row[key] for key in ("answer_format", "train_seed", "train_examples") if key in row}
+        figures_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        test_ids = [example["id"] for example in read_records(self.test)]
+        if len(test_ids) < CONLL_TEST_SENTENCES:
+            (dest / "test_ids.json").write_text(json.dumps(test_ids) + "\n", encoding="utf-8")
+        for verdict in self.out.glob("compare_lora_vs_spacy_*.json"):
+            (dest / verdict.name).write_bytes(verdict.read_bytes())
+        return list(figures)
+
     def compare_with(self, reference: str) -> None:
         for name, row in self.rows.items():
             if name == reference or "ag_news" in name or "comparison" in row:
@@ -385,8 +412,11 @@ class Bench:
 @click.option("--rows", type=click.Choice(["all", "headline"]), default="all", show_default=True,
               help="headline: only the LoRA and spaCy runs (every seed at the largest size, then the learning curve) "
                    "and the CRF tagger, the full-scale table's rows, in order of what they decide.")
+@click.option("--ship-to", type=click.Path(file_okay=False), default=None,
+              help="After each report, also copy every scored row's predictions (gzip) and figures here, for the "
+                   "repository (e.g. benchmarks/results/conll2003_full).")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
-def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, report_only):
+def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from llmner.benchmarks import real_report
 
@@ -397,26 +427,32 @@ def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, report_on
     sizes, seeds = sorted(set(sizes)), list(dict.fromkeys(train_seeds))
     largest = max(sizes)
     bench = Bench(Path(data_dir), out, test_size, sizes, seed)
+
+    def report() -> None:
+        reference = lora_row(largest)
+        if reference in bench.rows:
+            bench.compare_with(reference)
+        real_report.write(out, bench.rows, test_size, sizes, bench.compare_seeds(largest, seeds))
+        log(f"wrote {out / 'results.md'}")
+        if ship_to:
+            log(f"shipped {len(bench.ship(Path(ship_to)))} rows to {ship_to}")
+
     if not report_only:
         bench.prepare()
         if rows == "headline":
-            headline(bench, largest, seeds)
+            headline(bench, largest, seeds, report)
         else:
             every_row(bench, sizes, seeds)
-    reference = lora_row(largest)
-    if reference in bench.rows:
-        bench.compare_with(reference)
-    verdict = bench.compare_seeds(largest, seeds)
-    real_report.write(out, bench.rows, test_size, sizes, verdict)
-    log(f"wrote {out / 'results.md'}")
+    report()
 
 
-def headline(bench: Bench, largest: int, seeds: list[int]) -> None:
-    """The full-scale table: each seed's LoRA and spaCy run at the largest size (a verdict after the first pair),
-    the CRF tagger, then the learning curve's smaller sizes."""
+def headline(bench: Bench, largest: int, seeds: list[int], report) -> None:
+    """The full-scale table: each seed's LoRA and spaCy run at the largest size, the verdict so far reported after
+    each pair (a cut run has stated what it measured), then the CRF tagger and the learning curve's smaller sizes."""
     for train_seed in seeds:
         bench.lora(largest, train_seed=train_seed)
         bench.spacy(largest, train_seed)
+        report()
     bench.crf(largest)
     for size in bench.sizes[:-1]:
         bench.lora(size)

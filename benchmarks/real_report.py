@@ -41,9 +41,6 @@ def machine() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-CONLL_TEST_SENTENCES = 3453
-
-
 def interval(value: float, ci: list[float] | None) -> str:
     return f"{value:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else f"{value:.4f}"
 
@@ -124,6 +121,8 @@ def heading_of_test_set(sentences: int) -> str:
     >>> heading_of_test_set(3453), heading_of_test_set(500)
     ('the whole test set, 3,453 sentences', '500 test sentences (seeded sample, seed 42)')
     """
+    from llmner.benchmarks.real import CONLL_TEST_SENTENCES
+
     return (f"the whole test set, {sentences:,} sentences" if sentences >= CONLL_TEST_SENTENCES
             else f"{sentences:,} test sentences (seeded sample, seed 42)")
 

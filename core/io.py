@@ -43,7 +43,7 @@ def atomic_output(path: str | Path, mode: str = "w", **kwargs):
         raise os_data_error(error, path) from None
     partial = path.with_name(path.name + ".partial")
     try:
-        with opened(partial, mode, **kwargs) as handle:
+        with opened(partial, mode, gzipped=path.suffix == ".gz", **kwargs) as handle:
             yield handle
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +20,15 @@ from llmner.core.errors import DataError, os_data_error
 
 
 @contextmanager
-def opened(path: str | Path, mode: str = "r", **kwargs):
-    """`open`, with a file-system fault turned into the one-line DataError naming the path."""
+def opened(path: str | Path, mode: str = "r", gzipped: bool | None = None, **kwargs):
+    """`open`, with a file-system fault turned into the one-line DataError naming the path; gzip-compressed where
+    `gzipped` says, or by default where the name ends in `.gz` (shipped predictions are read as they are stored)."""
+    if gzipped if gzipped is not None else str(path).endswith(".gz"):
+        opener, mode = gzip.open, mode if "b" in mode else mode + "t"
+    else:
+        opener = open
     try:
-        handle = open(path, mode, **kwargs)
+        handle = opener(path, mode, **kwargs)
     except OSError as error:
         raise os_data_error(error, path) from None
     with handle:
@@ -35,7 +42,15 @@ _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), 
 def raw_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes with their line end) per line; a UTF-8 byte order mark is dropped."""
     with opened(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        lines, number = iter(handle), 0
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except (OSError, EOFError, zlib.error) as error:  # a .gz file cut short or not gzip at all
+                raise DataError(path, number + 1, f"expected a whole gzip file ({error})") from None
+            number += 1
             if number == 1:
                 wide = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
                 if wide:

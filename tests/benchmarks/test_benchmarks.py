@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -106,27 +107,35 @@ def test_the_speed_table_gives_each_lever_against_before():
     assert generation_seconds("x\nwrote 3 predictions to p.jsonl (generated in 12.5 s)\n") == 12.5
 
 
+SHIPPED = sorted(path.parent.name for path in (ROOT / "benchmarks" / "results").glob("conll2003_*/figures.json"))
+
+
 @pytest.mark.data
-def test_the_shipped_predictions_rescore_to_the_printed_figures(tmp_path):
-    """benchmarks/results/conll2003_500_1600: every row's predictions, re-scored on the same 500 CoNLL-2003 test
-    sentences, give the figures RESULTS.md prints (figures.json, written from the run's reports)."""
-    folder = ROOT / "benchmarks" / "results" / "conll2003_500_1600"
-    ids = set(json.loads((folder / "test_ids.json").read_text()))
+@pytest.mark.parametrize("folder_name", SHIPPED)
+def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp_path):
+    """benchmarks/results/conll2003_*: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored on the
+    same CoNLL-2003 test sentences (test_ids.json, or the whole test set where there is none), give the figures
+    RESULTS.md prints (figures.json, written from the run's reports)."""
+    folder = ROOT / "benchmarks" / "results" / folder_name
+    ids = set(json.loads((folder / "test_ids.json").read_text())) if (folder / "test_ids.json").exists() else None
 
     def gold_in(answer_format: str) -> Path:
-        """The 500 test sentences, their answers in the format a row was trained to write."""
+        """The test sentences, their answers in the format a row was trained to write."""
         converted, gold = tmp_path / f"test_{answer_format}.jsonl", tmp_path / f"subset_{answer_format}.jsonl"
         if not gold.exists():
             assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output",
                           converted, "--split", "test", "--answer-format", answer_format).exit_code == 0
             gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
-                                    if json.loads(line)["id"] in ids))
+                                    if ids is None or json.loads(line)["id"] in ids))
         return gold
 
-    for name, figures in json.loads((folder / "figures.json").read_text()).items():
+    figures_of = json.loads((folder / "figures.json").read_text())
+    assert figures_of, folder
+    for name, figures in figures_of.items():
         report = tmp_path / f"{name}.json"
-        result = llmner("score", "--data", gold_in(figures.get("answer_format", "lines")), "--pred",
-                        folder / f"{name}.predictions.jsonl", "--json", report, "--resamples", "10")
+        predictions = next(folder.glob(f"{name}.predictions.jsonl*"))
+        result = llmner("score", "--data", gold_in(figures.get("answer_format", "lines")), "--pred", predictions,
+                        "--json", report, "--resamples", "10")
         assert result.exit_code == 0, result.output
         scored = json.loads(report.read_text())
         assert round(scored["entity"]["micro"]["f1"], 4) == figures["entity.micro.f1"], name
@@ -161,3 +170,21 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
     assert "| spaCy from scratch | 2 |" in lines and "| SmolLM2-135M LoRA | 3 |" in lines
     assert "Welch's test over the runs' scores: p = " in lines and "fewer than 5 runs a side" in lines
     assert bench.compare_seeds(14041, [45]) is None  # no run of that seed on either side: no verdict
+
+    # shipped for the repository: predictions gzip-compressed, byte-identical on a second ship; figures as scored
+    for name in ("smollm2_lora_14041_seed43", "spacy_14041"):
+        bench.score_row(name, bench.test, Path(bench.rows[name]["predictions"]), out / f"{name}.report.json",
+                        {"train_seed": 43})
+    dest = tmp_path / "shipped"
+    assert bench.ship(dest) == ["smollm2_lora_14041_seed43", "spacy_14041"]
+    first = (dest / "spacy_14041.predictions.jsonl.gz").read_bytes()
+    assert gzip.decompress(first) == (out / "spacy_14041.jsonl").read_bytes()
+    figures = json.loads((dest / "figures.json").read_text())
+    found, total = (sum(len(e["gold"]["entities"]) for e in chosen) for chosen in (gold[:4], gold))
+    assert figures["smollm2_lora_14041_seed43"] == {"entity.micro.f1": round(2 * found / (found + total), 4),
+                                                    "ungrounded_mentions": 0,
+                                                    "unparseable_outputs": 0, "train_seed": 43}
+    assert json.loads((dest / "test_ids.json").read_text()) == [example["id"] for example in gold]
+    assert (dest / verdict.name).exists()
+    bench.ship(dest)
+    assert (dest / "spacy_14041.predictions.jsonl.gz").read_bytes() == first

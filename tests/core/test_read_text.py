@@ -24,3 +24,20 @@ def test_a_bad_byte_is_named_by_its_line_for_every_whole_file_reader(tmp_path):
     for reader in (read_text, read_json, load_recipe):
         with pytest.raises(DataError, match=r"c\.json:2: expected utf-8 text"):
             reader(path)
+
+
+def test_gzipped_jsonl_is_written_and_read_as_it_is_stored(tmp_path):
+    """Shipped predictions are stored as .jsonl.gz: written compressed (all or nothing), read back line by line, and
+    a file cut short is the one-line error naming it, never a traceback."""
+    import gzip
+
+    from llmner.core.io import read_jsonl, write_jsonl
+
+    path = tmp_path / "predictions.jsonl.gz"
+    write_jsonl(path, ({"id": str(i), "output": "LOC: Bonn"} for i in range(500)))
+    assert gzip.decompress(path.read_bytes()).startswith(b'{"id": "0"')
+    assert [record["id"] for _, record in read_jsonl(path)] == [str(i) for i in range(500)]
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(DataError, match="cut.jsonl.gz.*expected a whole gzip file"):
+        list(read_jsonl(cut))
