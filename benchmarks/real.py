@@ -44,7 +44,6 @@ BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
 MODEL = Path("models/smollm2-135m-instruct")
 CRF_CONFIG = Path("baselines/configs/smollm2_135m_lora_crf_conll.yml")
 RECIPE_SEED = 42  # the recipe's training seed: its row keeps the plain name
-CONLL_TEST_SENTENCES = 3453  # the whole CoNLL-2003 test set
 SAVE_STEPS = 100  # a checkpoint every 800 sentences (~5 minutes of CPU training): what a cut run loses at most
 
 
@@ -138,13 +137,21 @@ def training_tokens(model_dir: Path, examples: list[dict]) -> int:
 
 
 class Bench:
-    def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int):
+    def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int,
+                 dataset: str = "conll2003"):
         self.data_dir, self.out, self.test_size, self.sizes, self.seed = data_dir, out_dir, test_size, sizes, seed
+        self.dataset = dataset
         self.rows_path = out_dir / "rows.json"
         self.rows = read_json(self.rows_path) if self.rows_path.exists() else {}
         self.converted = out_dir / "data"
-        self.test = out_dir / "conll_test_subset.jsonl"  # what every CoNLL row is predicted and compared on
-        self.validation = self.converted / "conll2003" / "validation.jsonl"
+        # what every row is predicted and compared on (CoNLL's keeps the name its first runs gave it)
+        self.test = out_dir / ("conll_test_subset.jsonl" if dataset == "conll2003" else f"{dataset}_test_subset.jsonl")
+        self.validation = self.converted / dataset / "validation.jsonl"
+
+    def whole_test_set(self) -> bool:
+        """Whether the rows are scored on every sentence of the dataset's test split (not a sample of it)."""
+        return sum(1 for _ in read_records(self.test)) == sum(1 for _ in read_records(self.converted / self.dataset
+                                                                                       / "test.jsonl"))
 
     def save_row(self, name: str, row: dict) -> None:
         self.rows[name] = row
@@ -153,13 +160,13 @@ class Bench:
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
         converted = self.converted
-        if not (converted / "conll2003" / "test.jsonl").exists():
+        if not (converted / self.dataset / "test.jsonl").exists():
             log("converting every dataset found in --data-dir")
             run(llmner("data", "convert-all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
                 self.out / "convert.log")
-        self.train_pool = read_records(converted / "conll2003" / "train.jsonl")
+        self.train_pool = read_records(converted / self.dataset / "train.jsonl")
         if not self.test.exists():
-            write_jsonl(self.test, seeded_sample(read_records(converted / "conll2003" / "test.jsonl"),
+            write_jsonl(self.test, seeded_sample(read_records(converted / self.dataset / "test.jsonl"),
                                                  self.test_size, self.seed))
         run(llmner("model", "--out-dir", str(MODEL)), self.out / "model.log")
 
@@ -381,8 +388,8 @@ class Bench:
                              "unparseable_outputs": report["unparseable_outputs"]} \
                 | {key: row[key] for key in ("answer_format", "train_seed", "train_examples") if key in row}
         figures_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        test_ids = [example["id"] for example in read_records(self.test)]
-        if len(test_ids) < CONLL_TEST_SENTENCES:
+        if not self.whole_test_set():
+            test_ids = [example["id"] for example in read_records(self.test)]
             (dest / "test_ids.json").write_text(json.dumps(test_ids) + "\n", encoding="utf-8")
         for verdict in self.out.glob("compare_lora_vs_spacy_*.json"):
             (dest / verdict.name).write_bytes(verdict.read_bytes())
@@ -402,21 +409,24 @@ class Bench:
 @click.command()
 @options.data_dir(help="Raw datasets (make data's input).")
 @options.out_dir("Every row's files, rows.json, results.md and learning_curve.png.", default="runs/bench_real")
+@click.option("--dataset", type=click.Choice(["conll2003", "gmb", "wnut17", "zh_ner"]), default="conll2003",
+              show_default=True, help="NER dataset of every row (the rows past LoRA and spaCy are CoNLL-2003's).")
 @click.option("--test-size", type=click.IntRange(min=1), default=500, show_default=True,
-              help="CoNLL-2003 test sentences (a seeded sample; the whole test set from its size, 3,453, up).")
+              help="Test sentences (a seeded sample; the whole test split from its size up, CoNLL-2003's 3,453).")
 @click.option("--size", "sizes", type=click.IntRange(min=1), multiple=True, default=(100, 400, 1600),
               show_default=True, help="Training examples of one point of the learning curve; repeat it for several.")
 @options.seed(help="Seed of the test sample and the training subsets.")
 @click.option("--train-seed", "train_seeds", type=int, multiple=True, default=(RECIPE_SEED,), show_default=True,
               help="Training seed of the LoRA and spaCy runs at the largest size; repeat it for several runs a system.")
-@click.option("--rows", type=click.Choice(["all", "headline"]), default="all", show_default=True,
+@click.option("--rows", type=click.Choice(["all", "headline", "pair"]), default="all", show_default=True,
               help="headline: only the LoRA and spaCy runs (every seed at the largest size, then the learning curve) "
-                   "and the CRF tagger, the full-scale table's rows, in order of what they decide.")
+                   "and the CRF tagger, the full-scale table's rows, in order of what they decide; pair: only the "
+                   "LoRA and spaCy runs at the largest size (every seed).")
 @click.option("--ship-to", type=click.Path(file_okay=False), default=None,
               help="After each report, also copy every scored row's predictions (gzip) and figures here, for the "
                    "repository (e.g. benchmarks/results/conll2003_full).")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
-def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
+def main(data_dir, out_dir, dataset, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from llmner.benchmarks import real_report
 
@@ -426,34 +436,42 @@ def main(data_dir, out_dir, test_size, sizes, seed, train_seeds, rows, ship_to, 
     out.mkdir(parents=True, exist_ok=True)
     sizes, seeds = sorted(set(sizes)), list(dict.fromkeys(train_seeds))
     largest = max(sizes)
-    bench = Bench(Path(data_dir), out, test_size, sizes, seed)
+    if dataset != "conll2003" and rows == "all":
+        raise DataError("--rows", None, f"headline or pair for {dataset} (the other rows are CoNLL-2003's)")
+    bench = Bench(Path(data_dir), out, test_size, sizes, seed, dataset)
 
     def report() -> None:
         reference = lora_row(largest)
         if reference in bench.rows:
             bench.compare_with(reference)
-        real_report.write(out, bench.rows, test_size, sizes, bench.compare_seeds(largest, seeds))
+        tested = bench.test.exists() and bench.converted.exists()
+        sentences = sum(1 for _ in read_records(bench.test)) if tested else test_size
+        real_report.write(out, bench.rows, sentences, sizes, bench.compare_seeds(largest, seeds), dataset,
+                          tested and bench.whole_test_set())
         log(f"wrote {out / 'results.md'}")
         if ship_to:
             log(f"shipped {len(bench.ship(Path(ship_to)))} rows to {ship_to}")
 
     if not report_only:
         bench.prepare()
-        if rows == "headline":
-            headline(bench, largest, seeds, report)
-        else:
+        if rows == "all":
             every_row(bench, sizes, seeds)
+        else:
+            headline(bench, largest, seeds, report, with_curve=rows == "headline")
     report()
 
 
-def headline(bench: Bench, largest: int, seeds: list[int], report) -> None:
+def headline(bench: Bench, largest: int, seeds: list[int], report, with_curve: bool = True) -> None:
     """The full-scale table: each seed's LoRA and spaCy run at the largest size, the verdict so far reported after
     each pair (a cut run has stated what it measured), then the CRF tagger and the learning curve's smaller sizes."""
     for train_seed in seeds:
         bench.lora(largest, train_seed=train_seed)
         bench.spacy(largest, train_seed)
         report()
-    bench.crf(largest)
+    if not with_curve:
+        return
+    if bench.dataset == "conll2003":  # the CRF tagger's config is CoNLL-2003's
+        bench.crf(largest)
     for size in bench.sizes[:-1]:
         bench.lora(size)
         bench.spacy(size)

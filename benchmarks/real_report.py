@@ -116,14 +116,12 @@ def speed_lines(rows: dict) -> list[str]:
     return lines
 
 
-def heading_of_test_set(sentences: int) -> str:
+def heading_of_test_set(sentences: int, whole: bool) -> str:
     """
-    >>> heading_of_test_set(3453), heading_of_test_set(500)
+    >>> heading_of_test_set(3453, True), heading_of_test_set(500, False)
     ('the whole test set, 3,453 sentences', '500 test sentences (seeded sample, seed 42)')
     """
-    from llmner.benchmarks.real import CONLL_TEST_SENTENCES
-
-    return (f"the whole test set, {sentences:,} sentences" if sentences >= CONLL_TEST_SENTENCES
+    return (f"the whole test set, {sentences:,} sentences" if whole
             else f"{sentences:,} test sentences (seeded sample, seed 42)")
 
 
@@ -152,18 +150,20 @@ def verdict_lines(path: Path) -> list[str]:
     return lines + [f"> {warning}" for warning in compared.get("warnings", [])]
 
 
-def write(out: Path, rows: dict, test_size: int, sizes: list[int], verdict: Path | None = None) -> None:
+def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path | None = None,
+          dataset: str = "conll2003", whole: bool = False) -> None:
+    """results.md and learning_curve.png of the rows so far: `sentences` test sentences of `dataset`, `whole` where
+    they are its whole test split."""
     ner = {name: row for name, row in rows.items() if "ag_news" not in name}
     ag = {name: row for name, row in rows.items() if "ag_news" in name}
-    test = out / "conll_test_subset.jsonl"
-    sentences = sum(1 for _ in test.open(encoding="utf-8")) if test.exists() else test_size
     lines = [f"# bench-real: SmolLM2-135M-Instruct on real data, measured {time.strftime('%Y-%m-%d')}",
              "", f"Command: `make bench-real` (llmner bench real); machine: {machine()}, "
              f"{os.cpu_count()} cores, no GPU; torch {version('torch')}.", ""]
     if verdict:
-        lines += [f"## The verdict at {max(sizes):,} training sentences, on {heading_of_test_set(sentences)}", "",
+        lines += [f"## The verdict at {max(sizes):,} training sentences, on "
+                  f"{heading_of_test_set(sentences, whole)}", "",
                   *verdict_lines(verdict), ""]
-    lines += [f"## CoNLL-2003: {heading_of_test_set(sentences)}, strict entity F1", "",
+    lines += [f"## {dataset}: {heading_of_test_set(sentences, whole)}, strict entity F1", "",
              f"Δ is this row minus `smollm2_lora_{max(sizes)}` with its paired-bootstrap 95% interval and p-value.", "",
              "| system | kind | training examples | entity F1 [95% CI] | Δ F1 vs fine-tuned [95% CI], p | cost |",
              "|---|---|---|---|---|---|"]

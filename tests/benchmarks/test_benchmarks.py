@@ -153,6 +153,9 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
     bench = real.Bench(tmp_path, out, 5, [100, 14041], 42)
     out.mkdir()
     bench.test.write_text("".join(json.dumps(example) + "\n" for example in gold))
+    split = out / "data" / "conll2003" / "test.jsonl"  # the test split the five are a sample of
+    split.parent.mkdir(parents=True)
+    split.write_text(bench.test.read_text() + json.dumps({**gold[0], "id": "conll2003/test/99"}) + "\n")
 
     def row(name: str, keep: int) -> None:  # a run that found the gold answers of the first `keep` sentences
         path = out / f"{name}.jsonl"
