@@ -170,7 +170,7 @@ def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path
     lines += [row_line(name, row) for name, row in ner.items()]
     if ag:
         lines += ["", "## AG News: label log-probability scoring, untouched model", "",
-                  "| variant | accuracy [95% CI] | ECE | temperature |", "|---|---|---|---|"]
+                  "| variant | accuracy [95% CI] | ECE [95% CI] | temperature |", "|---|---|---|---|"]
         for name, row in ag.items():
             report = json.loads(Path(row["report"]).read_text())
             log = Path(row["predictions"]).with_name(Path(row["predictions"]).stem.replace("predictions", "predict")
@@ -178,7 +178,7 @@ def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path
             temperature = next((line.split("temperature ")[-1].rstrip(")\n") for line in
                                 log.read_text().splitlines() if "temperature" in line), "1") if log.exists() else "?"
             lines.append(f"| `{name}` | {interval(report['accuracy'], report.get('accuracy_ci'))} | "
-                         f"{report.get('ece', float('nan')):.3f} | {temperature} |")
+                         f"{interval(report['ece'], report.get('ece_ci')) if 'ece' in report else 'n/a'} | {temperature} |")
     lines += ["", "## Training speed", ""] + speed_lines(rows)
     learning_curve_png(out / "learning_curve.png", rows, sizes)
     lines += ["", "![learning curve](learning_curve.png)", ""]

@@ -87,10 +87,36 @@ def ner_stats(entity: numpy.ndarray, token: numpy.ndarray, sentence_correct: num
                         "sentence_accuracy": lambda sums: ratio(sums[..., 6], sums[..., 7])})
 
 
-def classification_stats(gold: numpy.ndarray, predicted: numpy.ndarray, labels: int) -> Stats:
-    """Label indices (gold, and predicted with -1 for invalid) -> accuracy and macro F1 over all `labels` labels.
+def calibration_columns(correct: numpy.ndarray, confidence: numpy.ndarray, bins: int) -> numpy.ndarray:
+    """Per example, its equal-width confidence bin one-hot, times 1, times correct and times confidence (3 · bins
+    columns; all zero where the confidence is NaN, a prediction without one): ECE is a function of their sums."""
+    known = ~numpy.isnan(confidence)
+    conf = numpy.where(known, confidence, 0.0)
+    onehot = numpy.eye(bins)[numpy.minimum((conf * bins).astype(int), bins - 1)] * known[:, None]
+    return numpy.column_stack([onehot, onehot * correct[:, None], onehot * conf[:, None]])
 
-    Columns: correct, one (counts the examples), then tp, fp and fn of each label (one-hot per example).
+
+def ece_of(sums: numpy.ndarray, bins: int) -> numpy.ndarray:
+    """Expected calibration error from the sums of `calibration_columns` (the last 3 · bins columns): the weighted
+    |accuracy − confidence| of each bin is |correct − confidence summed| / examples with a confidence.
+
+    >>> columns = calibration_columns(numpy.array([True, False]), numpy.array([0.9, 0.8]), 10)
+    >>> round(float(ece_of(columns.sum(axis=0), 10)), 4)  # (|1 − 0.9| + |0 − 0.8|) / 2
+    0.45
+    """
+    counts, correct, confidence = (sums[..., -3 * bins:].reshape(*sums.shape[:-1], 3, bins)[..., k, :]
+                                   for k in range(3))
+    return ratio(numpy.abs(correct - confidence).sum(axis=-1), counts.sum(axis=-1))
+
+
+def classification_stats(gold: numpy.ndarray, predicted: numpy.ndarray, labels: int,
+                         confidence: numpy.ndarray | None = None, bins: int = 15) -> Stats:
+    """Label indices (gold, and predicted with -1 for invalid) -> accuracy and macro F1 over all `labels` labels,
+    and the expected calibration error over `bins` bins where predictions carry a `confidence` (NaN where one does
+    not), so that ECE gets its interval like any other figure.
+
+    Columns: correct, one (counts the examples), then tp, fp and fn of each label (one-hot per example), then the
+    calibration columns.
     """
     correct = gold == predicted
     eye = numpy.eye(labels)
@@ -100,10 +126,14 @@ def classification_stats(gold: numpy.ndarray, predicted: numpy.ndarray, labels: 
     rows = numpy.column_stack([correct, numpy.ones(len(gold)), tp, fp, fn]).astype(float)
 
     def macro_f1(sums):
-        counts = sums[..., 2:].reshape(*sums.shape[:-1], 3, labels)
+        counts = sums[..., 2:2 + 3 * labels].reshape(*sums.shape[:-1], 3, labels)
         return prf(counts[..., 0, :], counts[..., 1, :], counts[..., 2, :])[2].mean(axis=-1)
 
-    return Stats(rows, {"accuracy": lambda sums: ratio(sums[..., 0], sums[..., 1]), "macro.f1": macro_f1})
+    figures = {"accuracy": lambda sums: ratio(sums[..., 0], sums[..., 1]), "macro.f1": macro_f1}
+    if confidence is not None and not numpy.isnan(confidence).all():
+        rows = numpy.column_stack([rows, calibration_columns(correct, confidence, bins)])
+        figures["ece"] = lambda sums: ece_of(sums, bins)
+    return Stats(rows, figures)
 
 
 def mcq_stats(correct: numpy.ndarray, answered: numpy.ndarray) -> Stats:

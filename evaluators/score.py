@@ -81,11 +81,12 @@ def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tupl
     # Each example is read against its own label set (fudan_news offers each text its own candidates); per-label
     # figures cover every label of the file, in order of first appearance, so no example drops out of them.
     labels = list(dict.fromkeys(label for example in gold.examples.values() for label in example.labels))
-    gold_labels, predicted, correct, confidences = [], [], [], []
+    gold_labels, predicted, correct, confidences, all_confidences = [], [], [], [], []
     for example_id, example in gold.examples.items():
         label, confidence = predicted_label(predictions.get(example_id), example.labels)
         gold_labels.append(example.label)
         predicted.append(label)
+        all_confidences.append(float("nan") if confidence is None else confidence)
         if confidence is not None:
             correct.append(label == example.label)
             confidences.append(confidence)
@@ -98,7 +99,8 @@ def score_classification(gold: Gold, predictions: dict[str, Prediction]) -> tupl
     index = {label: i for i, label in enumerate(labels)}
     rows = bootstrap.classification_stats(numpy.array([index[label] for label in gold_labels], dtype=int),
                                           numpy.array([index.get(label, -1) for label in predicted], dtype=int),
-                                          len(labels))
+                                          len(labels), numpy.array(all_confidences, dtype=float),
+                                          classification.BINS)
     return report, rows
 
 

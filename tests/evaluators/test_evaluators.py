@@ -253,6 +253,30 @@ def test_expected_calibration_error_hand_computed():
     assert sum(b["count"] for b in result["bins"]) == 4 and len(result["bins"]) == 15
 
 
+def test_ece_has_an_interval_and_the_bootstrap_gives_the_report_s_value(tmp_path):
+    """ECE before and after calibration is stated with its interval: it is a function of per-bin sums, so the
+    bootstrap resamples it like accuracy; at full sample it is exactly `calibration`'s value."""
+    import numpy
+
+    rng = numpy.random.default_rng(0)
+    confidence = rng.uniform(0.25, 1.0, 400)
+    correct = rng.uniform(size=400) < confidence ** 2  # overconfident
+    labels = ["World", "Sports"]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"id": str(i), "messages": [{"role": "user", "content": "x"}],
+                                        "gold": {"task": "classification", "label": "World", "labels": labels}}) + "\n"
+                            for i in range(400)))
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps({"id": str(i), "label": "World" if ok else "Sports", "confidence": float(c)})
+                            + "\n" for i, (ok, c) in enumerate(zip(correct, confidence))))
+    report = tmp_path / "report.json"
+    assert llmner("score", "--data", gold, "--pred", pred, "--json", report, "--resamples", "500").exit_code == 0
+    scored = json.loads(report.read_text())
+    assert scored["ece"] == pytest.approx(calibration(list(correct), list(confidence))["ece"])
+    low, high = scored["ece_ci"]
+    assert low < scored["ece"] < high and high - low < 0.2
+
+
 def test_mcq_seed_rule_takes_the_last_standalone_letter():
     seed = lambda output: parse_choice(output, "last-letter")  # noqa: E731
     assert seed("答案是B") == "B" and seed("<think>A 还是 C？</think>C") == "C" and seed("A 不对，应该选D。") == "D"
