@@ -177,8 +177,9 @@ def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path
                                                      + ".log")
             temperature = next((line.split("temperature ")[-1].rstrip(")\n") for line in
                                 log.read_text().splitlines() if "temperature" in line), "1") if log.exists() else "?"
+            ece = interval(report["ece"], report.get("ece_ci")) if "ece" in report else "n/a"
             lines.append(f"| `{name}` | {interval(report['accuracy'], report.get('accuracy_ci'))} | "
-                         f"{interval(report['ece'], report.get('ece_ci')) if 'ece' in report else 'n/a'} | {temperature} |")
+                         f"{ece} | {temperature} |")
     lines += ["", "## Training speed", ""] + speed_lines(rows)
     learning_curve_png(out / "learning_curve.png", rows, sizes)
     lines += ["", "![learning curve](learning_curve.png)", ""]
