@@ -17,7 +17,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup data model train merge eval push demo baselines leaderboard bench bench-speed bench-real bench-full bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
+.PHONY: help setup data model train merge eval push demo baselines leaderboard bench bench-speed bench-real bench-full bench-tasks bench-gpu bench-bundle test test-fast test-twins test-bundle lint clean
 
 help: ## List the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,11 @@ bench-real: model ## The real-model table on CoNLL-2003 and AG News (~1.5 h on 2
 bench-full: model ## The full-scale CoNLL-2003 table: 3 seeds of LoRA and spaCy on all 14,041 sentences, the whole test set, CRF, learning curve (~15 h on 2 cores; resumable): runs/bench_full/results.md
 	$(OFFLINE) $(PY) -m llmner bench real --data-dir $(DATA_DIR) --out-dir runs/bench_full --rows headline \
 		--test-size 3453 --size 100 --size 400 --size 1600 --size 14041 --train-seed 42 --train-seed 43 --train-seed 44
+
+bench-tasks: model ## The seed tasks beyond NER on real weights, whole test splits: AG News (2-fold cross-fitted), THUCNews, CMMLU (resumable): runs/bench_tasks/<task>/results.md
+	for task in ag_news zh_news cmmlu; do \
+		$(OFFLINE) $(PY) -m llmner bench tasks --data-dir $(DATA_DIR) --out-dir runs/bench_tasks --task $$task || exit 1; \
+	done
 
 bench-speed: model ## CPU training and prediction, the old path against each lever and the new (~45 min; resumable)
 	$(OFFLINE) $(PY) -m llmner bench speed --data-dir $(DATA_DIR) --out-dir runs/bench_speed

@@ -111,7 +111,7 @@ def fit_temperature(scores: list[list[float]], gold: list[int]) -> float:
         return loss
 
     optimizer.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def predictions(examples: list[Example], scores: list[list[float]],

@@ -176,7 +176,7 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
 def test_every_baseline_runs_behind_llmner_baseline():
     result = llmner("baseline", "--help")
     assert result.exit_code == 0
-    for command in ("spacy", "encoder", "crf", "api"):
+    for command in ("spacy", "encoder", "crf", "api", "tfidf"):
         assert f"  {command} " in result.stdout
 
 
@@ -205,3 +205,32 @@ def test_the_crf_tagger_refuses_training_examples_without_a_label_set(tmp_path):
     data.write_text(jl(NER_EXAMPLE | {"gold": tokenised}), encoding="utf-8")
     with pytest.raises(DataError, match="train.jsonl:1: expected tokenised NER examples with gold.labels"):
         crf_tagger.train_tagger({"seed": 0, "train": str(data), "max_examples": None})
+
+
+@pytest.mark.data
+def test_tfidf_learns_ag_news_topics_and_gives_calibrated_confidences(converted, tmp_path):
+    """The classic classification baseline on real AG News: 2,000 items to train on, 600 others to classify; every
+    prediction carries its own labels' probabilities, and the evaluator scores accuracy and ECE with intervals."""
+    items = (converted / "ag_news" / "test.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "train.jsonl").write_text("".join(items[:2000]))
+    (tmp_path / "test.jsonl").write_text("".join(items[2000:2600]))
+    assert llmner("baseline", "tfidf", "train", "--data", tmp_path / "train.jsonl", "--out-dir",
+                  tmp_path / "model").exit_code == 0
+    result = llmner("baseline", "tfidf", "predict", "--model", tmp_path / "model", "--data", tmp_path / "test.jsonl",
+                    "--output", tmp_path / "pred.jsonl")
+    assert result.exit_code == 0, result.output
+    first = json.loads((tmp_path / "pred.jsonl").read_text().splitlines()[0])
+    assert set(first["scores"]) == {"World", "Sports", "Business", "Sci/Tech"}
+    assert sum(first["scores"].values()) == pytest.approx(1.0) and first["confidence"] == max(first["scores"].values())
+    assert llmner("score", "--data", tmp_path / "test.jsonl", "--pred", tmp_path / "pred.jsonl", "--json",
+                  tmp_path / "report.json", "--resamples", "200").exit_code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["accuracy"] > 0.7 and 0 <= report["ece_ci"][0] <= report["ece"] <= report["ece_ci"][1]
+
+
+def test_tfidf_refuses_ner_examples_and_a_folder_without_a_model_in_one_line(sample, tmp_path):
+    result = llmner("baseline", "tfidf", "train", "--data", sample / "train.jsonl", "--out-dir", tmp_path / "m")
+    assert result.exit_code == 2 and "expected classification examples" in result.output
+    result = llmner("baseline", "tfidf", "predict", "--model", tmp_path, "--data", sample / "dev.jsonl", "--output",
+                    tmp_path / "p.jsonl")
+    assert result.exit_code == 2 and "expected a folder with model.joblib" in result.output
