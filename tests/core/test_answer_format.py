@@ -14,7 +14,7 @@ TOKENS = TEXT.split(" ")
 
 
 def spans(output: str, text: str = TEXT, tokens=TOKENS, answer_format: str = "lines"):
-    parsed = parse_answer(output, answer_format)
+    parsed = parse_answer(output, answer_format, text, tokens)
     return parsed, ground(text, parsed.mentions, tokens)
 
 
@@ -45,7 +45,7 @@ def test_no_entities_is_said_explicitly():
     assert render_answer(TEXT, [], "lines", TOKENS) == "none"
     assert render_answer(TEXT, [], "json", TOKENS) == "[]"
     for output, answer_format in (("none", "lines"), ("[]", "json"), ("None.", "lines")):
-        parsed = parse_answer(output, answer_format)
+        parsed = parse_answer(output, answer_format, TEXT, TOKENS)
         assert parsed.mentions == [] and not parsed.unparseable
 
 
@@ -69,12 +69,12 @@ def test_truncated_mention_is_never_completed_by_guessing():
 
 
 def test_unfinished_reasoning_is_unparseable():
-    parsed = parse_answer("<think>Let me look at France and", "lines")
+    parsed = parse_answer("<think>Let me look at France and", "lines", TEXT, TOKENS)
     assert parsed.unparseable and parsed.mentions == []
 
 
 def test_garbage_is_unparseable_and_counted():
-    parsed = parse_answer("I think the answer is France", "lines")
+    parsed = parse_answer("I think the answer is France", "lines", TEXT, TOKENS)
     assert parsed.unparseable and parsed.malformed == 1
 
 
@@ -91,7 +91,8 @@ def test_out_of_order_mention_is_placed_at_its_first_occurrence_and_counted():
 
 
 def test_json_format_truncated_object_is_counted_not_guessed():
-    parsed = parse_answer('{"entity_text": "菲律宾", "entity_label": "GPE"}\n{"entity_text": "埃斯', "json")
+    parsed = parse_answer('{"entity_text": "菲律宾", "entity_label": "GPE"}\n{"entity_text": "埃斯', "json",
+                          "菲律宾总统埃斯特拉达")
     assert parsed.mentions == [Mention("GPE", "菲律宾")] and parsed.malformed == 1
 
 
@@ -110,7 +111,8 @@ def test_round_trip_is_lossless_on_every_real_sentence(converted, dataset):
         for line in open(path, encoding="utf-8"):
             example = json.loads(line)
             gold = example["gold"]
-            parsed = parse_answer(example["messages"][-1]["content"], gold["answer_format"])
+            parsed = parse_answer(example["messages"][-1]["content"], gold["answer_format"], gold["text"],
+                                  gold.get("tokens"))
             grounding = ground(gold["text"], parsed.mentions, gold.get("tokens"))
             expected = [Entity(**e) for e in gold["entities"]]
             assert grounding.entities == expected, example["id"]

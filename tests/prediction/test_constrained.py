@@ -84,7 +84,7 @@ def test_constrained_generation_always_parses_and_grounds(converted, tmp_path, d
     def problems(outputs):
         unparseable = ungrounded = 0
         for example, output in zip(examples, outputs):
-            parsed = parse_answer(output, example.gold.answer_format)
+            parsed = parse_answer(output, example.gold.answer_format, example.gold.text, example.gold.tokens)
             unparseable += parsed.unparseable
             ungrounded += ground(example.gold.text, parsed.mentions, example.gold.tokens).ungrounded
         return unparseable, ungrounded
@@ -156,7 +156,7 @@ def test_skip_drops_only_what_the_scorer_counts_against_the_answer(tmp_path):
 
 def placed(text: str, tokens: list[str], output: str) -> set:
     """The entities the scorer places for a raw answer (its one grounding, core.spans.ground)."""
-    return set(ground(text, parse_answer(output, "lines").mentions, tokens).entities)
+    return set(ground(text, parse_answer(output, "lines", text, tokens).mentions, tokens).entities)
 
 
 @pytest.mark.parametrize("output", [
