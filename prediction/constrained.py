@@ -301,4 +301,4 @@ def grounded_lines(grammar: AnswerGrammar | InlineGrammar, output: str) -> str:
     mentions = parse_answer(output, grammar.answer_format, grammar.text, grammar.tokens).mentions
     placed = [entity for entity in ground(grammar.text, mentions, grammar.tokens).entities
               if entity.label in grammar.labels]
-    return ANSWER_FORMATS[grammar.answer_format].render(grammar.text, placed, grammar.tokens, True)
+    return ANSWER_FORMATS[grammar.answer_format].render(grammar.text, placed, grammar.tokens, nested=True)
