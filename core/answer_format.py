@@ -136,18 +136,21 @@ def parse_json(body: str) -> ParsedAnswer:
 # --- inline: the sentence copied with each entity wrapped as [mention | TYPE] -----------------------------------------
 
 INLINE_OPEN, INLINE_SEPARATOR, INLINE_CLOSE = "[", " | ", "]"
-# A mention holds no bracket; the label is what follows the last " | ", so it holds no "|" either.
-_MARKUP = re.compile(r"\[(?P<mention>[^\[\]]*?) \| (?P<label>[^\[\]|]*)\]")
+# A mention holds brackets of the text only in balanced pairs, one deep (GMB: "Commission [ CPSC ]"); the label is
+# what follows the last " | ", so it holds no "|" and no bracket.
+_MARKUP = re.compile(r"\[(?P<mention>(?:[^\[\]]|\[[^\[\]]*\])*?) \| (?P<label>[^\[\]|]*)\]")
 _OPENED = re.compile(r"\[[^\[\]]*? \| ")  # markup begun but never closed: unreadable, counted
 
 
 def read_markup(body: str) -> tuple[str, list[Entity], int]:
     """The plain copy (markup removed), the bracketed spans as offsets into that copy, and the count of unreadable
     markup: a `[` with ` | ` but no `]`, an empty mention or label (its mention, if any, stays copied text). Any other
-    `[` is text.
+    `[` is text, and so is a balanced `[ … ]` inside a mention.
 
     >>> read_markup("[Hussain | PER] , to [England | LOC] 's [sic] [ | ORG]")
     ("Hussain , to England 's [sic] ", [Entity(start=0, end=7, label='PER'), Entity(start=13, end=20, label='LOC')], 1)
+    >>> read_markup("The [Safety Commission [ CPSC ] | ORG] said")
+    ('The Safety Commission [ CPSC ] said', [Entity(start=4, end=30, label='ORG')], 0)
     """
     copy, entities, malformed, position = "", [], 0, 0
     while (opening := body.find(INLINE_OPEN, position)) >= 0:

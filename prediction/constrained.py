@@ -128,7 +128,9 @@ class InlineGrammar:
     """The `inline` answer: the text copied character by character (whitespace as in the text), where at a token
     start `[` may open an entity whose mention is the next text up to a token end, then ` | `, a label of the set and
     `]`. Complete only when the whole text is copied and no bracket is open. A literal `[` of the text may be either
-    text or an opening, so the grammar is walked as a set of configurations (almost always one).
+    text or an opening, so the grammar is walked as a set of configurations (almost always one). A text that itself
+    reads as markup (`[a | LOC]` in the sentence) could be misread by the parser; no dataset here has one, and
+    rendering such gold fails loudly (answer_format.render_inline).
 
     >>> grammar = InlineGrammar("Paris beat Lyon", "Paris beat Lyon".split(), ["LOC", "ORG"])
     >>> [grammar.state(prefix) for prefix in ("[Paris | L", "[Paris | LOC] beat Lyon", "[Par | LOC]", "Paris  b")]
@@ -157,12 +159,15 @@ class InlineGrammar:
                 if at < len(text) and char == text[at]:
                     following.add((OUTSIDE, at + 1))
                 if char == INLINE_OPEN and at in self.starts:
-                    following.add((IN_MENTION, at, at))
+                    following.add((IN_MENTION, at, at, 0))
             elif kind == IN_MENTION:
-                start = configuration[2]
-                if at < len(text) and char == text[at] and char not in INLINE_OPEN + INLINE_CLOSE:
-                    following.add((IN_MENTION, at + 1, start))
-                if char == INLINE_SEPARATOR[0] and at > start and at in self.ends:
+                start, depth = configuration[2], configuration[3]
+                # The text's own brackets may be part of a mention in balanced pairs, one deep (what the parser reads:
+                # core.answer_format._MARKUP); the mention ends only outside them.
+                depth_after = depth + (char == INLINE_OPEN) - (char == INLINE_CLOSE)
+                if at < len(text) and char == text[at] and 0 <= depth_after <= 1:
+                    following.add((IN_MENTION, at + 1, start, depth_after))
+                if char == INLINE_SEPARATOR[0] and at > start and at in self.ends and depth == 0:
                     following.add((IN_SEPARATOR, at, 1))
             elif kind == IN_SEPARATOR:
                 typed = configuration[2]

@@ -211,3 +211,13 @@ def test_inline_refuses_what_it_cannot_write():
         render_answer("New York City", [Entity(0, 8, "LOC"), Entity(4, 13, "LOC")], "inline")
     with pytest.raises(RenderError, match="does not read back"):  # the text itself reads as markup
         render_answer("see [a | LOC] here", [Entity(0, 3, "LOC")], "inline")
+
+
+def test_inline_entity_holding_the_texts_brackets():
+    """GMB: "The U.S. Consumer Product Safety Commission [ CPSC ] has ..." is one ORG, brackets and all."""
+    text = "The U.S. Consumer Product Safety Commission [ CPSC ] has launched"
+    entities = [Entity(4, 52, "ORG")]
+    answer = render_answer(text, entities, "inline", text.split())
+    assert answer == "The [U.S. Consumer Product Safety Commission [ CPSC ] | ORG] has launched"
+    parsed, grounding = spans(answer, text, text.split(), "inline")
+    assert grounding.entities == entities and parsed.malformed == 0

@@ -228,7 +228,9 @@ def test_inline_grammar_literal_brackets_and_untokenised_text():
     grammar = grammar_for(text, text.split(), ["PER"], "inline")
     assert grammar.state("[Smith | PER] [ 3 ] beat [Jones | PER]") == COMPLETE
     assert grammar.state("[Smith | PER] [") == OPEN  # the text's "[" (or an opening: both are followed)
-    assert grammar.state("[Smith | PER] [[") is INVALID  # a mention holds no bracket
+    assert grammar.state("[Smith | PER] [[ 3 ] | PER] beat Jones") == COMPLETE  # the text's brackets, balanced
+    assert grammar.state("[Smith | PER] [[ 3 | PER]") is INVALID  # ... never a mention ending inside them
+    assert grammar.state("[Smith | PER] [ 3 ] b[eat") is INVALID  # an opening only at a token start
     chinese = grammar_for("菲律宾总统埃斯特拉达", None, ["GPE", "PER"], "inline")
     assert chinese.state("[菲律宾 | GPE]总统[埃斯特拉达 | PER]") == COMPLETE
     assert chinese.state("[菲律宾 | GPE]总统[埃斯特拉达 | GPE") == OPEN
