@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmner.core.spans import Entity, Mention, RenderError, fold, ground, mentions_for
+from llmner.core.spans import Entity, Mention, RenderError, fold, mentions_for
 
 
 @dataclass
@@ -234,8 +234,9 @@ def render_inline(text: str, entities: list[Entity], tokens: list[str] | None = 
         position = entity.end
     answer = "".join(pieces + [text[position:]]).strip()
     parsed = parse_inline(answer, text, tokens)
-    if parsed.malformed or ground(text, parsed.mentions, tokens).entities != flat:
-        raise RenderError(f"the inline answer {answer!r} does not read back as its entities")
+    if parsed.malformed or parsed.unparseable or parsed.mentions != mentions_for(text, flat, tokens):
+        raise RenderError(f"the inline answer {answer!r} does not read back as its entities (the text reads as "
+                          "markup)")
     return answer
 
 
