@@ -44,7 +44,7 @@ from llmner.core.spans import Entity, Mention, RenderError, fold, mentions_for
 @dataclass
 class ParsedAnswer:
     mentions: list[Mention]
-    malformed: int = 0  # lines or objects that could not be read
+    malformed: int = 0  # lines, objects or inline markup that could not be read
     explicit_none: bool = False  # the model said "no entities" in the format's own words
 
     @property
