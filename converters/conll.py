@@ -19,6 +19,7 @@ from pathlib import Path
 from llmner.core.errors import DataError
 from llmner.core.examples import ner_example
 from llmner.core.iob import TagError, iob1_to_iob2, tags_to_entities
+from llmner.core.spans import RenderError
 from llmner.core.tasks import NerPrompt
 from llmner.core.text_files import at_least_one, numbered_lines
 
@@ -67,7 +68,7 @@ def convert_file(path: str | Path, prompt: NerPrompt, split: str, scheme: str = 
     for index, (line, tokens, tags, document) in enumerate(read_documented(path)):
         try:
             example = convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt, scheme)
-        except TagError as error:
+        except (TagError, RenderError) as error:  # RenderError: a text the answer format cannot write
             raise DataError(path, line, f"in the sentence starting here: {error}") from None
         if document is not None:
             example["gold"]["document"] = document

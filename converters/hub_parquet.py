@@ -15,6 +15,7 @@ from pathlib import Path
 from llmner.converters import conll
 from llmner.core.errors import DataError
 from llmner.core.iob import TagError
+from llmner.core.spans import RenderError
 from llmner.core.tasks import NerPrompt
 from llmner.core.text_files import opened
 
@@ -53,5 +54,5 @@ def convert_file(path: str | Path, prompt: NerPrompt, split: str) -> Iterator[di
     for index, (number, tokens, tags) in enumerate(rows):
         try:
             yield conll.convert_sentence(f"{prompt.dataset}/{split}/{index}", tokens, tags, prompt)
-        except TagError as error:
+        except (TagError, RenderError) as error:  # RenderError: a text the answer format cannot write
             raise DataError(path, number, f"in row {number}: {error}") from None

@@ -1,7 +1,7 @@
 """How an NER answer is written by the assistant, and how a generation is read back into character spans.
 
-Two named formats, both one entity per line in order of appearance, so a generation cut off mid-way still yields
-every complete line before the cut:
+Three named formats. Two list one entity per line in order of appearance, so a generation cut off mid-way still
+yields every complete line before the cut:
 
 - ``lines`` (default, compact)::
 
@@ -18,21 +18,33 @@ same string), the answer names the occurrence: ``PER#2`` or ``"occurrence": 2``.
 which is a closed set, so it can never be confused with mention text. ``render`` picks the marker with the very
 function ``ground`` uses, so rendering gold and grounding it back is lossless by construction (and tested on every
 sentence of every dataset).
+
+The third, ``inline`` (Zhan et al. 2026, arXiv 2601.17898), copies the sentence with each entity wrapped in place,
+and a sentence with no entity copied unchanged::
+
+      [Hussain | PER] , considered surplus to [England | LOC] 's one-day requirements
+
+Its brackets give positions, not strings, so it needs no occurrence marker: read against the text it answers, an
+exact copy grounds to exactly the bracketed spans (see ``parse_inline``).
+
+Every format renders from (text, spans, tokens) and parses from (body, text, tokens): the listing formats need only
+the mentions and ignore the text when reading, the inline format needs both.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmner.core.spans import Entity, Mention, fold, mentions_for
+from llmner.core.spans import Entity, Mention, RenderError, fold, mentions_for
 
 
 @dataclass
 class ParsedAnswer:
     mentions: list[Mention]
-    malformed: int = 0  # lines or objects that could not be read
+    malformed: int = 0  # lines, objects or inline markup that could not be read
     explicit_none: bool = False  # the model said "no entities" in the format's own words
 
     @property
@@ -121,6 +133,113 @@ def parse_json(body: str) -> ParsedAnswer:
     return parsed
 
 
+# --- inline: the sentence copied with each entity wrapped as [mention | TYPE] -----------------------------------------
+
+INLINE_OPEN, INLINE_SEPARATOR, INLINE_CLOSE = "[", " | ", "]"
+# A mention holds brackets of the text only in balanced pairs, one deep (GMB: "Commission [ CPSC ]"); the label is
+# what follows the last " | ", so it holds no "|" and no bracket.
+_MARKUP = re.compile(r"\[(?P<mention>(?:[^\[\]]|\[[^\[\]]*\])*?) \| (?P<label>[^\[\]|]*)\]")
+_OPENED = re.compile(r"\[[^\[\]]*? \| ")  # markup begun but never closed: unreadable, counted
+
+
+def read_markup(body: str) -> tuple[str, list[Entity], int]:
+    """The plain copy (markup removed), the bracketed spans as offsets into that copy, and the count of unreadable
+    markup: a `[` with ` | ` but no `]`, an empty mention or label (its mention, if any, stays copied text). Any other
+    `[` is text, and so is a balanced `[ … ]` inside a mention.
+
+    >>> read_markup("[Hussain | PER] , to [England | LOC] 's [sic] [ | ORG]")
+    ("Hussain , to England 's [sic] ", [Entity(start=0, end=7, label='PER'), Entity(start=13, end=20, label='LOC')], 1)
+    >>> read_markup("The [Safety Commission [ CPSC ] | ORG] said")
+    ('The Safety Commission [ CPSC ] said', [Entity(start=4, end=30, label='ORG')], 0)
+    """
+    copy, entities, malformed, position = "", [], 0, 0
+    while (opening := body.find(INLINE_OPEN, position)) >= 0:
+        markup = _MARKUP.match(body, opening)
+        if markup is None:
+            malformed += _OPENED.match(body, opening) is not None
+            copy, position = copy + body[position:opening + 1], opening + 1
+            continue
+        copy += body[position:opening]
+        mention, label = markup["mention"], fold(markup["label"])
+        if mention.strip() and label:
+            start = len(copy) + len(mention) - len(mention.lstrip())
+            entities.append(Entity(start, start + len(mention.strip()), label))
+        else:
+            malformed += 1
+        copy, position = copy + mention, markup.end()
+    return copy + body[position:], entities, malformed
+
+
+def _groundable(text: str, entities: list[Entity], tokens: list[str] | None) -> tuple[list[Mention], int]:
+    """The mentions that ground back to `entities` (core.spans.mentions_for), leaving out and counting each span that
+    no mention can name there (one off the token boundaries)."""
+    kept, dropped = [], 0
+    for entity in entities:
+        try:
+            mentions_for(text, kept + [entity], tokens)
+        except RenderError:
+            dropped += 1
+        else:
+            kept.append(entity)
+    return mentions_for(text, kept, tokens), dropped
+
+
+def parse_inline(body: str, text: str, tokens: list[str] | None = None) -> ParsedAnswer:
+    """The bracketed entities of an inline answer, as mentions the scorer grounds (core.spans.ground) back to exactly
+    the bracketed positions when the copy is exact; an exact copy with no brackets says "no entities".
+
+    >>> parse_inline("[Paris | LOC] and [Paris | LOC]", "Paris and Paris").mentions
+    [Mention(label='LOC', text='Paris', occurrence=1), Mention(label='LOC', text='Paris', occurrence=1)]
+    >>> parse_inline("Paris and [Paris | LOC]", "Paris and Paris").mentions
+    [Mention(label='LOC', text='Paris', occurrence=2)]
+    >>> parse_inline("Paris and Paris", "Paris and Paris").explicit_none
+    True
+    """
+    copy, entities, malformed = read_markup(body)
+    stripped = text.strip()
+    if copy == stripped:
+        lead = len(text) - len(text.lstrip())
+        mentions, dropped = _groundable(text, [Entity(e.start + lead, e.end + lead, e.label) for e in entities],
+                                        tokens)
+        return ParsedAnswer(mentions, malformed + dropped, explicit_none=not entities and not malformed)
+    # Not an exact copy: each mention's occurrence is counted in the copy, as a substring (the copy has no tokens),
+    # and the scorer looks for that occurrence in the text. That is wrong where the copy left out or added an
+    # earlier match of the mention (it then names another occurrence, or none), or where an earlier match in the copy
+    # is not on the text's token boundaries ("US" inside "USA": counted here, skipped by the scorer). Nothing more is
+    # guessed: no alignment of the copy to the text.
+    mentions, dropped = _groundable(copy, entities, None)
+    return ParsedAnswer(mentions, malformed + dropped)
+
+
+def render_inline(text: str, entities: list[Entity], tokens: list[str] | None = None, nested: bool = False) -> str:
+    """The text with each entity wrapped in place. Brackets cannot nest: with `nested` (what the scorer placed in a
+    free answer) a span that starts inside the previous one is left out; without it, overlaps are an error. The
+    answer is checked to parse back to exactly `entities` (a text that itself reads as markup cannot be written).
+
+    >>> render_inline("Paris and Paris", [Entity(10, 15, "LOC")])
+    'Paris and [Paris | LOC]'
+    """
+    flat, end = [], 0
+    for entity in sorted(set(entities)) if nested else entities:
+        if entity.start < end and nested:
+            continue
+        if entity.start < end:
+            raise RenderError(f"overlapping entities at {entity.start}: the answer formats are for flat NER")
+        flat.append(entity)
+        end = entity.end
+    pieces, position = [], 0
+    for entity in flat:
+        pieces += [text[position:entity.start], INLINE_OPEN, text[entity.start:entity.end], INLINE_SEPARATOR,
+                   entity.label, INLINE_CLOSE]
+        position = entity.end
+    answer = "".join(pieces + [text[position:]]).strip()
+    parsed = parse_inline(answer, text, tokens)
+    if parsed.malformed or parsed.unparseable or parsed.mentions != mentions_for(text, flat, tokens):
+        raise RenderError(f"the inline answer {answer!r} does not read back as its entities (the text reads as "
+                          "markup)")
+    return answer
+
+
 def render_lines(mentions: list[Mention]) -> str:
     if not mentions:
         return "none"
@@ -139,8 +258,20 @@ def render_json(mentions: list[Mention]) -> str:
 class AnswerFormat:
     name: str
     instruction: str
-    render: callable
-    parse: callable
+    # (text, entities, tokens, nested) -> answer; `nested`: what the scorer placed in a free answer, see mentions_for
+    render: Callable[[str, list[Entity], list[str] | None, bool], str]
+    parse: Callable[[str, str, list[str] | None], ParsedAnswer]  # (answer body, text, tokens) -> what it says
+
+
+def listing(render_mentions: Callable[[list[Mention]], str], parse_body: Callable[[str], ParsedAnswer]):
+    """A listing format's (render, parse): it writes the mentions of the spans, and reads without the text."""
+    def render(text: str, entities: list[Entity], tokens: list[str] | None = None, nested: bool = False) -> str:
+        return render_mentions(mentions_for(text, entities, tokens, nested))
+
+    def parse(body: str, text: str, tokens: list[str] | None = None) -> ParsedAnswer:
+        return parse_body(body)
+
+    return render, parse
 
 
 DEFAULT_FORMAT = "lines"  # an NER example's answer format where its gold names none (core.schemas.NerGold)
@@ -150,26 +281,32 @@ ANSWER_FORMATS = {
         "List every entity in order of appearance, one per line as `TYPE: mention`, copying the mention exactly "
         "from the text. If an earlier identical string is not an entity, write `TYPE#k: mention` for the k-th "
         "occurrence after the previous entity. Answer `none` if there is no entity.",
-        render_lines, parse_lines),
+        *listing(render_lines, parse_lines)),
     "json": AnswerFormat(
         "json",
         'List every entity in order of appearance, one JSON object per line: {"entity_text": ..., '
         '"entity_label": ...}, copying entity_text exactly from the text (add "occurrence": k for the k-th '
         "occurrence after the previous entity when an earlier identical string is not an entity). Answer [] if "
         "there is no entity.",
-        render_json, parse_json),
+        *listing(render_json, parse_json)),
+    "inline": AnswerFormat(
+        "inline",
+        "Copy the text exactly, writing every entity where it occurs as `[mention | TYPE]` and changing nothing "
+        "else. If there is no entity, copy the text unchanged.",
+        render_inline, parse_inline),
 }
 
 
-def parse_answer(output: str, answer_format: str) -> ParsedAnswer:
-    """A raw generation read in the task's answer format; a reasoning block and code fences are ignored.
+def parse_answer(output: str, answer_format: str, text: str, tokens: list[str] | None = None) -> ParsedAnswer:
+    """A raw generation answering `text` read in the task's answer format; a reasoning block and code fences are
+    ignored.
 
-    >>> parse_answer("<think>hmm</think>LOC: Japan\\nPER#2: China", "lines").mentions
+    >>> parse_answer("<think>hmm</think>LOC: Japan\\nPER#2: China", "lines", "Japan , China or China").mentions
     [Mention(label='LOC', text='Japan', occurrence=1), Mention(label='PER', text='China', occurrence=2)]
-    >>> parse_answer("no idea", "lines").unparseable
+    >>> parse_answer("no idea", "lines", "Japan").unparseable
     True
     """
-    return ANSWER_FORMATS[answer_format].parse(answer_body(output))
+    return ANSWER_FORMATS[answer_format].parse(answer_body(output), text, tokens)
 
 
 def render_answer(text: str, entities: list[Entity], answer_format: str, tokens: list[str] | None = None) -> str:
@@ -178,7 +315,7 @@ def render_answer(text: str, entities: list[Entity], answer_format: str, tokens:
     >>> render_answer("Paris and Paris", [Entity(10, 15, "LOC")], "lines")
     'LOC#2: Paris'
     """
-    return ANSWER_FORMATS[answer_format].render(mentions_for(text, entities, tokens))
+    return ANSWER_FORMATS[answer_format].render(text, entities, tokens)
 
 
 # --- classification and multiple choice: one answer read back, never guessed ---------------------------------------

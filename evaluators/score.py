@@ -31,7 +31,7 @@ def ner_item(example_id: str, gold: NerGold, prediction: Prediction | None, stat
     elif prediction.entities is not None:
         predicted = [e.entity for e in prediction.entities]
     else:
-        parsed = parse_answer(prediction.output, gold.answer_format)
+        parsed = parse_answer(prediction.output, gold.answer_format, text, tokens)
         stats["unparseable_outputs"] += parsed.unparseable
         stats["malformed_lines"] += parsed.malformed
         grounding = ground(text, parsed.mentions, tokens)

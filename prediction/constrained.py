@@ -16,13 +16,20 @@ prefix is invalid, open (valid, unfinished) or complete (it may end here). For g
 each row's candidate tokens from the highest score down and keeps the first that leaves a valid prefix, which is
 what masking every invalid token and taking the arg-max would pick, at a fraction of the cost. Mentions are always
 the first match after the previous entity (the rare `#k` marker is not generated).
+
+The `inline` format has its own grammar, `InlineGrammar`: the answer is the text itself with `[mention | TYPE]`
+markup inserted, so every answer it accepts is grounded by its positions. An answer ended early (`end`, `force`
+with no valid candidate, the token limit) is completed by `complete_answer`: per format, what the answer has said
+so far and nothing more, written so that the scorer reads exactly that.
 """
 
 from __future__ import annotations
 
-from llmner.core.answer_format import ANSWER_FORMATS, parse_answer
+import os
+
+from llmner.core.answer_format import ANSWER_FORMATS, INLINE_CLOSE, INLINE_OPEN, INLINE_SEPARATOR, parse_answer
 from llmner.core.schemas import Example
-from llmner.core.spans import TextIndex, ground, mentions_for, token_boundaries
+from llmner.core.spans import TextIndex, ground, token_boundaries
 
 MENTION, LABEL = object(), object()
 # One entity line of each format, as segments; literal strings must match exactly.
@@ -105,6 +112,113 @@ class AnswerGrammar:
         # A quote would close the JSON string early; the text index answers the rest.
         return '"' not in partial and self.index.starts_a_match(partial, cursor)
 
+    def complete(self, output: str) -> str:
+        """A generation stopped early (the token limit, `end`) may end inside a line: keep only its complete lines."""
+        if self.state(output) == COMPLETE:
+            return output
+        lines = output.split("\n")[:-1]
+        return "\n".join(lines) if lines else self.none
+
+
+# InlineGrammar's configurations: where in the text the copy is, and in what part of the markup.
+OUTSIDE, IN_MENTION, IN_SEPARATOR, IN_LABEL = "outside", "mention", "separator", "label"
+
+
+class InlineGrammar:
+    """The `inline` answer: the text copied character by character (whitespace as in the text), where at a token
+    start `[` may open an entity whose mention is the next text up to a token end, then ` | `, a label of the set and
+    `]`. Complete only when the whole text is copied and no bracket is open. A literal `[` of the text may be either
+    text or an opening, so the grammar is walked as a set of configurations (almost always one). A text that itself
+    reads as markup (`[a | LOC]` in the sentence) could be misread by the parser; no dataset here has one, and
+    rendering such gold fails loudly (answer_format.render_inline).
+
+    >>> grammar = InlineGrammar("Paris beat Lyon", "Paris beat Lyon".split(), ["LOC", "ORG"])
+    >>> [grammar.state(prefix) for prefix in ("[Paris | L", "[Paris | LOC] beat Lyon", "[Par | LOC]", "Paris  b")]
+    ['open', 'complete', None, None]
+    """
+
+    answer_format = "inline"
+
+    def __init__(self, text: str, tokens: list[str] | None, labels: list[str]):
+        self.text, self.tokens, self.labels = text, tokens, list(labels)
+        boundaries = token_boundaries(text, tokens)
+        if boundaries is None:  # untokenised: any span of the text without outer whitespace
+            self.starts = {i for i, char in enumerate(text) if not char.isspace()}
+            self.ends = {i + 1 for i, char in enumerate(text) if not char.isspace()}
+        else:
+            self.starts, self.ends = boundaries
+        self.begin = len(text) - len(text.lstrip())  # the parser compares the answer with the stripped text
+        self.none = text.strip()  # the answer that says "no entities"
+        self._walked, self._steps = "", [frozenset({(OUTSIDE, self.begin)})]
+
+    def _step(self, configurations: frozenset, char: str) -> frozenset:
+        text, following = self.text, set()
+        for configuration in configurations:
+            kind, at = configuration[0], configuration[1]
+            if kind == OUTSIDE:
+                if at < len(text) and char == text[at]:
+                    following.add((OUTSIDE, at + 1))
+                if char == INLINE_OPEN and at in self.starts:
+                    following.add((IN_MENTION, at, at, 0))
+            elif kind == IN_MENTION:
+                start, depth = configuration[2], configuration[3]
+                # The text's own brackets may be part of a mention in balanced pairs, one deep (what the parser reads:
+                # core.answer_format._MARKUP); the mention ends only outside them.
+                depth_after = depth + (char == INLINE_OPEN) - (char == INLINE_CLOSE)
+                if at < len(text) and char == text[at] and 0 <= depth_after <= 1:
+                    following.add((IN_MENTION, at + 1, start, depth_after))
+                if char == INLINE_SEPARATOR[0] and at > start and at in self.ends and depth == 0:
+                    following.add((IN_SEPARATOR, at, 1))
+            elif kind == IN_SEPARATOR:
+                typed = configuration[2]
+                if char == INLINE_SEPARATOR[typed]:
+                    following.add((IN_SEPARATOR, at, typed + 1) if typed + 1 < len(INLINE_SEPARATOR)
+                                  else (IN_LABEL, at, ""))
+            else:
+                label = configuration[2]
+                if char == INLINE_CLOSE and label in self.labels:
+                    following.add((OUTSIDE, at))
+                elif any(known.startswith(label + char) for known in self.labels):
+                    following.add((IN_LABEL, at, label + char))
+        return frozenset(following)
+
+    def _configurations(self, answer: str) -> list[frozenset]:
+        """The configurations after each character of `answer` (index 0: before any), walked once per new suffix:
+        the decoder asks about many extensions of the same prefix."""
+        shared = len(os.path.commonprefix([self._walked, answer]))
+        steps = self._steps[:shared + 1]
+        for char in answer[shared:]:
+            if not steps[-1]:
+                break
+            steps.append(self._step(steps[-1], char))
+        self._walked, self._steps = answer[:len(steps) - 1], steps
+        return steps
+
+    def state(self, answer: str):
+        steps = self._configurations(answer)
+        if len(steps) <= len(answer) or not steps[-1]:
+            return INVALID
+        if any(kind == OUTSIDE and not self.text[at:].strip() for kind, at, *_ in steps[-1]):
+            return COMPLETE
+        return OPEN
+
+    def complete(self, output: str) -> str:
+        """An inline answer ended early is completed as "no more entities": cut back to the last point outside any
+        bracket (an unfinished bracket is dropped, never closed by guessing) and copy the rest of the text plain.
+        The result is an exact copy, so the scorer places exactly the entities bracketed before the cut.
+
+        >>> InlineGrammar("Paris beat Lyon", "Paris beat Lyon".split(), ["LOC"]).complete("[Paris | LOC] beat [Ly")
+        '[Paris | LOC] beat Lyon'
+        """
+        if self.state(output) == COMPLETE:
+            return output
+        steps = self._configurations(output)
+        for cut in range(len(steps) - 1, -1, -1):
+            outside = [at for kind, at, *_ in steps[cut] if kind == OUTSIDE]
+            if outside:
+                return output[:cut] + self.text[max(outside):].rstrip()
+        return self.none  # unreachable: before any character the walk is outside
+
 
 def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: int, candidates: int = 64,
                        mode: str = "force"):
@@ -143,10 +257,17 @@ def grounded_processor(tokenizer, grammars: list[AnswerGrammar], prompt_length: 
     return GroundedAnswer()
 
 
-def grammar_of(example: Example) -> AnswerGrammar:
+def grammar_for(text: str, tokens: list[str] | None, labels: list[str], answer_format: str):
+    """The grammar of an answer in `answer_format` to `text`: the listing formats' or the inline copy's."""
+    if answer_format == "inline":
+        return InlineGrammar(text, tokens, labels)
+    return AnswerGrammar(text, tokens, labels, answer_format)
+
+
+def grammar_of(example: Example) -> AnswerGrammar | InlineGrammar:
     """The grammar of an NER example with its label set (predict's check_constrainable refuses one without)."""
     gold = example.gold
-    return AnswerGrammar(gold.text, gold.tokens, gold.labels, gold.answer_format)
+    return grammar_for(gold.text, gold.tokens, gold.labels, gold.answer_format)
 
 
 def grounded_factory(tokenizer, examples: list[Example], mode: str = "force"):
@@ -163,28 +284,26 @@ def grounded_factory(tokenizer, examples: list[Example], mode: str = "force"):
     return factory
 
 
-def complete_answer(grammar: AnswerGrammar, output: str) -> str:
-    """A generation stopped by the token limit may end inside a line: keep only its complete lines."""
-    if grammar.state(output) == COMPLETE:
-        return output
-    lines = output.split("\n")[:-1]
-    return "\n".join(lines) if lines else grammar.none
+def complete_answer(grammar: AnswerGrammar | InlineGrammar, output: str) -> str:
+    """A constrained generation stopped early, made an answer the scorer reads as what it said so far: a listing
+    keeps its complete lines; an inline copy keeps its closed brackets and copies the rest of the text plain."""
+    return grammar.complete(output)
 
 
-def grounded_lines(grammar: AnswerGrammar, output: str) -> str:
+def grounded_lines(grammar: AnswerGrammar | InlineGrammar, output: str) -> str:
     """`skip`: a free generation reduced to what the scorer places in the text with a known label, written back so
     that the scorer places exactly that again. The answer is read and grounded once, by the scorer's own rule
     (core.spans.ground, left to right, an out-of-order mention at its first occurrence); the entities of known labels
     are rendered in text order with the occurrence marker `ground` needs (core.spans.mentions_for). Dropped: the
     scorer's ungrounded mentions, unknown labels and unparseable lines, all false positives or nothing; a dropped
-    line no longer moves the scorer's cursor past a later mention.
+    line no longer moves the scorer's cursor past a later mention. In the `inline` format brackets cannot nest, so
+    of overlapping placed entities (a free answer that is not an exact copy) only the first is written back.
 
     >>> grammar = AnswerGrammar("Japan beat Syria", ["Japan", "beat", "Syria"], ["LOC"], "lines")
     >>> grounded_lines(grammar, "LOC: Syria\\nLOC: Japan\\nLOC: Japan\\nLOC: Iraq\\nPER: Syria\\nLOC: Sy")
     'LOC: Japan\\nLOC: Syria'
     """
-    mentions = parse_answer(output, grammar.answer_format).mentions
+    mentions = parse_answer(output, grammar.answer_format, grammar.text, grammar.tokens).mentions
     placed = [entity for entity in ground(grammar.text, mentions, grammar.tokens).entities
               if entity.label in grammar.labels]
-    kept = mentions_for(grammar.text, placed, grammar.tokens, nested=True)
-    return ANSWER_FORMATS[grammar.answer_format].render(kept)
+    return ANSWER_FORMATS[grammar.answer_format].render(grammar.text, placed, grammar.tokens, nested=True)

@@ -6,6 +6,8 @@ token limit), and a batch waits for its slowest row. A row stops when
   of the input; or
 - a complete line has been written more times than its mention occurs in the sentence: the extra copies cannot all
   be grounded; or a line that is no entity at all (prose, an echo of the sentence) has been written twice.
+An `inline` answer is one copy of the sentence, so it loops once it is longer than any valid answer could be: the
+text plus the markup of an entity on every token (`inline_bound`).
 The scorer counts such lines as ungrounded false positives, so cutting the answer there changes the score only when
 a grounded line would have followed a loop (benchmarks/RESULTS.md measures it). `llmner predict --loop-stop off`
 generates to the limit as before.
@@ -15,14 +17,27 @@ from __future__ import annotations
 
 from collections import Counter
 
-from llmner.core.answer_format import ANSWER_FORMATS
+from llmner.core.answer_format import ANSWER_FORMATS, INLINE_CLOSE, INLINE_OPEN, INLINE_SEPARATOR
 from llmner.core.schemas import Example, NerGold
 
 LABEL_ROOM = 64  # characters a line may have beyond its mention: the label and the format's punctuation
 
 
-def looping(answer: str, text: str, answer_format: str) -> bool:
-    """Whether an answer so far has started to loop.
+def inline_bound(text: str, tokens: list[str] | None = None, labels: list[str] | None = None) -> int:
+    """The longest valid inline answer: the text with `[… | LABEL]` around every token (every non-space character
+    where the text is untokenised), with the longest label (LABEL_ROOM where the label set is not given).
+
+    >>> inline_bound("Syria and Turkey", ["Syria", "and", "Turkey"], ["LOC", "MISC"])  # 16 + 3 * len("[ | MISC]")
+    43
+    """
+    slots = len(tokens) if tokens else sum(not char.isspace() for char in text)
+    label = max(map(len, labels)) if labels else LABEL_ROOM
+    return len(text) + slots * (len(INLINE_OPEN + INLINE_SEPARATOR + INLINE_CLOSE) + label)
+
+
+def looping(answer: str, text: str, answer_format: str, tokens: list[str] | None = None,
+            labels: list[str] | None = None) -> bool:
+    """Whether an answer so far has started to loop (`tokens` and `labels`: the example's, read by `inline`).
 
     >>> looping("LOC: Syria\\nLOC: Syria\\n", "Syria said", "lines"), looping("LOC: Syria\\n", "Syria said", "lines")
     (True, False)
@@ -30,15 +45,23 @@ def looping(answer: str, text: str, answer_format: str) -> bool:
     False
     >>> looping("Wasim Akram b Harris\\n\\nWasim Akram b Harris\\n", "Wasim Akram b Harris", "lines")
     True
+    >>> text = "Syria said"
+    >>> looping("[Syria | LOC] said", text, "inline", text.split(), ["LOC"])
+    False
+    >>> looping("[Syria | LOC] said [Syria | LOC] said", text, "inline", text.split(), ["LOC"])
+    True
     """
+    if answer_format == "inline":
+        return len(answer) > inline_bound(text, tokens, labels)
     *complete, current = answer.split("\n")
     if len(current) > len(text) + LABEL_ROOM:
         return True
-    parse = ANSWER_FORMATS[answer_format].parse
+    format_ = ANSWER_FORMATS[answer_format]
     for line, count in Counter(line for line in complete if line.strip()).items():
         if count > 1:
-            mentions = parse(line).mentions
-            if not mentions and not parse(line).explicit_none or mentions and count > text.count(mentions[0].text):
+            parsed = format_.parse(line, text, tokens)
+            mentions = parsed.mentions
+            if not mentions and not parsed.explicit_none or mentions and count > text.count(mentions[0].text):
                 return True
     return False
 
@@ -56,7 +79,8 @@ def loop_stop_factory(tokenizer, examples: list[Example]):
             import torch
 
             answers = tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
-            return torch.tensor([gold is not None and looping(answer, gold.text, gold.answer_format)
+            return torch.tensor([gold is not None and looping(answer, gold.text, gold.answer_format, gold.tokens,
+                                                              gold.labels)
                                  for gold, answer in zip(self.rows, answers)], device=input_ids.device)
 
     def factory(batch: list[int], prompt_length: int):

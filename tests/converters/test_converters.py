@@ -98,6 +98,16 @@ def test_bad_input_leaves_no_output_behind(tmp_path):
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["bad.conll"]
 
 
+def test_a_sentence_the_inline_format_cannot_write_names_the_line(tmp_path):
+    """A sentence that itself reads as inline markup ("[a | LOC]") cannot be answered by a copy of it: one line."""
+    (tmp_path / "f.conll").write_text("EU NNP B-NP B-ORG\n\nsee VB O O\n[a NN O O\n| NN O O\nLOC] NN O O\n")
+    result = run("conll2003", "--input", str(tmp_path / "f.conll"), "--output", str(tmp_path / "o.jsonl"),
+                 "--answer-format", "inline")
+    assert result.exit_code == 2 and "f.conll:3: in the sentence starting here:" in result.output, result.output
+    assert "reads as markup" in result.output and result.output.count("\n") == 1
+    assert run("conll2003", "--input", str(tmp_path / "f.conll"), "--output", str(tmp_path / "o.jsonl")).exit_code == 0
+
+
 def test_wrong_encoding_names_the_line(tmp_path):
     (tmp_path / "bad.conll").write_bytes(b"EU NNP B-NP B-ORG\n\nM\xfcller NNP B-NP B-PER\n")
     result = run("conll2003", "--input", str(tmp_path / "bad.conll"), "--output", str(tmp_path / "o.jsonl"))

@@ -488,3 +488,28 @@ def test_output_and_entities_together_are_refused(tmp_path):
     result, _ = score(tmp_path, [{"id": "d/test/0", "output": "PER: Peter Blackburn", "entities": []}])
     assert result.exit_code == 2 and "pred.jsonl:1: expected a ner prediction" in result.output
     assert "exactly one of output or entities, got output and entities" in result.output
+
+
+@pytest.mark.parametrize("answer_format", ["lines", "json", "inline"])
+def test_rendered_gold_scores_itself_perfectly_on_the_shipped_sample(tmp_path, answer_format):
+    """`llmner data convert wnut17 --answer-format FORMAT` on the shipped sample, every gold answer scored by the
+    scorer against its own gold: F1 1.0 and every sentence exact, nothing unparseable, malformed or ungrounded."""
+    from llmner.core.schemas import NerPrediction
+    from llmner.evaluators.data import Gold
+    from llmner.evaluators.score import build_report
+    from tests.constants import ROOT
+
+    examples = []
+    for sample in ("train_sample", "test_sample"):
+        out = tmp_path / f"{sample}.jsonl"
+        result = llmner("data", "convert", "wnut17", "--input", ROOT / "samples" / "wnut17" / f"{sample}.conll",
+                        "--output", out, "--answer-format", answer_format)
+        assert result.exit_code == 0, result.output
+        examples += [json.loads(line) for line in open(out, encoding="utf-8")]
+    assert {e["gold"]["answer_format"] for e in examples} == {answer_format}
+    gold = Gold("ner", {e["id"]: e["gold"] for e in examples}, "sample")
+    report = build_report(gold, {e["id"]: NerPrediction(id=e["id"], output=e["messages"][-1]["content"])
+                                 for e in examples}, resamples=0).to_json()
+    assert report["entity"]["micro"]["f1"] == 1.0 and report["sentence_accuracy"] == 1.0
+    assert report["unparseable_outputs"] == report["malformed_lines"] == report["ungrounded_mentions"] == 0
+    assert report["entity"]["micro"]["tp"] > 50 and report["examples"] > 100

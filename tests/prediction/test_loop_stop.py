@@ -27,17 +27,30 @@ def test_json_answers_loop_the_same_way():
     assert looping(line * 2, TEXT, "json") and not looping(line, TEXT, "json")
 
 
+def test_an_inline_answer_loops_once_longer_than_any_valid_one():
+    tokens, labels = TEXT.split(), ["LOC", "MISC"]
+    widest = "".join(f"[{token} | MISC] " for token in tokens).strip()  # every token an entity, the longest label
+    assert not looping(widest, TEXT, "inline", tokens, labels)
+    assert looping(widest + " ", TEXT, "inline", tokens, labels)
+    marked = "[Syria | LOC] and [Turkey | LOC] met in [Ankara | LOC] ."
+    assert not looping(marked, TEXT, "inline", tokens, labels)
+    assert looping(marked + (" " + marked) * 2, TEXT, "inline", tokens, labels)
+    assert not looping("LOC: Syria\n" * 2, TEXT, "inline", tokens, labels)  # no line rule: it is one copy
+
+
 def test_the_criterion_stops_only_the_looping_rows():
     torch = pytest.importorskip("torch")
 
     class Tokenizer:
-        answers = {0: "LOC: Syria\nLOC: Syria\n", 1: "LOC: Syria\n"}
+        answers = {0: "LOC: Syria\nLOC: Syria\n", 1: "LOC: Syria\n", 2: " ".join([TEXT] * 4), 3: TEXT}
 
         def batch_decode(self, ids, skip_special_tokens):
             return [self.answers[int(row[-1])] for row in ids]
 
-    golds = [{"task": "ner", "text": TEXT, "entities": []}] * 2 + [{"task": "classification", "label": "x",
-                                                                    "labels": ["x"]}]
+    inline = {"task": "ner", "text": TEXT, "entities": [], "answer_format": "inline", "tokens": TEXT.split(),
+              "labels": ["LOC"]}
+    golds = [{"task": "ner", "text": TEXT, "entities": []}] * 2 + [inline] * 2 + [
+        {"task": "classification", "label": "x", "labels": ["x"]}]
     examples = [Example(id=i, messages=[], gold=gold) for i, gold in enumerate(golds)]
-    criterion = loop_stop_factory(Tokenizer(), examples)([0, 1], prompt_length=1)
-    assert criterion(torch.tensor([[5, 0], [5, 1]]), None).tolist() == [True, False]
+    criterion = loop_stop_factory(Tokenizer(), examples)([0, 1, 2, 3], prompt_length=1)
+    assert criterion(torch.tensor([[5, 0], [5, 1], [5, 2], [5, 3]]), None).tolist() == [True, False, True, False]
