@@ -32,7 +32,7 @@ import click
 import yaml
 
 from llmner.core import options
-from llmner.core.answer_format import DEFAULT_FORMAT
+from llmner.core.answer_format import DEFAULT_FORMAT, parse_answer, render_lines
 from llmner.core.errors import DataError
 from llmner.core.examples import draw_shots
 from llmner.core.io import read_json, read_jsonl, write_jsonl
@@ -254,7 +254,8 @@ class Bench:
             tokens = training_tokens(MODEL, list(read_records(folder / "train.jsonl")))
             config = load_recipe(folder / "recipe.yml")
             steps = -(-size // config["micro_batch_size"]) * config["num_epochs"]
-            self.save_row(name, {"kind": "lora", "train_examples": size, "train_seed": train_seed, "steps": steps,
+            self.save_row(name, {"kind": "lora", "train_examples": size, "train_seed": train_seed, "answer_format":
+                                 answer_format, "steps": steps,
                                  "epochs": config["num_epochs"], "train_wall_seconds": round(sum(walls), 1),
                                  "train_attempts": len(walls), "train_runtime_seconds": runtime,
                                  "train_tokens": tokens,
@@ -275,6 +276,18 @@ class Bench:
         tokens of a line, so its answers get 256 new tokens instead of 96 (loop stop ends a runaway either way)."""
         self.lora(size, f"smollm2_lora_{size}_json", predict_options=("--max-new-tokens", "256"),
                   answer_format="json")
+
+    def inline_answers(self, size: int, constrained: str | None = None) -> None:
+        """Inline brackets (Zhan et al. 2026) against `lines`, the same sentences and steps: the answer copies the
+        sentence, so it gets 256 new tokens; `constrained` also predicts with that grounded decoding mode, where
+        every answer is an exact copy and so grounded."""
+        name = f"smollm2_lora_{size}_inline"
+        adapter = self.lora(size, name, predict_options=("--max-new-tokens", "256"), answer_format="inline")
+        if constrained:
+            self.predict_row(f"{name}_constrained_{constrained}", adapter, self.format_test("inline"),
+                             ("--max-new-tokens", "256", "--constrained", constrained),
+                             kind=f"lora + constrained decoding ({constrained})", train_examples=size,
+                             answer_format="inline")
 
     def constrained(self, adapter: Path, size: int) -> None:
         """`skip` is the free generation with its ungrounded lines dropped: computed from the unconstrained row's
@@ -395,14 +408,30 @@ class Bench:
             (dest / verdict.name).write_bytes(verdict.read_bytes())
         return list(figures)
 
+    def as_lines(self, name: str, row: dict) -> str:
+        """The row's predictions as `lines` answers, what the reference's gold reads: a row trained in another answer
+        format is parsed in its own format against its own gold, and its mentions written back as lines (the same
+        mentions, so the same strict F1)."""
+        answer_format = row.get("answer_format", DEFAULT_FORMAT)
+        if answer_format == DEFAULT_FORMAT:
+            return row["predictions"]
+        path = self.out / name / "predictions.as_lines.jsonl"
+        if not path.exists():
+            golds = {example.id: example.gold for example in read_examples(self.format_test(answer_format))}
+            write_jsonl(path, ({"id": p["id"], "output": render_lines(parse_answer(
+                p["output"], answer_format, golds[p["id"]].text, golds[p["id"]].tokens).mentions)}
+                for _, p in read_jsonl(row["predictions"])))
+        return str(path)
+
     def compare_with(self, reference: str) -> None:
         for name, row in self.rows.items():
             if name == reference or "ag_news" in name or "comparison" in row:
                 continue
             gold = self.out / f"conll_test_subset_{row['shots']}shot.jsonl" if row.get("shots") else self.test
             out = self.out / name / "compare.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
             run(llmner("compare", "--data", str(gold), "--pred", self.rows[reference]["predictions"],
-                       "--pred", row["predictions"], "--json", str(out)), out.with_suffix(".log"))
+                       "--pred", self.as_lines(name, row), "--json", str(out)), out.with_suffix(".log"))
             self.save_row(name, {**row, "comparison": str(out)})
 
 
@@ -485,6 +514,7 @@ def every_row(bench: Bench, sizes: list[int], seeds: list[int]) -> None:
         bench.lora(largest, train_seed=train_seed)
     bench.before(largest)
     bench.json_answers(largest)
+    bench.inline_answers(largest, constrained="force")
     for size in sizes:
         bench.spacy(size)
     for train_seed in seeds[1:]:

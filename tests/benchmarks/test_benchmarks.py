@@ -191,3 +191,36 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
     assert (dest / verdict.name).exists()
     bench.ship(dest)
     assert (dest / "spacy_14041.predictions.jsonl.gz").read_bytes() == first
+
+
+def test_a_row_in_another_answer_format_is_compared_on_its_own_answers(tmp_path):
+    """bench real compares every row with the LoRA reference on one gold file (the reference's `lines`): a row trained
+    to answer in JSON or inline is read in its own format against its own gold and written back as lines (the same
+    mentions, so the same strict F1), never parsed as lines, where every answer would be unparseable."""
+    from llmner.benchmarks import real
+    from llmner.core.answer_format import render_answer
+    from llmner.core.spans import Entity
+
+    gold = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    out = tmp_path / "o"
+    bench = real.Bench(tmp_path, out, 5, [1600], 42)
+    out.mkdir()
+    bench.test.write_text("".join(json.dumps(example) + "\n" for example in gold))
+    for answer_format in ("json", "inline"):
+        in_format = [{**e, "gold": {**e["gold"], "answer_format": answer_format}} for e in gold]
+        answers = out / f"conll_test_subset_{answer_format}.jsonl"
+        answers.write_text("".join(json.dumps(e) + "\n" for e in in_format))
+        predictions = out / f"{answer_format}.jsonl"
+        predictions.write_text("".join(json.dumps({"id": e["id"], "output": render_answer(
+            e["gold"]["text"], [Entity.of(x) for x in e["gold"]["entities"]], answer_format, e["gold"]["tokens"])})
+            + "\n" for e in gold))
+        bench.rows[f"smollm2_lora_1600_{answer_format}"] = {"predictions": str(predictions),
+                                                            "answer_format": answer_format}
+        (out / f"smollm2_lora_1600_{answer_format}").mkdir()
+    reference = out / "reference.jsonl"
+    reference.write_text("".join(json.dumps({"id": e["id"], "output": "none"}) + "\n" for e in gold))
+    bench.rows["smollm2_lora_1600"] = {"predictions": str(reference)}
+    bench.compare_with("smollm2_lora_1600")
+    for answer_format in ("json", "inline"):
+        compared = json.loads(Path(bench.rows[f"smollm2_lora_1600_{answer_format}"]["comparison"]).read_text())
+        assert compared["figures"]["entity.micro.f1"]["b"] == 1.0, answer_format  # every gold entity, found
