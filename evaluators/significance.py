@@ -144,7 +144,8 @@ def compare_runs(runs_a: list[Stats], runs_b: list[Stats], resamples: int = 10_0
     sums = resampled_sums([units(stats.rows, clusters) for stats in everything], resamples, seed)
     rng = numpy.random.default_rng([seed, 1])  # the runs' draws: a stream apart from the examples'
     result = {}
-    for name in runs_a[0].figures:
+    # a figure some run lacks (ECE, where a side's predictions carry no confidence) cannot be compared
+    for name in [name for name in runs_a[0].figures if all(name in stats.figures for stats in everything)]:
         full = [float(stats.values(stats.rows.sum(axis=0))[name]) for stats in everything]
         resampled = numpy.stack([stats.figures[name](s) for stats, s in zip(everything, sums)])
         split = len(runs_a)
