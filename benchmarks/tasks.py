@@ -222,7 +222,8 @@ class TaskBench:
     def write_results(self) -> Path:
         from llmner.benchmarks.real_report import interval
 
-        lines = [f"# {self.task}: SmolLM2-135M-Instruct on the whole test split ({self._test_count():,} items)", "",
+        scope = "the whole test split" if self.test_size is None else "a seeded sample of the test split"
+        lines = [f"# {self.task}: SmolLM2-135M-Instruct on {scope} ({self._test_count():,} items)", "",
                  "Command: `llmner bench tasks --task " + self.task + "`.", ""]
         if not (self.converted / "train.jsonl").exists():
             lines += ["Protocol: 2-fold cross-fitted on the test split (no training split here): each half scored by "

@@ -224,3 +224,26 @@ def test_a_row_in_another_answer_format_is_compared_on_its_own_answers(tmp_path)
     for answer_format in ("json", "inline"):
         compared = json.loads(Path(bench.rows[f"smollm2_lora_1600_{answer_format}"]["comparison"]).read_text())
         assert compared["figures"]["entity.micro.f1"]["b"] == 1.0, answer_format  # every gold entity, found
+
+
+def test_temperature_is_fitted_on_held_out_items_and_changes_confidence_not_answers():
+    """bench tasks' calibration: T fitted on the held-out items' temperature-1 probabilities (an overconfident model
+    gets T > 1), then every test prediction's probabilities recomputed at T; the predicted labels stay."""
+    from llmner.benchmarks.tasks import recalibrated
+
+    labels = ["World", "Sports"]
+
+    def prediction(i: int, p_world: float) -> dict:
+        return {"id": str(i), "label": "World" if p_world > 0.5 else "Sports",
+                "confidence": max(p_world, 1 - p_world), "scores": {"World": p_world, "Sports": 1 - p_world}}
+
+    # held out: 99% sure of World every time, right only 60% of the time
+    held = [prediction(i, 0.99) for i in range(100)]
+    held_gold = [{"id": str(i), "gold": {"label": "World" if i < 60 else "Sports", "labels": labels}}
+                 for i in range(100)]
+    raw = [prediction(100 + i, p) for i, p in enumerate((0.99, 0.2, 0.7))]
+    temperature, calibrated = recalibrated(raw, held, held_gold)
+    assert temperature > 1
+    assert [p["label"] for p in calibrated] == [p["label"] for p in raw]
+    assert calibrated[0]["confidence"] == pytest.approx(0.6, abs=0.01)  # what the held-out items say it is worth
+    assert all(sum(p["scores"].values()) == pytest.approx(1.0) for p in calibrated)
