@@ -95,6 +95,7 @@ def main():
               help="word n-grams (1-2, English) or char n-grams (1-3, Chinese).")
 @options.seed()
 def train(data, out_dir, analyzer, seed):
+    """Fit TF-IDF + logistic regression on DATA; the pipeline goes to OUT_DIR/model.joblib."""
     click.echo(json.dumps(train_model(data, out_dir, analyzer, seed)))
 
 
@@ -103,6 +104,7 @@ def train(data, out_dir, analyzer, seed):
 @options.data(help="Examples JSONL to classify.")
 @options.output("Predictions JSONL to write.")
 def predict(model, data, output):
+    """Classify DATA with a fitted pipeline: each example's most probable own label, with every label's probability."""
     import joblib
 
     path = Path(model) / MODEL_FILE

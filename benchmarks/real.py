@@ -438,8 +438,8 @@ class Bench:
 @click.command()
 @options.data_dir(help="Raw datasets (make data's input).")
 @options.out_dir("Every row's files, rows.json, results.md and learning_curve.png.", default="runs/bench_real")
-@click.option("--dataset", type=click.Choice(["conll2003", "gmb", "wnut17", "zh_ner"]), default="conll2003",
-              show_default=True, help="NER dataset of every row (the rows past LoRA and spaCy are CoNLL-2003's).")
+@click.option("--corpus", type=click.Choice(["conll2003", "gmb", "wnut17", "zh_ner"]), default="conll2003",
+              show_default=True, help="NER corpus of every row (the rows past LoRA and spaCy are CoNLL-2003's).")
 @click.option("--test-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Test sentences (a seeded sample; the whole test split from its size up, CoNLL-2003's 3,453).")
 @click.option("--size", "sizes", type=click.IntRange(min=1), multiple=True, default=(100, 400, 1600),
@@ -455,7 +455,7 @@ class Bench:
               help="After each report, also copy every scored row's predictions (gzip) and figures here, for the "
                    "repository (e.g. benchmarks/results/conll2003_full).")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
-def main(data_dir, out_dir, dataset, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
+def main(data_dir, out_dir, corpus, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
     from llmner.benchmarks import real_report
 
@@ -465,9 +465,9 @@ def main(data_dir, out_dir, dataset, test_size, sizes, seed, train_seeds, rows, 
     out.mkdir(parents=True, exist_ok=True)
     sizes, seeds = sorted(set(sizes)), list(dict.fromkeys(train_seeds))
     largest = max(sizes)
-    if dataset != "conll2003" and rows == "all":
-        raise DataError("--rows", None, f"headline or pair for {dataset} (the other rows are CoNLL-2003's)")
-    bench = Bench(Path(data_dir), out, test_size, sizes, seed, dataset)
+    if corpus != "conll2003" and rows == "all":
+        raise DataError("--rows", None, f"headline or pair for {corpus} (the other rows are CoNLL-2003's)")
+    bench = Bench(Path(data_dir), out, test_size, sizes, seed, corpus)
 
     def report() -> None:
         reference = lora_row(largest)
@@ -475,7 +475,7 @@ def main(data_dir, out_dir, dataset, test_size, sizes, seed, train_seeds, rows, 
             bench.compare_with(reference)
         tested = bench.test.exists() and bench.converted.exists()
         sentences = sum(1 for _ in read_records(bench.test)) if tested else test_size
-        real_report.write(out, bench.rows, sentences, sizes, bench.compare_seeds(largest, seeds), dataset,
+        real_report.write(out, bench.rows, sentences, sizes, bench.compare_seeds(largest, seeds), corpus,
                           tested and bench.whole_test_set())
         log(f"wrote {out / 'results.md'}")
         if ship_to:

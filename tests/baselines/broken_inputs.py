@@ -26,4 +26,7 @@ BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {
     "baseline crf train": (BAD_CONFIG, ["{d}/config.yml"], "config.yml", 3),
     "baseline crf predict": (BAD_CONFIG, ["{d}/config.yml", *SPANS], "config.yml", 3),
     "baseline api run": (NOT_JSON, ["--model", "m", "--base-url", "http://127.0.0.1:9", *SPANS], "data.jsonl", 2),
+    "baseline tfidf train": (NOT_JSON, ["--data", "{d}/data.jsonl", "--out-dir", "{d}/out"], "data.jsonl", 2),
+    # a model folder that holds no fitted pipeline
+    "baseline tfidf predict": ({"model/config.json": "{}"}, ["--model", "{d}/model", *SPANS], "model", None),
 }

@@ -7,6 +7,8 @@ BROKEN: dict[str, tuple[dict, list[str], str, int | None]] = {
     # the rows a previous run saved, cut mid-write
     "bench real": ({"out/rows.json": '{"smollm2_zero_shot": {'}, ["--data-dir", "{d}", "--out-dir", "{d}/out"],
                    "rows.json", 1),
+    "bench tasks": ({"out/ag_news/rows.json": '{"smollm2_untouched": {'},
+                    ["--data-dir", "{d}", "--out-dir", "{d}/out", "--task", "ag_news"], "rows.json", 1),
     "bench speed": ({"conll2003/train.txt": "EU NNP B-NP B-ORG\n", "out/rows.json": '{"training": {'},
                     ["--data-dir", "{d}", "--out-dir", "{d}/out"], "rows.json", 1),
     "bench gpu": ({"gmb/train.jsonl": "{oops\n", "gmb/test.jsonl": "{oops\n"},
