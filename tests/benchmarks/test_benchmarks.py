@@ -113,9 +113,9 @@ SHIPPED = sorted(path.parent.name for path in (ROOT / "benchmarks" / "results").
 @pytest.mark.data
 @pytest.mark.parametrize("folder_name", SHIPPED)
 def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp_path):
-    """Each CoNLL-2003 folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored on the
-    same CoNLL-2003 test sentences (test_ids.json, or the whole test set where there is none), give the figures
-    RESULTS.md prints (figures.json, written from the run's reports)."""
+    """Each CoNLL-2003 folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large),
+    re-scored on the same CoNLL-2003 test sentences (test_ids.json, or the whole test set where there is none), give
+    the figures RESULTS.md prints (figures.json, written from the run's reports)."""
     folder = ROOT / "benchmarks" / "results" / folder_name
     ids = set(json.loads((folder / "test_ids.json").read_text())) if (folder / "test_ids.json").exists() else None
 
