@@ -18,6 +18,7 @@ run cut mid-way starts that run again). Results: OUT_DIR/results.md, OUT_DIR/lea
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
@@ -121,6 +122,16 @@ def with_shots(example: dict, shots: list[dict]) -> dict:
     return {**example, "messages": messages}
 
 
+def throughput(tokens: int, runtime: float | None, walls: list[float]) -> float | None:
+    """Training tokens per second of the trainer's own clock, or None where it did not time the whole run: a resumed
+    run's logged runtime is its last attempt's only (its cost is the attempts' wall time, reported beside it).
+
+    >>> throughput(1000, 8.0, [10.0]), throughput(1000, 8.0, [30.0, 10.0])
+    (125.0, None)
+    """
+    return round(tokens / runtime, 1) if runtime and len(walls) == 1 else None
+
+
 def logged_train_runtime(output_dir: Path) -> float | None:
     log_text = (output_dir / "debug.log").read_text(encoding="utf-8", errors="replace")
     found = re.findall(r"'train_runtime': '?([\d.]+)", log_text)
@@ -136,13 +147,69 @@ def training_tokens(model_dir: Path, examples: list[dict]) -> int:
                for e in examples)
 
 
-class Bench:
+def attempt_seconds(attempt: dict, folder: Path) -> float:
+    """One training attempt's wall seconds: as timed when it ended, or, for an attempt cut before it could be timed
+    (its process killed), from its start to its log's last write.
+
+    >>> attempt_seconds({"log": "train.0.log", "started": 1765000000.0, "seconds": 61.5}, Path("."))
+    61.5
+    """
+    if "seconds" in attempt:
+        return attempt["seconds"]
+    return round((folder / attempt["log"]).stat().st_mtime - attempt["started"], 1)
+
+
+def train_resumably(folder: Path) -> list[float]:
+    """Train folder/recipe.yml (resuming from its last checkpoint, if a cut attempt left one); the wall seconds of
+    every attempt so far, this one last. An attempt is recorded before it starts, so one cut by a kill still counts."""
+    path = folder / "train_attempts.json"
+    attempts = read_json(path, list) if path.exists() else []
+    attempts.append({"log": f"train.{len(attempts)}.log", "started": round(time.time(), 1)})
+    path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
+    attempts[-1]["seconds"] = round(run(llmner("train", str(folder / "recipe.yml")), folder / attempts[-1]["log"]), 1)
+    path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
+    return [attempt_seconds(attempt, folder) for attempt in attempts]
+
+
+def prepare_inputs(data_dir: Path, converted: Path, dataset: str, logs: Path) -> None:
+    """Every dataset in `data_dir` converted into `converted` (once: skipped when `dataset`'s test split is there)
+    and the model in place."""
+    if not (converted / dataset / "test.jsonl").exists():
+        log("converting every dataset found in --data-dir")
+        run(llmner("data", "convert-all", "--data-dir", str(data_dir), "--out-dir", str(converted)),
+            logs / "convert.log")
+    run(llmner("model", "--out-dir", str(MODEL)), logs / "model.log")
+
+
+class RowsFile:
+    """A bench's rows.json: each row's facts, written the moment the row is measured. A save re-reads the file under
+    a lock and keeps the rows another bench wrote to it meanwhile (a second row run beside this one); the rows this
+    bench saved are its own."""
+
+    def __init__(self, path: Path):
+        self.rows_path = path
+        self.rows = read_json(path) if path.exists() else {}
+        self._saved: set[str] = set()
+
+    def save_row(self, name: str, row: dict) -> None:
+        self.rows[name] = row
+        self._saved.add(name)
+        self.rows_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.rows_path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            on_disk = read_json(self.rows_path) if self.rows_path.exists() else {}
+            self.rows = {**self.rows, **on_disk, **{own: self.rows[own] for own in self._saved}}
+            written = self.rows_path.with_suffix(".json.tmp")
+            written.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
+            written.replace(self.rows_path)  # whole or not at all: a reader never sees half a file
+
+
+class Bench(RowsFile):
     def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int,
                  dataset: str = "conll2003"):
+        super().__init__(out_dir / "rows.json")
         self.data_dir, self.out, self.test_size, self.sizes, self.seed = data_dir, out_dir, test_size, sizes, seed
         self.dataset = dataset
-        self.rows_path = out_dir / "rows.json"
-        self.rows = read_json(self.rows_path) if self.rows_path.exists() else {}
         self.converted = out_dir / "data"
         # what every row is predicted and compared on (CoNLL's keeps the name its first runs gave it)
         self.test = out_dir / ("conll_test_subset.jsonl" if dataset == "conll2003" else f"{dataset}_test_subset.jsonl")
@@ -153,22 +220,13 @@ class Bench:
         return sum(1 for _ in read_records(self.test)) == sum(1 for _ in read_records(self.converted / self.dataset
                                                                                        / "test.jsonl"))
 
-    def save_row(self, name: str, row: dict) -> None:
-        self.rows[name] = row
-        self.rows_path.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
-
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
-        converted = self.converted
-        if not (converted / self.dataset / "test.jsonl").exists():
-            log("converting every dataset found in --data-dir")
-            run(llmner("data", "convert-all", "--data-dir", str(self.data_dir), "--out-dir", str(converted)),
-                self.out / "convert.log")
-        self.train_pool = read_records(converted / self.dataset / "train.jsonl")
+        prepare_inputs(self.data_dir, self.converted, self.dataset, self.out)
+        self.train_pool = read_records(self.converted / self.dataset / "train.jsonl")
         if not self.test.exists():
-            write_jsonl(self.test, seeded_sample(read_records(converted / self.dataset / "test.jsonl"),
+            write_jsonl(self.test, seeded_sample(read_records(self.converted / self.dataset / "test.jsonl"),
                                                  self.test_size, self.seed))
-        run(llmner("model", "--out-dir", str(MODEL)), self.out / "model.log")
 
     # --- rows ----------------------------------------------------------------------------------------------------
     def predict_row(self, name: str, model: Path, data: Path, extra: tuple[str, ...] = (), **facts) -> None:
@@ -246,10 +304,7 @@ class Bench:
                        "--train-seed", str(train_seed), "--save-steps", str(SAVE_STEPS),
                        *(("--prompt", prompt) if prompt else ())), folder / "derive.log")
             log(f"{name}: training on {size} examples (seed {train_seed})")
-            attempts = folder / "train_attempts.json"
-            walls = read_json(attempts) if attempts.exists() else []
-            walls.append(round(run(llmner("train", str(folder / "recipe.yml")), folder / f"train.{len(walls)}.log"), 1))
-            attempts.write_text(json.dumps(walls) + "\n", encoding="utf-8")
+            walls = train_resumably(folder)
             runtime = logged_train_runtime(output)
             tokens = training_tokens(MODEL, list(read_records(folder / "train.jsonl")))
             config = load_recipe(folder / "recipe.yml")
@@ -258,9 +313,7 @@ class Bench:
                                  answer_format, "steps": steps,
                                  "epochs": config["num_epochs"], "train_wall_seconds": round(sum(walls), 1),
                                  "train_attempts": len(walls), "train_runtime_seconds": runtime,
-                                 "train_tokens": tokens,
-                                 # a resumed run's logged runtime is its last attempt's only
-                                 "tokens_per_second": round(tokens / (runtime if len(walls) == 1 else sum(walls)), 1)})
+                                 "train_tokens": tokens, "tokens_per_second": throughput(tokens, runtime, walls)})
             run(llmner("plot-loss", str(output)), folder / "plot.log")
         self.predict_row(name, output, self.format_test(answer_format), predict_options, **self.rows.get(name, {}))
         return output

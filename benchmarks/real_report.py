@@ -62,7 +62,12 @@ def row_line(name: str, row: dict) -> str:
     _, _, _, value, ci = report.headline
     cost = []
     if row.get("steps"):
-        cost.append(f"{row['steps']} steps, {row['train_runtime_seconds']:.0f} s, {row['tokens_per_second']:.0f} tok/s")
+        if row.get("tokens_per_second"):
+            cost.append(f"{row['steps']} steps, {row['train_runtime_seconds']:.0f} s, "
+                        f"{row['tokens_per_second']:.0f} tok/s")
+        else:  # resumed: the trainer timed its last attempt only
+            cost.append(f"{row['steps']} steps, {row['train_wall_seconds']:.0f} s wall over {row['train_attempts']} "
+                        "attempts")
     elif row.get("train_wall_seconds"):
         cost.append(f"trained in {row['train_wall_seconds']:.0f} s")
     if row.get("predict_seconds"):

@@ -21,7 +21,6 @@ from its last checkpoint). Results: OUT_DIR/<task>/results.md and rows.json.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
@@ -29,11 +28,22 @@ from pathlib import Path
 
 import click
 
-from llmner.benchmarks.real import MODEL, RECIPE, SAVE_STEPS, llmner, log, run, seeded_sample
+from llmner.benchmarks.real import (
+    MODEL,
+    RECIPE,
+    SAVE_STEPS,
+    RowsFile,
+    llmner,
+    log,
+    prepare_inputs,
+    run,
+    seeded_sample,
+    train_resumably,
+)
 from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import read_json, read_jsonl, write_jsonl
-from llmner.core.schemas import read_records
+from llmner.core.schemas import ClassificationPrediction, Example, read_examples, read_records, read_valid
 
 CLASSIFICATION = {"ag_news": "word", "zh_news": "char"}  # task -> the TF-IDF baseline's analyzer
 TASKS = (*CLASSIFICATION, "cmmlu")
@@ -59,54 +69,40 @@ def halves(records: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
     return ([r for i, r in enumerate(records) if i in chosen], [r for i, r in enumerate(records) if i not in chosen])
 
 
-def log_scores(prediction: dict, labels: list[str]) -> list[float]:
-    """The label log-probabilities (up to a constant) behind a prediction made at temperature 1."""
-    return [math.log(max(prediction["scores"][label], 1e-300)) for label in labels]
+def log_scores(prediction: ClassificationPrediction, labels: list[str]) -> list[float]:
+    """The label log-probabilities (up to a constant) behind a prediction made at temperature 1, in `labels`' order."""
+    return [math.log(max(prediction.scores[label], 1e-300)) for label in labels]
 
 
-def recalibrated(raw: list[dict], held: list[dict], held_gold: list[dict]) -> tuple[float, list[dict]]:
-    """Temperature scaling: T fitted on the held-out items' temperature-1 predictions (their gold labels known),
-    then every raw prediction's probabilities recomputed at T. (T, predictions)."""
-    from llmner.prediction.label_scores import fit_temperature, softmax
+def recalibrated(raw: list[ClassificationPrediction], examples: list[Example], held: list[ClassificationPrediction],
+                 held_examples: list[Example]) -> tuple[float, list[ClassificationPrediction]]:
+    """Temperature scaling: T fitted on the held-out examples' temperature-1 predictions (their gold labels known),
+    then the raw predictions of `examples` (in their order) made again at T. (T, predictions)."""
+    from llmner.prediction.label_scores import fit_temperature, gold_indices, predictions
 
-    by_id = {p["id"]: p for p in held}
-    labels = [g["gold"]["labels"] for g in held_gold]
-    temperature = fit_temperature([log_scores(by_id[g["id"]], own) for g, own in zip(held_gold, labels)],
-                                  [own.index(g["gold"]["label"]) for g, own in zip(held_gold, labels)])
-    out = []
-    for prediction in raw:
-        own = list(prediction["scores"])
-        probabilities = dict(zip(own, softmax(log_scores(prediction, own), temperature)))
-        best = max(probabilities, key=probabilities.get)
-        out.append({**prediction, "label": best, "confidence": probabilities[best], "scores": probabilities})
-    return temperature, out
+    by_id = {p.id: p for p in held}
+    temperature = fit_temperature([log_scores(by_id[e.id], e.gold.labels) for e in held_examples],
+                                  gold_indices(held_examples))
+    return temperature, predictions(examples, [log_scores(p, e.gold.labels) for p, e in zip(raw, examples)],
+                                    temperature)
 
 
-class TaskBench:
+class TaskBench(RowsFile):
     def __init__(self, data_dir: Path, out_dir: Path, task: str, size: int, seed: int, test_size: int | None):
+        super().__init__(out_dir / task / "rows.json")
         self.data_dir, self.task, self.size, self.seed, self.test_size = data_dir, task, size, seed, test_size
         self.root = out_dir
         self.out = out_dir / task
         self.converted = out_dir / "data" / task
-        self.rows_path = self.out / "rows.json"
-        self.rows = read_json(self.rows_path) if self.rows_path.exists() else {}
-
-    def save_row(self, name: str, row: dict) -> None:
-        self.rows[name] = row
-        self.rows_path.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
 
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        if not (self.converted / "test.jsonl").exists():
-            log("converting every dataset found in --data-dir")
-            run(llmner("data", "convert-all", "--data-dir", str(self.data_dir), "--out-dir",
-                       str(self.converted.parent)), self.root / "convert.log")
+        prepare_inputs(self.data_dir, self.converted.parent, self.task, self.root)
         self.test = self.out / "test.jsonl"
         if not self.test.exists():
             records = read_records(self.converted / "test.jsonl")
             write_jsonl(self.test, seeded_sample(records, self.test_size or len(records), self.seed))
-        run(llmner("model", "--out-dir", str(MODEL)), self.out / "model.log")
 
     def folds(self) -> list[Fold]:
         """The task's own splits where it has a training split; else two cross-fitted halves of the test items."""
@@ -146,16 +142,15 @@ class TaskBench:
                     log(f"{name} ({fold.name}): scoring the labels of {sum(1 for _ in read_records(inputs))} items")
                     run(llmner("predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output",
                                str(both), "--batch-size", "16", "--dtype", "bfloat16"), folder / f"{fold.name}.log")
-                scored = {p["id"]: p for _, p in read_jsonl(both)}
-                test_ids = [r["id"] for r in read_records(fold.test)]
-                held_gold = list(read_records(fold.calibration))
-                fold_raw = [scored[i] for i in test_ids]
+                scored = {p.id: p for _, p, _ in read_valid(both, ClassificationPrediction, "a prediction")}
+                examples, held_examples = read_examples(fold.test), read_examples(fold.calibration)
+                fold_raw = [scored[e.id] for e in examples]
                 temperatures[fold.name], fold_calibrated = recalibrated(
-                    fold_raw, [scored[g["id"]] for g in held_gold], held_gold)
+                    fold_raw, examples, [scored[e.id] for e in held_examples], held_examples)
                 raw += fold_raw
                 calibrated += fold_calibrated
-            write_jsonl(raw_path, raw)
-            write_jsonl(calibrated_path, calibrated)
+            write_jsonl(raw_path, (p.to_json() for p in raw))
+            write_jsonl(calibrated_path, (p.to_json() for p in calibrated))
             self.save_row(name, {**self.rows.get(name, {}), "kind": kind, "temperatures": temperatures})
         for variant, path in (("raw", raw_path), ("calibrated", calibrated_path)):
             self.score(f"{name}_{variant}", path, self.rows[name])
@@ -174,10 +169,11 @@ class TaskBench:
         if not (output / "adapter_model.safetensors").exists():
             folder.mkdir(parents=True, exist_ok=True)
             run(llmner("derive", str(RECIPE), "--data", str(fold.train), "--out-dir", str(folder),
-                       "--save-steps", str(SAVE_STEPS)), folder / "derive.log")
-            log(f"lora ({fold.name}): training on {sum(1 for _ in read_records(fold.train))} items")
-            wall = run(llmner("train", str(folder / "recipe.yml")), folder / "train.log")
-            self.save_row(f"lora_{fold.name}", {"train_wall_seconds": round(wall, 1)})
+                       "--train-seed", str(self.seed), "--save-steps", str(SAVE_STEPS)), folder / "derive.log")
+            log(f"lora ({fold.name}): training on {sum(1 for _ in read_records(fold.train))} items (seed {self.seed})")
+            walls = train_resumably(folder)
+            self.save_row(f"lora_{fold.name}", {"train_seed": self.seed, "train_wall_seconds": round(sum(walls), 1),
+                                                "train_attempts": len(walls)})
         return output
 
     def tfidf(self) -> None:

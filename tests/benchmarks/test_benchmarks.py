@@ -230,20 +230,83 @@ def test_temperature_is_fitted_on_held_out_items_and_changes_confidence_not_answ
     """bench tasks' calibration: T fitted on the held-out items' temperature-1 probabilities (an overconfident model
     gets T > 1), then every test prediction's probabilities recomputed at T; the predicted labels stay."""
     from llmner.benchmarks.tasks import recalibrated
+    from llmner.core.schemas import ClassificationPrediction, Example
 
     labels = ["World", "Sports"]
 
-    def prediction(i: int, p_world: float) -> dict:
-        return {"id": str(i), "label": "World" if p_world > 0.5 else "Sports",
-                "confidence": max(p_world, 1 - p_world), "scores": {"World": p_world, "Sports": 1 - p_world}}
+    def example(i: int, label: str) -> Example:
+        return Example.model_validate({"id": str(i), "messages": [{"role": "user", "content": "news"}],
+                                       "gold": {"task": "classification", "label": label, "labels": labels}})
+
+    def prediction(i: int, p_world: float) -> ClassificationPrediction:
+        return ClassificationPrediction(id=str(i), label="World" if p_world > 0.5 else "Sports",
+                                        confidence=max(p_world, 1 - p_world),
+                                        scores={"World": p_world, "Sports": 1 - p_world})
 
     # held out: 99% sure of World every time, right only 60% of the time
     held = [prediction(i, 0.99) for i in range(100)]
-    held_gold = [{"id": str(i), "gold": {"label": "World" if i < 60 else "Sports", "labels": labels}}
-                 for i in range(100)]
+    held_examples = [example(i, "World" if i < 60 else "Sports") for i in range(100)]
     raw = [prediction(100 + i, p) for i, p in enumerate((0.99, 0.2, 0.7))]
-    temperature, calibrated = recalibrated(raw, held, held_gold)
+    examples = [example(100 + i, "World") for i in range(3)]
+    temperature, calibrated = recalibrated(raw, examples, held, held_examples)
     assert temperature > 1
-    assert [p["label"] for p in calibrated] == [p["label"] for p in raw]
-    assert calibrated[0]["confidence"] == pytest.approx(0.6, abs=0.01)  # what the held-out items say it is worth
-    assert all(sum(p["scores"].values()) == pytest.approx(1.0) for p in calibrated)
+    assert [p.label for p in calibrated] == [p.label for p in raw]
+    assert [p.id for p in calibrated] == [p.id for p in raw]
+    assert calibrated[0].confidence == pytest.approx(0.6, abs=0.01)  # what the held-out items say it is worth
+    assert all(sum(p.scores.values()) == pytest.approx(1.0) for p in calibrated)
+
+
+def test_two_benches_writing_one_rows_file_keep_each_other_s_rows(tmp_path):
+    """Two row runs beside each other in one out dir (the inline row beside the full-scale chain): each save re-reads
+    rows.json, so neither overwrites the rows the other measured meanwhile."""
+    from llmner.benchmarks import real
+
+    first, second = (real.Bench(tmp_path, tmp_path, 5, [100], 42) for _ in range(2))
+    first.save_row("smollm2_lora_1600_inline", {"kind": "lora"})
+    second.save_row("spacy_14041_seed43", {"kind": "spacy"})
+    first.save_row("smollm2_lora_1600_inline", {"kind": "lora", "predict_seconds": 9.0})
+    on_disk = json.loads((tmp_path / "rows.json").read_text())
+    assert on_disk == {"smollm2_lora_1600_inline": {"kind": "lora", "predict_seconds": 9.0},
+                       "spacy_14041_seed43": {"kind": "spacy"}}
+    assert real.Bench(tmp_path, tmp_path, 5, [100], 42).rows == first.rows == on_disk
+
+
+def test_a_training_attempt_cut_before_it_ends_still_counts_in_the_row_s_wall_time(tmp_path, monkeypatch):
+    """A LoRA row trained over two attempts (the first killed at the end of a session) costs both: the cut attempt
+    counts from its start to its log's last write, not zero. Its tokens/s is not the trainer's last-attempt clock
+    against the whole run's tokens: left out."""
+    import os
+    import time
+
+    from llmner.benchmarks import real
+
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
+    bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    attempts = []
+
+    def fake_run(command, log_path):
+        log_path.write_text("training\n")
+        if "train" in command:
+            attempts.append(log_path.name)
+            if len(attempts) == 1:  # cut: its log last written 120 s after it started, then the process killed
+                os.utime(log_path, (time.time() + 120, time.time() + 120))
+                raise KeyboardInterrupt
+            (log_path.parent / "output").mkdir(exist_ok=True)
+            (log_path.parent / "output" / "adapter_model.safetensors").write_text("")
+            return 30.0
+        if "derive" in command:
+            (log_path.parent / "train.jsonl").write_text((log_path.parent / "pool.jsonl").read_text())
+        return 0.0
+
+    monkeypatch.setattr(real, "run", fake_run)
+    monkeypatch.setattr(real, "training_tokens", lambda model, examples: 6000)
+    monkeypatch.setattr(real, "logged_train_runtime", lambda output: 25.0)
+    monkeypatch.setattr(real, "load_recipe", lambda path: {"micro_batch_size": 8, "num_epochs": 1})
+    monkeypatch.setattr(real.Bench, "predict_row", lambda self, *args, **facts: None)
+    with pytest.raises(KeyboardInterrupt):
+        bench.lora(5)
+    bench.lora(5)
+    row = bench.rows["smollm2_lora_5"]
+    assert attempts == ["train.0.log", "train.1.log"]
+    assert row["train_attempts"] == 2 and 149 <= row["train_wall_seconds"] <= 152
+    assert row["tokens_per_second"] is None
