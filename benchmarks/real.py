@@ -88,13 +88,14 @@ def llmner(*args: str) -> list[str]:
     return [sys.executable, "-m", "llmner", *args]
 
 
-def lora_row(size: int, train_seed: int = RECIPE_SEED) -> str:
-    """The row name of the LoRA run on `size` sentences with `train_seed`.
+def lora_row(size: int, train_seed: int = RECIPE_SEED, variant: str = "") -> str:
+    """The row name of the LoRA run on `size` sentences with `train_seed` (a `variant` of the recipe: an answer format).
 
-    >>> lora_row(1600), lora_row(14041, 1)
-    ('smollm2_lora_1600', 'smollm2_lora_14041_seed1')
+    >>> lora_row(1600), lora_row(14041, 1), lora_row(1600, 43, "inline")
+    ('smollm2_lora_1600', 'smollm2_lora_14041_seed1', 'smollm2_lora_1600_inline_seed43')
     """
-    return f"smollm2_lora_{size}" + ("" if train_seed == RECIPE_SEED else f"_seed{train_seed}")
+    return f"smollm2_lora_{size}" + (f"_{variant}" if variant else "") + \
+        ("" if train_seed == RECIPE_SEED else f"_seed{train_seed}")
 
 
 def spacy_row(size: int, train_seed: int = RECIPE_SEED) -> str:
@@ -330,12 +331,13 @@ class Bench(RowsFile):
         self.lora(size, f"smollm2_lora_{size}_json", predict_options=("--max-new-tokens", "256"),
                   answer_format="json")
 
-    def inline_answers(self, size: int, constrained: str | None = None) -> None:
+    def inline_answers(self, size: int, constrained: str | None = None, train_seed: int = RECIPE_SEED) -> None:
         """Inline brackets (Zhan et al. 2026) against `lines`, the same sentences and steps: the answer copies the
         sentence, so it gets 256 new tokens; `constrained` also predicts with that grounded decoding mode, where
         every answer is an exact copy and so grounded."""
-        name = f"smollm2_lora_{size}_inline"
-        adapter = self.lora(size, name, predict_options=("--max-new-tokens", "256"), answer_format="inline")
+        name = lora_row(size, train_seed, "inline")
+        adapter = self.lora(size, name, predict_options=("--max-new-tokens", "256"), answer_format="inline",
+                            train_seed=train_seed)
         if constrained:
             self.predict_row(f"{name}_constrained_{constrained}", adapter, self.format_test("inline"),
                              ("--max-new-tokens", "256", "--constrained", constrained),

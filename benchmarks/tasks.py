@@ -7,13 +7,13 @@
   (`llmner predict-labels`): accuracy with its interval; confidence from the labels' probabilities, with a softmax
   temperature fitted on held-out items the model was not trained on; ECE before and after, with intervals. Beside
   them the classic baseline, TF-IDF + logistic regression (`llmner baseline tfidf`), trained on the same items.
-- Multiple choice (`cmmlu`): letter accuracy of the untouched model and after LoRA on the dev items, and the
-  submission.csv of each.
+- Multiple choice (`cmmlu`): letter accuracy on the test split of the untouched model and after LoRA on the dev
+  items (CMMLU's 5 a subject, 335 in all), and the submission.csv of each.
 
 AG News ships only its test split here (../shared/data/ag_news/SOURCE.md), so its rows are **2-fold cross-fitted**:
 the 7,600 items are split into two seeded halves; the models of fold k are trained on SIZE items of half k, their
-temperature fitted on the rest of half k, and they score half 1 − k. Every test item is scored once, by a model that
-never saw it, but no model saw AG News's own training split: a non-standard protocol, and the table says so.
+temperature fitted on 500 other items of half k, and they score half 1 − k. Every test item is scored once, by a model
+that never saw it, but no model saw AG News's own training split: a non-standard protocol, and the table says so.
 
 Each step writes its files and is skipped when they exist, so a cut run resumes (a training run cut mid-way resumes
 from its last checkpoint). Results: OUT_DIR/<task>/results.md and rows.json.
@@ -46,6 +46,8 @@ from llmner.core.io import read_json, read_jsonl, write_jsonl
 from llmner.core.schemas import ClassificationPrediction, Example, read_examples, read_records, read_valid
 
 CLASSIFICATION = {"ag_news": "word", "zh_news": "char"}  # task -> the TF-IDF baseline's analyzer
+# held-out items a fold's temperature is fitted on: one parameter needs few, and each costs a forward pass
+CALIBRATION = 500
 TASKS = (*CLASSIFICATION, "cmmlu")
 
 
@@ -120,7 +122,7 @@ class TaskBench(RowsFile):
                 trained = seeded_sample(own, min(self.size, len(own) - 1), self.seed)
                 ids = {r["id"] for r in trained}
                 write_jsonl(paths[0], trained)
-                write_jsonl(paths[1], [r for r in own if r["id"] not in ids])
+                write_jsonl(paths[1], seeded_sample([r for r in own if r["id"] not in ids], CALIBRATION, self.seed))
                 write_jsonl(paths[2], other)
             folds.append(Fold(f"fold{k}", *paths))
         return folds

@@ -107,23 +107,26 @@ def test_the_speed_table_gives_each_lever_against_before():
     assert generation_seconds("x\nwrote 3 predictions to p.jsonl (generated in 12.5 s)\n") == 12.5
 
 
-SHIPPED = sorted(path.parent.name for path in (ROOT / "benchmarks" / "results").glob("conll2003_*/figures.json"))
+# a shipped folder's name starts with its NER corpus: conll2003_full, gmb_1600, zh_ner_1600
+RAW_TEST = {"conll2003": "test.txt", "gmb": "ner_dataset.csv", "zh_ner": "ccfbdci.jsonl"}
+SHIPPED = sorted(path.parent.name for path in (ROOT / "benchmarks" / "results").glob("*/figures.json"))
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("folder_name", SHIPPED)
 def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp_path):
-    """Each CoNLL-2003 folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large),
-    re-scored on the same CoNLL-2003 test sentences (test_ids.json, or the whole test set where there is none), give
-    the figures RESULTS.md prints (figures.json, written from the run's reports)."""
+    """Each NER folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored
+    on the same test sentences of its corpus (test_ids.json, or the whole test split where there is none), give the
+    figures RESULTS.md prints (figures.json, written from the run's reports)."""
     folder = ROOT / "benchmarks" / "results" / folder_name
+    corpus = max((name for name in RAW_TEST if folder_name.startswith(name + "_")), key=len)
     ids = set(json.loads((folder / "test_ids.json").read_text())) if (folder / "test_ids.json").exists() else None
 
     def gold_in(answer_format: str) -> Path:
         """The test sentences, their answers in the format a row was trained to write."""
         converted, gold = tmp_path / f"test_{answer_format}.jsonl", tmp_path / f"subset_{answer_format}.jsonl"
         if not gold.exists():
-            assert llmner("data", "convert", "conll2003", "--input", shared("conll2003", "test.txt"), "--output",
+            assert llmner("data", "convert", corpus, "--input", shared(corpus, RAW_TEST[corpus]), "--output",
                           converted, "--split", "test", "--answer-format", answer_format).exit_code == 0
             gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
                                     if ids is None or json.loads(line)["id"] in ids))
