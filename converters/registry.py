@@ -60,9 +60,13 @@ Source = HubFile | UrlFile | ManualFile
 
 
 def split_targets(entry: Dataset, folder: Path) -> Targets:
-    """One target per split whose raw file is in `folder`."""
-    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split))
-            for split in entry.files if (path := entry.present(folder, split)) is not None]
+    """One target per split whose raw file is in `folder`, and the same split again in each answer format the entry
+    is `also_in` (`<name>_<format>/<split>.jsonl`)."""
+    present = [(split, path) for split in entry.files if (path := entry.present(folder, split)) is not None]
+    return [(f"{entry.name}/{split}.jsonl", partial(entry.examples, path, split)) for split, path in present] + \
+        [(f"{entry.name}_{answer_format}/{split}.jsonl", partial(entry.examples, path, split,
+                                                                 answer_format=answer_format))
+         for answer_format in entry.also_in for split, path in present]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +91,9 @@ class Dataset:
     # a JSON file under this module's folder, split -> sentences in each document, counted from the column files in
     # ../shared/data: the documents a Parquet export dropped, put back where a split converts to the pinned examples
     documents: str | None = None
+    # answer formats its splits are also written in, beside its own: what a recipe trains on where that is not the
+    # dataset's own format (recipes/smollm2_135m_lora_conll.yml: inline, chosen by benchmarks/RESULTS.md)
+    also_in: tuple[str, ...] = ()
 
     def present(self, folder: Path, split: str) -> Path | None:
         return next((folder / f for f in self.files.get(split, ()) if (folder / f).exists()), None)
@@ -280,7 +287,7 @@ REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in (
             digest={"train": (14041, "f205000427b09c6d2f8c77327fe11d606385d3701a5af8fc97a26f2dfc21923b"),
                     "validation": (3250, "c946963eadd59f3fd1e5d8b8017f3f318a6ab26aae30350fb7b00cbd1f88f97b"),
                     "test": (3453, "32cb3919dbe05fd934e77833f848cd33bb5424f0149820f8b3d24caeed7b5499")},
-            documents="documents/conll2003.json"),
+            documents="documents/conll2003.json", also_in=("inline",)),
     Dataset(name="wnut17", task="ner",
             files={"train": ("wnut17train.conll", "train.parquet"),
                    "validation": ("emerging.dev.conll", "validation.parquet"),

@@ -188,7 +188,8 @@ def test_all_names_every_expected_file_it_did_not_find(tmp_path):
     assert f"{raw / 'conll2003' / 'test.txt'} (or test.parquet)" in missing
     assert f"{raw / 'zh_news' / 'class.txt'}" in missing and f"{raw / 'cmmlu' / 'test'}" in missing
     assert not any("conll2003/train.txt" in line for line in missing)
-    assert json.loads((tmp_path / "data" / "counts.json").read_text()) == {"conll2003/train.jsonl": 5}
+    assert json.loads((tmp_path / "data" / "counts.json").read_text()) == {"conll2003/train.jsonl": 5,
+                                                                          "conll2003_inline/train.jsonl": 5}
 
 
 def test_malformed_json_line(tmp_path):
@@ -299,7 +300,7 @@ def test_make_data_converts_everything(tmp_path):
     result = run("all", "--data-dir", str(shared()), "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     counts = json.loads((tmp_path / "counts.json").read_text())
-    assert counts["conll2003/test.jsonl"] == 3453 and len(counts) == 19
+    assert counts["conll2003/test.jsonl"] == counts["conll2003_inline/test.jsonl"] == 3453 and len(counts) == 22
 
 
 def test_fudan_news_records_become_examples_over_their_own_candidates(tmp_path):

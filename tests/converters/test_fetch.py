@@ -374,7 +374,7 @@ def test_every_hub_dataset_fetched_from_the_standin_converts_like_shared_data(st
                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert process.returncode == 0, process.stderr[-2000:]
     counts = json.loads((tmp_path / "data" / "counts.json").read_text())
-    assert len(counts) == 9
+    assert len(counts) == 12  # CoNLL-2003's splits twice: its own answer format and inline
     for target in counts:
         fetched = [json.loads(line) for line in lines(tmp_path / "data" / target)]
         direct = [json.loads(line) for line in lines(converted / target)]

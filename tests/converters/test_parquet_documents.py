@@ -23,7 +23,7 @@ def test_the_pinned_parquet_split_gets_its_documents_back(split, column_file, tm
     folder = tmp_path / "conll2003"
     write_parquet(source, folder / f"{split}.parquet", CONLL_NAMES)  # what the Hub's export holds: no -DOCSTART-
     entry = registry.REGISTRY["conll2003"]
-    [(target, make_examples)] = [step for step in entry.targets(folder) if step[0].endswith(f"{split}.jsonl")]
+    [(target, make_examples)] = [step for step in entry.targets(folder) if step[0] == f"conll2003/{split}.jsonl"]
     from_parquet = list(make_examples())
     from_columns = list(conll.convert_file(source, ner_prompt("conll2003"), split))
     assert from_parquet == from_columns and "document" in from_parquet[-1]["gold"]
