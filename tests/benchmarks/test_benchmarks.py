@@ -313,3 +313,49 @@ def test_a_training_attempt_cut_before_it_ends_still_counts_in_the_row_s_wall_ti
     assert attempts == ["train.0.log", "train.1.log"]
     assert row["train_attempts"] == 2 and 149 <= row["train_wall_seconds"] <= 152
     assert row["tokens_per_second"] is None
+
+
+def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperature(tmp_path, monkeypatch):
+    """bench tasks on a task without a training split: two cross-fitted folds, each scoring the other half with the
+    temperature fitted on its own held-out items; the raw and calibrated rows hold every test item once, with the
+    same labels, and `llmner score` reads both (accuracy and ECE with intervals). predict-labels is replaced by a
+    model that is 90% sure and right two times in three; every other step runs."""
+    from llmner.benchmarks import real, tasks
+
+    labels = ["World", "Sports", "Business", "Sci/Tech"]
+    items = [{"id": f"ag_news/test/{i}", "messages": [{"role": "system", "content": "Classify."},
+                                                      {"role": "user", "content": f"news {i}"},
+                                                      {"role": "assistant", "content": labels[i % 4]}],
+              "gold": {"task": "classification", "label": labels[i % 4], "labels": labels}} for i in range(40)]
+    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", 4, 42, None)
+    bench.out.mkdir(parents=True)
+    bench.test = bench.out / "test.jsonl"
+    bench.test.write_text("".join(json.dumps(item) + "\n" for item in items))
+    real_run = real.run
+
+    def fake_run(command, log_path):
+        if "predict-labels" not in command:
+            return real_run(command, log_path)
+        data, output = (Path(command[command.index(flag) + 1]) for flag in ("--data", "--output"))
+        with output.open("w") as handle:
+            for line in data.read_text().splitlines():
+                item = json.loads(line)
+                number, gold = int(item["id"].rsplit("/", 1)[1]), item["gold"]["label"]
+                guess = gold if number % 3 else labels[(labels.index(gold) + 1) % 4]
+                scores = {label: 0.9 if label == guess else 0.1 / 3 for label in labels}
+                handle.write(json.dumps({"id": item["id"], "label": guess, "confidence": 0.9, "scores": scores}) + "\n")
+        return 0.0
+
+    monkeypatch.setattr(tasks, "run", fake_run)
+    bench.label_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
+    folder = bench.out / "smollm2_untouched"
+    raw, calibrated = ([json.loads(line) for line in (folder / f"predictions_{variant}.jsonl").read_text().splitlines()]
+                       for variant in ("raw", "calibrated"))
+    assert sorted(p["id"] for p in raw) == sorted(p["id"] for p in calibrated) == sorted(i["id"] for i in items)
+    assert [p["label"] for p in raw] == [p["label"] for p in calibrated]
+    temperatures = bench.rows["smollm2_untouched"]["temperatures"]
+    assert set(temperatures) == {"fold0", "fold1"} and all(t > 1 for t in temperatures.values())  # 90% sure, 67% right
+    reports = {variant: json.loads(Path(bench.rows[f"smollm2_untouched_{variant}"]["report"]).read_text())
+               for variant in ("raw", "calibrated")}
+    assert reports["raw"]["accuracy"] == reports["calibrated"]["accuracy"] == pytest.approx(26 / 40)
+    assert reports["calibrated"]["ece"] < reports["raw"]["ece"] and "ece_ci" in reports["calibrated"]
