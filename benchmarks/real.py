@@ -45,7 +45,16 @@ BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
 MODEL = Path("models/smollm2-135m-instruct")
 CRF_CONFIG = Path("baselines/configs/smollm2_135m_lora_crf_conll.yml")
 RECIPE_SEED = 42  # the recipe's training seed: its row keeps the plain name
+# new tokens a prediction may take, by answer format: past the longest gold answer of the corpora here (CoNLL-2003
+# lines 123 tokens at most, inline 220; CCFBDCI's JSON 258 in test), so none is cut; generation stops at the end of
+# the answer anyway, and loop stop ends a runaway
+ANSWER_TOKENS = {"lines": 96, "inline": 256, "json": 384}
 SAVE_STEPS = 100  # a checkpoint every 800 sentences (~5 minutes of CPU training): what a cut run loses at most
+
+
+def answer_format_of(path: Path) -> str:
+    """The answer format an NER examples file is written in (its first example's: a converted file has one)."""
+    return read_examples(path, limit=1)[0].gold.answer_format
 
 
 def log(message: str) -> None:
@@ -216,6 +225,10 @@ class Bench(RowsFile):
         self.test = out_dir / ("conll_test_subset.jsonl" if dataset == "conll2003" else f"{dataset}_test_subset.jsonl")
         self.validation = self.converted / dataset / "validation.jsonl"
 
+    def own_format(self) -> str:
+        """The answer format of the corpus as converted (CoNLL-2003 and GMB: lines; zh_ner: seed 003's JSON)."""
+        return answer_format_of(self.test)
+
     def whole_test_set(self) -> bool:
         """Whether the rows are scored on every sentence of the dataset's test split (not a sample of it)."""
         return sum(1 for _ in read_records(self.test)) == sum(1 for _ in read_records(self.converted / self.dataset
@@ -237,7 +250,8 @@ class Bench(RowsFile):
         if not predictions.exists():
             log(f"{name}: predicting {self.test_size} sentences")
             facts["predict_seconds"] = round(run(llmner("predict", "--model", str(model), "--data", str(data),
-                                                        "--output", str(predictions), "--max-new-tokens", "96",
+                                                        "--output", str(predictions), "--max-new-tokens",
+                                                        str(ANSWER_TOKENS[answer_format_of(data)]),
                                                         "--batch-size", "16", "--dtype", "bfloat16", *extra),
                                                  folder / "predict.log"), 1)
         self.score_row(name, data, predictions, report, facts)
@@ -272,14 +286,14 @@ class Bench(RowsFile):
 
     def answering_in(self, records: list[dict], split: str, answer_format: str) -> list[dict]:
         """The same sentences (by id, in order) with their answers in `answer_format`."""
-        if answer_format == DEFAULT_FORMAT:
+        if answer_format == self.own_format():
             return records
         by_id = {e["id"]: e for e in read_records(self.in_format(split, answer_format))}
         return [by_id[e["id"]] for e in records]
 
     def format_test(self, answer_format: str) -> Path:
         """The test subset every CoNLL row is scored on, its answers in `answer_format`."""
-        if answer_format == DEFAULT_FORMAT:
+        if answer_format == self.own_format():
             return self.test
         path = self.out / f"conll_test_subset_{answer_format}.jsonl"
         if not path.exists():
@@ -287,13 +301,14 @@ class Bench(RowsFile):
         return path
 
     def lora(self, size: int, name: str | None = None, recipe: Path = RECIPE, prompt: str | None = None,
-             predict_options: tuple[str, ...] = (), answer_format: str = DEFAULT_FORMAT,
+             predict_options: tuple[str, ...] = (), answer_format: str | None = None,
              train_seed: int = RECIPE_SEED) -> Path:
         """The recipe derived onto `size` training sentences (the examples' own instruction, or the `prompt` style
         llmner derive --prompt names), trained with `train_seed`, predicted and scored; answers in `answer_format`, on
         the same sentences whatever the format. Training keeps a checkpoint every SAVE_STEPS steps: a cut run resumes
         from it, and the row's wall time adds up every attempt."""
         name = name or lora_row(size, train_seed)
+        answer_format = answer_format or self.own_format()
         folder = self.out / name
         output = folder / "output"
         if not (output / "adapter_model.safetensors").exists():
@@ -328,7 +343,7 @@ class Bench(RowsFile):
     def json_answers(self, size: int) -> None:
         """The seed-003 JSON answers against `lines`, the same sentences and steps; a JSON entity takes ~4× the
         tokens of a line, so its answers get 256 new tokens instead of 96 (loop stop ends a runaway either way)."""
-        self.lora(size, f"smollm2_lora_{size}_json", predict_options=("--max-new-tokens", "256"),
+        self.lora(size, f"smollm2_lora_{size}_json", predict_options=("--max-new-tokens", "256"),  # as measured
                   answer_format="json")
 
     def inline_answers(self, size: int, constrained: str | None = None, train_seed: int = RECIPE_SEED) -> None:
@@ -336,11 +351,10 @@ class Bench(RowsFile):
         sentence, so it gets 256 new tokens; `constrained` also predicts with that grounded decoding mode, where
         every answer is an exact copy and so grounded."""
         name = lora_row(size, train_seed, "inline")
-        adapter = self.lora(size, name, predict_options=("--max-new-tokens", "256"), answer_format="inline",
-                            train_seed=train_seed)
+        adapter = self.lora(size, name, answer_format="inline", train_seed=train_seed)
         if constrained:
             self.predict_row(f"{name}_constrained_{constrained}", adapter, self.format_test("inline"),
-                             ("--max-new-tokens", "256", "--constrained", constrained),
+                             ("--constrained", constrained),
                              kind=f"lora + constrained decoding ({constrained})", train_examples=size,
                              answer_format="inline")
 
@@ -468,8 +482,10 @@ class Bench(RowsFile):
         format is parsed in its own format against its own gold, and its mentions written back as lines (the same
         mentions, so the same strict F1)."""
         answer_format = row.get("answer_format", DEFAULT_FORMAT)
-        if answer_format == DEFAULT_FORMAT:
+        if answer_format == self.own_format():
             return row["predictions"]
+        if self.own_format() != DEFAULT_FORMAT:
+            raise DataError(self.test, None, f"expected lines answers to compare a {answer_format} row with")
         path = self.out / name / "predictions.as_lines.jsonl"
         if not path.exists():
             golds = {example.id: example.gold for example in read_examples(self.format_test(answer_format))}

@@ -285,6 +285,8 @@ def test_a_training_attempt_cut_before_it_ends_still_counts_in_the_row_s_wall_ti
 
     bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
     bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    bench.out.mkdir()
+    write_examples(bench.test, bench.train_pool)
     attempts = []
 
     def fake_run(command, log_path):
@@ -359,3 +361,56 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
                for variant in ("raw", "calibrated")}
     assert reports["raw"]["accuracy"] == reports["calibrated"]["accuracy"] == pytest.approx(26 / 40)
     assert reports["calibrated"]["ece"] < reports["raw"]["ece"] and "ece_ci" in reports["calibrated"]
+
+
+def write_examples(path: Path, examples: list[dict]) -> None:
+    path.write_text("".join(json.dumps(example, ensure_ascii=False) + "\n" for example in examples), encoding="utf-8")
+
+
+def test_a_corpus_answering_in_json_keeps_its_format_and_room_for_its_longer_answers(tmp_path, monkeypatch):
+    """zh_ner is converted with seed 003's JSON answers: its LoRA row trains and is scored in JSON (not labelled
+    `lines`, which the shipped re-score would parse as lines), and its answers get the JSON budget of new tokens
+    (CCFBDCI's longest test answer is 258 tokens: 96 would cut 72 of its 1,572)."""
+    from llmner.benchmarks import real
+    from llmner.core.answer_format import render_answer
+    from llmner.core.spans import Entity
+
+    five = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    in_json = [{**e, "messages": [*e["messages"][:-1], {"role": "assistant", "content": render_answer(
+        e["gold"]["text"], [Entity.of(x) for x in e["gold"]["entities"]], "json", e["gold"]["tokens"])}],
+        "gold": {**e["gold"], "answer_format": "json"}} for e in five]
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42, "zh_ner")
+    (bench.converted / "zh_ner").mkdir(parents=True)
+    for path in (bench.test, bench.converted / "zh_ner" / "test.jsonl"):  # the whole test split
+        write_examples(path, in_json)
+    bench.train_pool = in_json
+    real_run, commands = real.run, []
+
+    def fake_run(command, log_path):
+        commands.append(command)
+        folder = log_path.parent
+        if "derive" in command:
+            (folder / "train.jsonl").write_text((folder / "pool.jsonl").read_text())
+        elif "train" in command:
+            (folder / "output").mkdir(exist_ok=True)
+            (folder / "output" / "adapter_model.safetensors").write_text("")
+        elif "predict" in command:
+            write_examples(folder / "predictions.jsonl", [{"id": e["id"], "output": e["messages"][-1]["content"]}
+                                                          for e in in_json])
+        elif "score" in command:
+            return real_run(command, log_path)
+        return 0.0
+
+    monkeypatch.setattr(real, "run", fake_run)
+    monkeypatch.setattr(real, "training_tokens", lambda model, examples: 6000)
+    monkeypatch.setattr(real, "logged_train_runtime", lambda output: 25.0)
+    monkeypatch.setattr(real, "load_recipe", lambda path: {"micro_batch_size": 8, "num_epochs": 1})
+    bench.lora(5)
+    [predict] = [command for command in commands if "predict" in command]
+    assert predict[predict.index("--max-new-tokens") + 1] == str(real.ANSWER_TOKENS["json"]) == "384"
+    row = bench.rows["smollm2_lora_5"]
+    assert row["answer_format"] == "json"
+    assert json.loads(Path(row["report"]).read_text())["entity"]["micro"]["f1"] == 1.0
+    assert bench.as_lines("smollm2_lora_5", row) == row["predictions"]  # compared in the corpus's own format
+    bench.ship(tmp_path / "shipped")
+    assert json.loads((tmp_path / "shipped" / "figures.json").read_text())["smollm2_lora_5"]["answer_format"] == "json"
