@@ -213,6 +213,14 @@ class RowsFile:
             written.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
             written.replace(self.rows_path)  # whole or not at all: a reader never sees half a file
 
+    def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
+        """The row's predictions scored against `gold` by `llmner score` (once), its facts and report saved."""
+        if not report.exists() or name not in self.rows:
+            run(llmner("score", "--data", str(gold), "--pred", str(predictions), "--json", str(report),
+                       "--system", name), report.with_suffix(".log"))
+            self.save_row(name, {**self.rows.get(name, {}), **facts, "report": str(report),
+                                 "predictions": str(predictions)})
+
 
 class Bench(RowsFile):
     def __init__(self, data_dir: Path, out_dir: Path, test_size: int, sizes: list[int], seed: int,
@@ -255,13 +263,6 @@ class Bench(RowsFile):
                                                         "--batch-size", "16", "--dtype", "bfloat16", *extra),
                                                  folder / "predict.log"), 1)
         self.score_row(name, data, predictions, report, facts)
-
-    def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
-        if not report.exists() or name not in self.rows:
-            run(llmner("score", "--data", str(gold), "--pred", str(predictions), "--json", str(report),
-                       "--system", name), report.with_suffix(".log"))
-            self.save_row(name, {**self.rows.get(name, {}), **facts, "report": str(report),
-                                 "predictions": str(predictions)})
 
     def zero_shot(self) -> None:
         self.predict_row("smollm2_zero_shot", MODEL, self.test, kind="prompting", shots=0)

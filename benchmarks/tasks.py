@@ -158,11 +158,7 @@ class TaskBench(RowsFile):
             self.score(f"{name}_{variant}", path, self.rows[name])
 
     def score(self, name: str, predictions: Path, facts: dict) -> None:
-        report = predictions.with_name(f"report_{name}.json")
-        if not report.exists() or name not in self.rows:
-            run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--json", str(report),
-                       "--system", name), report.with_suffix(".log"))
-            self.save_row(name, {**facts, "report": str(report), "predictions": str(predictions)})
+        self.score_row(name, self.test, predictions, predictions.with_name(f"report_{name}.json"), facts)
 
     def lora(self, fold: Fold) -> Path:
         """The recipe derived onto the fold's training items, trained (a checkpoint every SAVE_STEPS steps)."""
