@@ -478,10 +478,10 @@ class Bench(RowsFile):
             (dest / verdict.name).write_bytes(verdict.read_bytes())
         return list(figures)
 
-    def as_lines(self, name: str, row: dict) -> str:
-        """The row's predictions as `lines` answers, what the reference's gold reads: a row trained in another answer
-        format is parsed in its own format against its own gold, and its mentions written back as lines (the same
-        mentions, so the same strict F1)."""
+    def in_reference_format(self, name: str, row: dict) -> str:
+        """The row's predictions in the corpus's own answer format, the one the reference's gold reads. A CoNLL-2003
+        row trained in another format is parsed in that format against its own gold and its mentions written back as
+        lines (the same mentions, so the same strict F1)."""
         answer_format = row.get("answer_format", DEFAULT_FORMAT)
         if answer_format == self.own_format():
             return row["predictions"]
@@ -503,7 +503,7 @@ class Bench(RowsFile):
             out = self.out / name / "compare.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             run(llmner("compare", "--data", str(gold), "--pred", self.rows[reference]["predictions"],
-                       "--pred", self.as_lines(name, row), "--json", str(out)), out.with_suffix(".log"))
+                       "--pred", self.in_reference_format(name, row), "--json", str(out)), out.with_suffix(".log"))
             self.save_row(name, {**row, "comparison": str(out)})
 
 

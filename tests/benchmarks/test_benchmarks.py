@@ -411,6 +411,6 @@ def test_a_corpus_answering_in_json_keeps_its_format_and_room_for_its_longer_ans
     row = bench.rows["smollm2_lora_5"]
     assert row["answer_format"] == "json"
     assert json.loads(Path(row["report"]).read_text())["entity"]["micro"]["f1"] == 1.0
-    assert bench.as_lines("smollm2_lora_5", row) == row["predictions"]  # compared in the corpus's own format
+    assert bench.in_reference_format("smollm2_lora_5", row) == row["predictions"]  # compared in the corpus's own format
     bench.ship(tmp_path / "shipped")
     assert json.loads((tmp_path / "shipped" / "figures.json").read_text())["smollm2_lora_5"]["answer_format"] == "json"
