@@ -213,6 +213,21 @@ class RowsFile:
             written.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
             written.replace(self.rows_path)  # whole or not at all: a reader never sees half a file
 
+    def pin_options(self, options: dict) -> None:
+        """The options that choose the sentences every row is trained and scored on, kept in options.json beside
+        rows.json on the first run. Steps are skipped once their files exist, so a later run with other values would
+        silently reuse the first run's sample and rows under the same names: it stops instead, naming the option."""
+        path = self.rows_path.with_name("options.json")
+        pinned = read_json(path) if path.exists() else {}
+        changed = [f"--{key.replace('_', '-')} {pinned[key]} (not {value})" for key, value in options.items()
+                   if key in pinned and pinned[key] != value]
+        if changed:
+            raise DataError(path, None, f"expected the options this out-dir was measured with, {', '.join(changed)}; "
+                                        "give another --out-dir for other ones")
+        if options.items() - pinned.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({**pinned, **options}, indent=2) + "\n", encoding="utf-8")
+
     def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
         """The row's predictions scored against `gold` by `llmner score` (once), its facts and report saved."""
         if not report.exists() or name not in self.rows:
@@ -246,9 +261,10 @@ class Bench(RowsFile):
     def prepare(self) -> None:
         prepare_inputs(self.data_dir, self.converted, self.dataset, self.out)
         self.train_pool = read_records(self.converted / self.dataset / "train.jsonl")
+        split = read_records(self.converted / self.dataset / "test.jsonl")
+        self.pin_options({"corpus": self.dataset, "test_size": min(self.test_size, len(split)), "seed": self.seed})
         if not self.test.exists():
-            write_jsonl(self.test, seeded_sample(read_records(self.converted / self.dataset / "test.jsonl"),
-                                                 self.test_size, self.seed))
+            write_jsonl(self.test, seeded_sample(split, self.test_size, self.seed))
 
     # --- rows ----------------------------------------------------------------------------------------------------
     def predict_row(self, name: str, model: Path, data: Path, extra: tuple[str, ...] = (), **facts) -> None:

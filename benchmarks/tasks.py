@@ -102,9 +102,11 @@ class TaskBench(RowsFile):
         self.out.mkdir(parents=True, exist_ok=True)
         prepare_inputs(self.data_dir, self.converted.parent, self.task, self.root)
         self.test = self.out / "test.jsonl"
+        records = read_records(self.converted / "test.jsonl")
+        test_size = min(self.test_size or len(records), len(records))
+        self.pin_options({"test_size": test_size, "size": self.size, "seed": self.seed})
         if not self.test.exists():
-            records = read_records(self.converted / "test.jsonl")
-            write_jsonl(self.test, seeded_sample(records, self.test_size or len(records), self.seed))
+            write_jsonl(self.test, seeded_sample(records, test_size, self.seed))
 
     def folds(self) -> list[Fold]:
         """The task's own splits where it has a training split; else two cross-fitted halves of the test items."""

@@ -414,3 +414,33 @@ def test_a_corpus_answering_in_json_keeps_its_format_and_room_for_its_longer_ans
     assert bench.in_reference_format("smollm2_lora_5", row) == row["predictions"]  # compared in the corpus's own format
     bench.ship(tmp_path / "shipped")
     assert json.loads((tmp_path / "shipped" / "figures.json").read_text())["smollm2_lora_5"]["answer_format"] == "json"
+
+
+def test_an_out_dir_measured_with_other_options_is_refused_not_mixed(tmp_path, monkeypatch):
+    """A bench's rows are trained and scored on the sentences its options chose, and every step is skipped once its
+    files exist: a second run into the same out-dir with another --test-size, --seed, --corpus or (bench tasks)
+    --size would reuse the first run's test sample and rows under the same names. It stops instead, naming the option;
+    more sizes or training seeds only add rows, so they are allowed."""
+    from llmner.benchmarks import real, tasks
+    from llmner.core.errors import DataError
+
+    monkeypatch.setattr(real, "prepare_inputs", lambda *args: None)
+    monkeypatch.setattr(tasks, "prepare_inputs", lambda *args: None)
+    five = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    out, whole = tmp_path / "o", tmp_path / "whole"
+    for folder in (out, whole):
+        for dataset in ("conll2003", "gmb", "ag_news"):
+            (folder / "data" / dataset).mkdir(parents=True)
+            for split in ("train", "test"):
+                write_examples(folder / "data" / dataset / f"{split}.jsonl", five)
+    real.Bench(tmp_path, out, 3, [5], 42).prepare()
+    real.Bench(tmp_path, out, 3, [5, 10], 42).prepare()  # one more size: new rows on the same sentences
+    real.Bench(tmp_path, whole, 9, [5], 42).prepare()
+    real.Bench(tmp_path, whole, 5, [5], 42).prepare()  # both mean the whole test split of 5
+    for other, option in (((4, [5], 42), "--test-size 3"), ((3, [5], 7), "--seed 42"),
+                          ((3, [5], 42, "gmb"), "--corpus conll2003")):
+        with pytest.raises(DataError, match=f"options.json: expected .*{option}"):
+            real.Bench(tmp_path, out, *other).prepare()
+    tasks.TaskBench(tmp_path, out, "ag_news", 4, 42, None).prepare()
+    with pytest.raises(DataError, match="--size 4"):
+        tasks.TaskBench(tmp_path, out, "ag_news", 3, 42, None).prepare()
