@@ -38,7 +38,7 @@ from llmner.core.errors import DataError
 from llmner.core.examples import draw_shots
 from llmner.core.io import read_json, read_jsonl, write_jsonl
 from llmner.core.recipes import load_recipe
-from llmner.core.schemas import read_examples, read_records
+from llmner.core.schemas import NerPrediction, read_examples, read_records
 
 RECIPE = Path("recipes/smollm2_135m_lora_conll.yml")
 BEFORE_RECIPE = Path("benchmarks/fixtures/smollm2_135m_lora_conll.before.yml")
@@ -189,6 +189,14 @@ def prepare_inputs(data_dir: Path, converted: Path, dataset: str, logs: Path) ->
         run(llmner("data", "convert-all", "--data-dir", str(data_dir), "--out-dir", str(converted)),
             logs / "convert.log")
     run(llmner("model", "--out-dir", str(MODEL)), logs / "model.log")
+
+
+def answers_are_spans(predictions: Path) -> bool:
+    """Whether a predictions file holds character spans (spaCy's, the CRF's), which no answer format parses, rather
+    than generated text."""
+    for _, record in read_jsonl(predictions):
+        return NerPrediction.model_validate(record).entities is not None
+    return False
 
 
 class RowsFile:
@@ -499,7 +507,7 @@ class Bench(RowsFile):
         row trained in another format is parsed in that format against its own gold and its mentions written back as
         lines (the same mentions, so the same strict F1)."""
         answer_format = row.get("answer_format", DEFAULT_FORMAT)
-        if answer_format == self.own_format():
+        if answer_format == self.own_format() or answers_are_spans(Path(row["predictions"])):
             return row["predictions"]
         if self.own_format() != DEFAULT_FORMAT:
             raise DataError(self.test, None, f"expected lines answers to compare a {answer_format} row with")

@@ -444,3 +444,20 @@ def test_an_out_dir_measured_with_other_options_is_refused_not_mixed(tmp_path, m
     tasks.TaskBench(tmp_path, out, "ag_news", 4, 42, None).prepare()
     with pytest.raises(DataError, match="--size 4"):
         tasks.TaskBench(tmp_path, out, "ag_news", 3, 42, None).prepare()
+
+
+def test_a_span_row_of_a_json_corpus_is_compared_as_it_is(tmp_path):
+    """spaCy's and the CRF's predictions are character spans, in no answer format: on zh_ner (JSON answers) the
+    spaCy row is compared with the LoRA row as it is, where it used to be taken for a `lines` row and refused."""
+    from llmner.benchmarks import real
+
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42, "zh_ner")
+    bench.out.mkdir(parents=True)
+    write_examples(bench.test, [{"id": "zh_ner/test/0", "messages": [
+        {"role": "user", "content": "张三在北京"}, {"role": "assistant", "content": '[{"PER": "张三"}]'}], "gold": {
+        "task": "ner", "text": "张三在北京", "entities": [{"start": 0, "end": 2, "label": "PER"}],
+        "answer_format": "json"}}])
+    spans = tmp_path / "spans.jsonl"
+    write_examples(spans, [{"id": "zh_ner/test/0", "entities": [{"start": 0, "end": 2, "label": "PER"}]}])
+    row = {"kind": "spacy", "predictions": str(spans)}
+    assert bench.in_reference_format("spacy_5", row) == str(spans)
