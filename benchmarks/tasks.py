@@ -138,14 +138,17 @@ class TaskBench(RowsFile):
         raw_path, calibrated_path = folder / "predictions_raw.jsonl", folder / "predictions_calibrated.jsonl"
         if not calibrated_path.exists():
             raw, calibrated, temperatures = [], [], {}
+            seconds = dict(self.rows.get(name, {}).get("score_seconds", {}))
             for fold in self.folds():
                 both = folder / f"{fold.name}_scored.jsonl"
                 if not both.exists():
                     inputs = folder / f"{fold.name}_inputs.jsonl"
                     write_jsonl(inputs, [*read_records(fold.test), *read_records(fold.calibration)])
                     log(f"{name} ({fold.name}): scoring the labels of {sum(1 for _ in read_records(inputs))} items")
-                    run(llmner("predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output",
-                               str(both), "--batch-size", "16", "--dtype", "bfloat16"), folder / f"{fold.name}.log")
+                    seconds[fold.name] = round(run(llmner(
+                        "predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output",
+                        str(both), "--batch-size", "16", "--dtype", "bfloat16"), folder / f"{fold.name}.log"), 1)
+                    self.save_row(name, {**self.rows.get(name, {}), "score_seconds": seconds})
                 scored = {p.id: p for _, p, _ in read_valid(both, ClassificationPrediction, "a prediction")}
                 examples, held_examples = read_examples(fold.test), read_examples(fold.calibration)
                 fold_raw = [scored[e.id] for e in examples]
@@ -182,16 +185,17 @@ class TaskBench(RowsFile):
         predictions = folder / "predictions.jsonl"
         if not predictions.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            parts = []
+            parts, seconds = [], 0.0
             for fold in self.folds():
                 model, part = folder / f"model_{fold.name}", folder / f"{fold.name}.jsonl"
-                run(llmner("baseline", "tfidf", "train", "--data", str(fold.train), "--out-dir", str(model),
-                           "--analyzer", CLASSIFICATION[self.task]), folder / f"train_{fold.name}.log")
-                run(llmner("baseline", "tfidf", "predict", "--model", str(model), "--data", str(fold.test),
-                           "--output", str(part)), folder / f"predict_{fold.name}.log")
+                seconds += run(llmner("baseline", "tfidf", "train", "--data", str(fold.train), "--out-dir", str(model),
+                                      "--analyzer", CLASSIFICATION[self.task]), folder / f"train_{fold.name}.log")
+                seconds += run(llmner("baseline", "tfidf", "predict", "--model", str(model), "--data", str(fold.test),
+                                      "--output", str(part)), folder / f"predict_{fold.name}.log")
                 parts += [p for _, p in read_jsonl(part)]
             write_jsonl(predictions, parts)
-        self.score(name, predictions, {"kind": "tf-idf + logistic regression"})
+            self.save_row(name, {"wall_seconds": round(seconds, 1)})
+        self.score(name, predictions, {**self.rows.get(name, {}), "kind": "tf-idf + logistic regression"})
 
     def mcq(self) -> None:
         fold = self.folds()[0]
@@ -202,12 +206,13 @@ class TaskBench(RowsFile):
             predictions = folder / "predictions.jsonl"
             if not predictions.exists():
                 log(f"{name}: answering {sum(1 for _ in read_records(self.test))} questions")
-                run(llmner("predict", "--model", str(model), "--data", str(self.test), "--output", str(predictions),
-                           "--max-new-tokens", "8", "--batch-size", "16", "--dtype", "bfloat16"),
-                    folder / "predict.log")
+                seconds = run(llmner("predict", "--model", str(model), "--data", str(self.test), "--output",
+                                     str(predictions), "--max-new-tokens", "8", "--batch-size", "16", "--dtype",
+                                     "bfloat16"), folder / "predict.log")
                 run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--submission",
                            str(folder / "submission.csv")), folder / "submission.log")
-            self.score(name, predictions, {"kind": "generation, strict letter"})
+                self.save_row(name, {"predict_seconds": round(seconds, 1)})
+            self.score(name, predictions, {**self.rows.get(name, {}), "kind": "generation, strict letter"})
 
     def classification(self) -> None:
         folds = self.folds()
@@ -224,7 +229,8 @@ class TaskBench(RowsFile):
         if not (self.converted / "train.jsonl").exists():
             lines += ["Protocol: 2-fold cross-fitted on the test split (no training split here): each half scored by "
                       "models trained and calibrated on the other half only. Non-standard.", ""]
-        lines += ["| row | kind | accuracy [95% CI] | ECE [95% CI] | temperature |", "|---|---|---|---|---|"]
+        lines += ["| row | kind | accuracy [95% CI] | ECE [95% CI] | temperature | cost on this machine |",
+                  "|---|---|---|---|---|---|"]
         for name, row in self.rows.items():
             if "report" not in row:
                 continue
@@ -234,10 +240,27 @@ class TaskBench(RowsFile):
             temperature = ", ".join(f"{t:.2f}" for t in base.get("temperatures", {}).values()) \
                 if name.endswith("_calibrated") else "1"
             accuracy = interval(report["accuracy"], report.get("accuracy_ci"))
-            lines.append(f"| `{name}` | {row.get('kind', '')} | {accuracy} | {ece} | {temperature} |")
+            lines.append(f"| `{name}` | {row.get('kind', '')} | {accuracy} | {ece} | {temperature} | "
+                         f"{self.cost(name)} |")
         path = self.out / "results.md"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
+
+    def cost(self, name: str) -> str:
+        """What a row cost, from the seconds its steps recorded: LoRA training (every fold), then scoring or
+        prediction; a step that ran before its time was recorded is left out, not guessed."""
+        base = name.removesuffix("_raw").removesuffix("_calibrated")
+        row = {**self.rows.get(base, {}), **self.rows.get(name, {})}
+        parts = []
+        if base.startswith("smollm2_lora"):
+            walls = [self.rows[k]["train_wall_seconds"] for k in self.rows if k.startswith("lora_")]
+            parts.append(f"LoRA trained in {sum(walls):,.0f} s" + (f" ({len(walls)} folds)" if len(walls) > 1 else ""))
+        if "score_seconds" in row:
+            parts.append(f"labels scored in {sum(row['score_seconds'].values()):,.0f} s")
+        for key, what in (("predict_seconds", "answered in"), ("wall_seconds", "trained and predicted in")):
+            if key in row:
+                parts.append(f"{what} {row[key]:,.0f} s")
+        return "; ".join(parts) or "not recorded"
 
     def _test_count(self) -> int:
         return sum(1 for _ in read_records(self.test))

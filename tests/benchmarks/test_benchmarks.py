@@ -346,7 +346,7 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
                 guess = gold if number % 3 else labels[(labels.index(gold) + 1) % 4]
                 scores = {label: 0.9 if label == guess else 0.1 / 3 for label in labels}
                 handle.write(json.dumps({"id": item["id"], "label": guess, "confidence": 0.9, "scores": scores}) + "\n")
-        return 0.0
+        return 12.5  # seconds
 
     monkeypatch.setattr(tasks, "run", fake_run)
     bench.label_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
@@ -361,6 +361,9 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
                for variant in ("raw", "calibrated")}
     assert reports["raw"]["accuracy"] == reports["calibrated"]["accuracy"] == pytest.approx(26 / 40)
     assert reports["calibrated"]["ece"] < reports["raw"]["ece"] and "ece_ci" in reports["calibrated"]
+    assert bench.rows["smollm2_untouched"]["score_seconds"] == {"fold0": 12.5, "fold1": 12.5}
+    results = bench.write_results().read_text()
+    assert results.count("labels scored in 25 s") == 2  # each row says what it cost: the raw and calibrated rows
 
 
 def write_examples(path: Path, examples: list[dict]) -> None:
