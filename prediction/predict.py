@@ -37,6 +37,7 @@ from llmner.core.tasks import prompt_turns
 from llmner.prediction.constrained import MODES as CONSTRAINT_MODES
 from llmner.prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
 from llmner.prediction.loop_stop import loop_stop_factory
+from llmner.prediction.partial import PartialAnswers
 from llmner.prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
 from llmner.prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
@@ -213,9 +214,10 @@ def load_model(model: str, quantization: str | None, dtype: str = "auto", merge:
 
 
 def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size: int, max_new_tokens: int,
-                          logits_processor_factory=None, stopping_factory=None, prefix_cache: bool = True) -> list[str]:
+                          logits_processor_factory=None, stopping_factory=None, prefix_cache: bool = True,
+                          on_batch=None) -> list[str]:
     """Greedy answers, longest prompts first; with `prefix_cache` the prompt all examples share is encoded once
-    (prediction.prefix_cache)."""
+    (prediction.prefix_cache). `on_batch(indices, texts)` is called as each batch ends."""
     import torch
     from tqdm import tqdm
 
@@ -242,8 +244,11 @@ def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size
                                            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                                            **extra)
             new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-            for i, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
+            texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            for i, text in zip(batch, texts):
                 outputs[i] = text
+            if on_batch is not None:
+                on_batch(batch, texts)
             progress.update(len(batch))
     return outputs
 
@@ -315,22 +320,30 @@ def gpu_groups(gpus: list[str], per_worker: int) -> list[list[str]]:
 
 def generate_answers(model, tokenizer, examples: list[Example], prompts: list[str], batch_size: int,
                      max_new_tokens: int, constrained: str | None = None, loop_stop: bool = False,
-                     prefix_cache: bool = True) -> list[str]:
+                     prefix_cache: bool = True, on_answers=None) -> list[str]:
     """Greedy batched answers; constrained ones keep only complete, grounded lines (see prediction.constrained);
-    with `loop_stop` an NER answer ends where it starts to loop (prediction.loop_stop)."""
+    with `loop_stop` an NER answer ends where it starts to loop (prediction.loop_stop). `on_answers(ids, answers)`
+    gets each batch's finished answers as it ends (prediction.partial keeps them)."""
     encoded = prompt_token_ids(tokenizer, prompts)
     stopping = loop_stop_factory(tokenizer, examples) if loop_stop else None
-    if not constrained:
-        return generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, stopping_factory=stopping,
-                                     prefix_cache=prefix_cache)
-    if constrained == "skip":
-        outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens,
-                                        stopping_factory=stopping, prefix_cache=prefix_cache)
-        return [grounded_lines(grammar_of(example), text) for example, text in zip(examples, outputs)]
-    factory = grounded_factory(tokenizer, examples, constrained)
-    outputs = generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory,
-                                    prefix_cache=prefix_cache)
-    return [complete_answer(grammar, text) for grammar, text in zip(factory.grammars, outputs)]
+    factory = grounded_factory(tokenizer, examples, constrained) if constrained in ("end", "force") else None
+
+    def finished(i: int, text: str) -> str:
+        if constrained == "skip":
+            return grounded_lines(grammar_of(examples[i]), text)
+        return complete_answer(factory.grammars[i], text) if factory else text
+
+    answers = [""] * len(examples)
+
+    def on_batch(batch: list[int], texts: list[str]) -> None:
+        for i, text in zip(batch, texts):
+            answers[i] = finished(i, text)
+        if on_answers is not None:
+            on_answers([examples[i].id for i in batch], [answers[i] for i in batch])
+
+    generate_transformers(model, tokenizer, encoded, batch_size, max_new_tokens, factory,
+                          None if factory else stopping, prefix_cache, on_batch)
+    return answers
 
 
 def check_constrainable(data: str) -> None:
@@ -341,6 +354,15 @@ def check_constrainable(data: str) -> None:
         if not example.gold.labels:
             raise DataError(data, line, f"expected NER examples with gold.labels (the label set) for --constrained; "
                                         f"example {example.id!r} has none")
+
+
+def run_settings(model: str, data: str, **settings) -> dict:
+    """What decides a run's answers, as a partial file records it: the model and the data by what they hold
+    (absolute path; the data's sha256), and every generation option."""
+    from llmner.core.io import sha256_of
+
+    where = str(Path(model).resolve()) if Path(model).exists() else model
+    return {"model": where, "data_sha256": sha256_of(data), **settings}
 
 
 def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[Example]:
@@ -408,7 +430,7 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
                                    loop_stop=loop_stop, prefix_cache=prefix_cache)
         click.echo(f"wrote {count} predictions to {output} ({len(groups)} workers)", err=True)
         return
-    started = None
+    started, partial = None, None
     if not records:  # a shard can be empty (fewer examples than workers)
         outputs = []
     elif backend == "vllm":
@@ -419,13 +441,26 @@ def predict(model, data, output, batch_size, max_new_tokens, quantization, backe
         outputs = generate_vllm(model, prompt_token_ids(tokenizer, prompts), max_new_tokens, quantization,
                                 tensor_parallel)
     else:
+        settings = run_settings(model, data, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                quantization=quantization, dtype=dtype, chat_template=chat_template,
+                                constrained=constrained, merge=merge, loop_stop=loop_stop, prefix_cache=prefix_cache,
+                                examples=examples, shard=shard)
+        partial = PartialAnswers(output, settings)
+        todo = [example for example in records if example.id not in partial.answers]
+        if partial.answers:
+            click.echo(f"resuming: {len(records) - len(todo)} of {len(records)} examples were answered before the "
+                       f"run was cut ({partial.path})", err=True)
         loaded, tokenizer = load_model(model, quantization, dtype, merge)
-        prompts = training_prompts(tokenizer, records, chat_template, model)
+        prompts = training_prompts(tokenizer, todo, chat_template, model)
         started = time.perf_counter()
-        outputs = generate_answers(loaded, tokenizer, records, prompts, batch_size, max_new_tokens, constrained,
-                                   loop_stop == "on", prefix_cache)
+        if todo:
+            generate_answers(loaded, tokenizer, todo, prompts, batch_size, max_new_tokens, constrained,
+                             loop_stop == "on", prefix_cache, on_answers=partial.add)
+        outputs = [partial.answers[example.id] for example in records]
     count = write_jsonl(output, (PREDICTIONS[e.gold.task](id=e.id, output=text).to_json()
                                  for e, text in zip(records, outputs)))
+    if partial is not None:
+        partial.remove()
     timing = "" if started is None else f" (generated in {time.perf_counter() - started:.1f} s)"
     click.echo(f"wrote {count} predictions to {output}{timing}", err=True)
 

@@ -318,3 +318,48 @@ def test_constrained_decoding_of_an_example_without_its_label_set_is_one_line(tm
     assert result.exit_code == 2
     assert result.output.strip() == (f"error: {data}:1: expected NER examples with gold.labels (the label set) for "
                                      "--constrained; example 'x/test/0' has none")
+
+
+# --- a cut run resumes ----------------------------------------------------------------------------------------------
+
+class CutModel(RecordingModel):
+    """RecordingModel that raises at its `cut_at`-th generate call, as a run killed mid-way would stop."""
+
+    def __init__(self, cut_at: int | None = None):
+        super().__init__()
+        self.calls, self.cut_at = 0, cut_at
+
+    def generate(self, **kwargs):
+        self.calls += 1
+        if self.calls == self.cut_at:
+            raise KeyboardInterrupt
+        return super().generate(**kwargs)
+
+
+def test_a_cut_prediction_resumes_where_it_stopped_and_pays_only_for_the_rest(tmp_path, monkeypatch):
+    """Hours of generation are not paid twice: each finished batch is kept in OUTPUT.partial, and the same command
+    run again after a cut generates only the examples without an answer, then writes OUTPUT whole (in the examples'
+    order) and removes the partial file. A partial file of other settings is refused, not mixed in."""
+    from llmner.prediction import predict
+
+    tokenizer = hub_style_tokenizer("llama3", tmp_path / "model")
+    tokenizer.padding_side, tokenizer.pad_token = "left", tokenizer.pad_token or tokenizer.eos_token
+    models = [CutModel(cut_at=2), CutModel(), CutModel(cut_at=1)]
+    monkeypatch.setattr(predict, "load_model", lambda *args, **kwargs: (models.pop(0), tokenizer))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    output, same = tmp_path / "predictions.jsonl", ("--backend", "transformers", "--batch-size", "1",
+                                                      "--no-prefix-cache")
+    first = run_predict(tmp_path / "model", output, *same)
+    assert first.exit_code != 0 and not output.exists()
+    resumed = models[0]
+    assert run_predict(tmp_path / "model", output, *same).exit_code == 0
+    assert len(resumed.rows) == len(EXAMPLES) - 1  # one example was answered before the cut
+    assert [json.loads(line)["id"] for line in output.read_text().splitlines()] == [e["id"] for e in EXAMPLES]
+    assert not (tmp_path / "predictions.jsonl.partial").exists()
+
+    output.unlink()
+    assert run_predict(tmp_path / "model", output, *same).exit_code != 0  # cut again before its first answer
+    (tmp_path / "predictions.jsonl.partial").write_text(json.dumps({"settings": {"max_new_tokens": 99}}) + "\n")
+    other = run_predict(tmp_path / "model", output, *same)
+    assert other.exit_code == 2 and other.stderr.count("\n") == 1, other.output
+    assert "predictions.jsonl.partial:1: expected" in other.stderr and "max_new_tokens" in other.stderr
