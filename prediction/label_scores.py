@@ -19,6 +19,7 @@ from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import write_jsonl
 from llmner.core.schemas import ClassificationPrediction, Example, read_examples
+from llmner.prediction.partial import PartialAnswers
 from llmner.prediction.predict import (
     CHAT_TEMPLATE,
     DATA,
@@ -30,6 +31,7 @@ from llmner.prediction.predict import (
     SHARD,
     examples_to_predict,
     load_model,
+    run_settings,
     training_prompts,
 )
 
@@ -45,8 +47,9 @@ def padded(tokenizer, rows: list[list[int]], side: str):
 
 
 def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[str]],
-                   prompts_per_batch: int = 16) -> list[list[float]]:
-    """[example][label] summed log-probabilities of each of the example's own labels' completion.
+                   prompts_per_batch: int = 16, on_batch=None) -> list[list[float]]:
+    """[example][label] summed log-probabilities of each of the example's own labels' completion; `on_batch(indices,
+    scores)` is called as each batch ends.
 
     Each prompt is run once: its key/value cache is copied to one row per candidate label, and only the labels'
     few tokens are run on top (the prompt is most of the tokens, so this is about as many times faster as there are
@@ -82,7 +85,10 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
         for r, ((b, j), target) in enumerate(zip(rows, label_rows)):
             total = first[b, target[0]] + sum(rest[r, k - 1, token] for k, token in enumerate(target) if k)
             row_scores[b, j] = float(total)
-        scores += [[row_scores[b, j] for j in range(len(targets[i]))] for b, i in enumerate(batch)]
+        batch_scores = [[row_scores[b, j] for j in range(len(targets[i]))] for b, i in enumerate(batch)]
+        if on_batch is not None:
+            on_batch(list(batch), batch_scores)
+        scores += batch_scores
     return scores
 
 
@@ -158,12 +164,24 @@ def predict_labels(model, data, output, batch_size, quantization, dtype, chat_te
     validation = read_examples(calibration_data) if calibration_data else None
     if validation:
         check_classification(validation, calibration_data)
+    # a cut run's finished batches are kept and not scored again (prediction.partial)
+    partial = PartialAnswers(output, run_settings(model, data, batch_size=batch_size, quantization=quantization,
+                                                  dtype=dtype, chat_template=chat_template, examples=examples,
+                                                  shard=shard, scoring="label log-probabilities"))
+    todo = [example for example in records if example.id not in partial.answers]
+    if partial.answers:
+        click.echo(f"resuming: {len(records) - len(todo)} of {len(records)} examples were scored before the run was "
+                   f"cut ({partial.path})", err=True)
     loaded, tokenizer = load_model(model, quantization, dtype)
 
-    def scores_of(chosen):
+    def scores_of(chosen, on_batch=None):
         prompts = training_prompts(tokenizer, chosen, chat_template, model)
-        return label_logprobs(loaded, tokenizer, prompts, [e.gold.labels for e in chosen], batch_size)
+        return label_logprobs(loaded, tokenizer, prompts, [e.gold.labels for e in chosen], batch_size, on_batch)
 
     temperature = fit_temperature(scores_of(validation), gold_indices(validation)) if validation else 1.0
-    count = write_jsonl(output, (p.to_json() for p in predictions(records, scores_of(records), temperature)))
+    if todo:
+        scores_of(todo, lambda batch, scores: partial.add([todo[i].id for i in batch], scores))
+    scores = [partial.answers[example.id] for example in records]
+    count = write_jsonl(output, (p.to_json() for p in predictions(records, scores, temperature)))
+    partial.remove()
     click.echo(f"wrote {count} predictions to {output} (softmax temperature {temperature:.3f})", err=True)

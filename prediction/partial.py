@@ -1,10 +1,11 @@
 """Answers kept as each batch ends, so a cut prediction run resumes where it stopped instead of paying again.
 
-`llmner predict` appends every finished batch's answers to OUTPUT.partial, after a first line holding the run's
-settings, and writes OUTPUT whole at the end (then removes the partial file). Run the same command again after a cut
-and only the examples without an answer are generated. A partial file written under other settings (another model,
-other data, another answer budget) is refused, never mixed in. The resumed examples are batched anew, so a rare
-near-tie can end differently from an uncut run, as it can under another --batch-size.
+`llmner predict` (answers) and `llmner predict-labels` (each example's label log-probabilities) append every finished
+batch to OUTPUT.partial, after a first line holding the run's settings, and write OUTPUT whole at the end (then remove
+the partial file). Run the same command again after a cut and only the examples without an answer are computed. A
+partial file written under other settings (another model, other data, another answer budget) is refused, never mixed
+in. Resumed examples are batched anew, so a rare near-tie can end differently from an uncut run, as it can under
+another --batch-size.
 """
 
 from __future__ import annotations

@@ -117,3 +117,44 @@ def test_predict_labels_refuses_examples_it_cannot_classify(tmp_path):
     result = llmner("predict-labels", "--model", tmp_path / "no-model", "--data", tmp_path / "ner.jsonl",
                     "--output", tmp_path / "p.jsonl")
     assert result.exit_code == 2 and "ner.jsonl: expected classification examples" in result.stderr
+
+
+class CutAfter:
+    """The model, but a call past `calls` raises, as a run killed mid-way stops (each batch calls it twice)."""
+
+    def __init__(self, model, calls: int | None = None):
+        self.model, self.calls, self.made = model, calls, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def __call__(self, **kwargs):
+        self.made += 1
+        if self.calls is not None and self.made > self.calls:
+            raise KeyboardInterrupt
+        return self.model(**kwargs)
+
+
+def test_a_cut_label_scoring_resumes_and_pays_only_for_the_rest(tiny, tmp_path, monkeypatch):
+    """predict-labels keeps each finished batch's label log-probabilities in OUTPUT.partial: run again after a cut,
+    it scores only the examples without them, and writes the same predictions an uncut run writes."""
+    from llmner.prediction import predict
+
+    folder, path, _ = tiny
+    uncut, output = tmp_path / "uncut.jsonl", tmp_path / "p.jsonl"
+    command = ("predict-labels", "--model", folder, "--data", path, "--batch-size", "4", "--output")
+    assert llmner(*command, uncut).exit_code == 0
+    models = [2, None]  # the first run is cut after its first batch (two calls)
+
+    def load(*args, **kwargs):
+        model, tokenizer = predict.load_model(*args, **kwargs)
+        models[0] = CutAfter(model, models[0])
+        return models.pop(0), tokenizer
+
+    monkeypatch.setattr(label_scores, "load_model", load)
+    assert llmner(*command, output).exit_code != 0 and not output.exists()
+    models.insert(0, None)
+    resumed = llmner(*command, output)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming: 4 of 12 examples" in resumed.stderr
+    assert output.read_text() == uncut.read_text() and not (tmp_path / "p.jsonl.partial").exists()
