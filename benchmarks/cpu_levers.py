@@ -46,6 +46,7 @@ from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import read_json, write_jsonl
 from llmner.core.schemas import read_records
+from llmner.prediction.partial import partial_path
 
 BF16 = "llmner.training.cpu_bf16.CpuBf16Plugin"
 ANSWER_LOGITS = "llmner.training.answer_logits.AnswerOnlyLogitsPlugin"
@@ -133,6 +134,7 @@ class Levers:
         folder = self.out / "predict" / name.replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
         log(f"prediction: {name} on {self.sentences} sentences")
+        partial_path(folder / "predictions.jsonl").unlink(missing_ok=True)  # a timed run answers every sentence
         run(llmner("predict", "--model", str(self.folder(trained) / "output"), "--data", str(self.test),
                    "--output", str(folder / "predictions.jsonl"), "--max-new-tokens", "96", "--dtype", "bfloat16",
                    *extra), folder / "predict.log")

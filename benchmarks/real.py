@@ -158,8 +158,8 @@ def training_tokens(model_dir: Path, examples: list[dict]) -> int:
 
 
 def attempt_seconds(attempt: dict, folder: Path) -> float:
-    """One training attempt's wall seconds: as timed when it ended, or, for an attempt cut before it could be timed
-    (its process killed), from its start to its log's last write.
+    """One attempt's wall seconds: as timed when it ended, or, for an attempt cut before it could be timed (its
+    process killed), from its start to its log's last write.
 
     >>> attempt_seconds({"log": "train.0.log", "started": 1765000000.0, "seconds": 61.5}, Path("."))
     61.5
@@ -169,16 +169,22 @@ def attempt_seconds(attempt: dict, folder: Path) -> float:
     return round((folder / attempt["log"]).stat().st_mtime - attempt["started"], 1)
 
 
-def train_resumably(folder: Path) -> list[float]:
-    """Train folder/recipe.yml (resuming from its last checkpoint, if a cut attempt left one); the wall seconds of
-    every attempt so far, this one last. An attempt is recorded before it starts, so one cut by a kill still counts."""
-    path = folder / "train_attempts.json"
+def run_resumably(command: list[str], folder: Path, step: str) -> list[float]:
+    """Run a step that resumes where a cut attempt stopped (training from its last checkpoint, prediction from its
+    partial file), each attempt logged to folder/STEP.N.log; the wall seconds of every attempt so far, this one last.
+    An attempt is recorded before it starts, so one cut by a kill still counts."""
+    path = folder / f"{step}_attempts.json"
     attempts = read_json(path, list) if path.exists() else []
-    attempts.append({"log": f"train.{len(attempts)}.log", "started": round(time.time(), 1)})
+    attempts.append({"log": f"{step}.{len(attempts)}.log", "started": round(time.time(), 1)})
     path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
-    attempts[-1]["seconds"] = round(run(llmner("train", str(folder / "recipe.yml")), folder / attempts[-1]["log"]), 1)
+    attempts[-1]["seconds"] = round(run(command, folder / attempts[-1]["log"]), 1)
     path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
     return [attempt_seconds(attempt, folder) for attempt in attempts]
+
+
+def train_resumably(folder: Path) -> list[float]:
+    """Train folder/recipe.yml, resuming from its last checkpoint; every attempt's wall seconds (run_resumably)."""
+    return run_resumably(llmner("train", str(folder / "recipe.yml")), folder, "train")
 
 
 def prepare_inputs(data_dir: Path, converted: Path, dataset: str, logs: Path) -> None:
@@ -281,11 +287,11 @@ class Bench(RowsFile):
         predictions, report = folder / "predictions.jsonl", folder / "report.json"
         if not predictions.exists():
             log(f"{name}: predicting {self.test_size} sentences")
-            facts["predict_seconds"] = round(run(llmner("predict", "--model", str(model), "--data", str(data),
-                                                        "--output", str(predictions), "--max-new-tokens",
-                                                        str(ANSWER_TOKENS[answer_format_of(data)]),
-                                                        "--batch-size", "16", "--dtype", "bfloat16", *extra),
-                                                 folder / "predict.log"), 1)
+            budget = str(ANSWER_TOKENS[answer_format_of(data)])
+            walls = run_resumably(llmner("predict", "--model", str(model), "--data", str(data), "--output",
+                                         str(predictions), "--max-new-tokens", budget, "--batch-size", "16",
+                                         "--dtype", "bfloat16", *extra), folder, "predict")
+            facts |= {"predict_seconds": round(sum(walls), 1), "predict_attempts": len(walls)}
         self.score_row(name, data, predictions, report, facts)
 
     def zero_shot(self) -> None:

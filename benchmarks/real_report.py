@@ -71,7 +71,9 @@ def row_line(name: str, row: dict) -> str:
     elif row.get("train_wall_seconds"):
         cost.append(f"trained in {row['train_wall_seconds']:.0f} s")
     if row.get("predict_seconds"):
-        cost.append(f"predicted in {row['predict_seconds']:.0f} s")
+        attempts = row.get("predict_attempts", 1)
+        over = f" over {attempts} attempts" if attempts > 1 else ""
+        cost.append(f"predicted in {row['predict_seconds']:.0f} s{over}")
     extras = [f"unparseable {report.unparseable}, ungrounded {report.ungrounded_mentions}"] \
         if report.task == "ner" and "output" in Path(row["predictions"]).read_text(encoding="utf-8")[:200] else []
     return (f"| `{name}` | {row.get('kind', '')} | {row.get('train_examples', 0):,} | {interval(value, ci)} | "

@@ -37,6 +37,7 @@ from llmner.benchmarks.real import (
     log,
     prepare_inputs,
     run,
+    run_resumably,
     seeded_sample,
     train_resumably,
 )
@@ -145,9 +146,9 @@ class TaskBench(RowsFile):
                     inputs = folder / f"{fold.name}_inputs.jsonl"
                     write_jsonl(inputs, [*read_records(fold.test), *read_records(fold.calibration)])
                     log(f"{name} ({fold.name}): scoring the labels of {sum(1 for _ in read_records(inputs))} items")
-                    seconds[fold.name] = round(run(llmner(
+                    seconds[fold.name] = round(sum(run_resumably(llmner(
                         "predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output",
-                        str(both), "--batch-size", "16", "--dtype", "bfloat16"), folder / f"{fold.name}.log"), 1)
+                        str(both), "--batch-size", "16", "--dtype", "bfloat16"), folder, fold.name)), 1)
                     self.save_row(name, {**self.rows.get(name, {}), "score_seconds": seconds})
                 scored = {p.id: p for _, p, _ in read_valid(both, ClassificationPrediction, "a prediction")}
                 examples, held_examples = read_examples(fold.test), read_examples(fold.calibration)
@@ -206,9 +207,9 @@ class TaskBench(RowsFile):
             predictions = folder / "predictions.jsonl"
             if not predictions.exists():
                 log(f"{name}: answering {sum(1 for _ in read_records(self.test))} questions")
-                seconds = run(llmner("predict", "--model", str(model), "--data", str(self.test), "--output",
-                                     str(predictions), "--max-new-tokens", "8", "--batch-size", "16", "--dtype",
-                                     "bfloat16"), folder / "predict.log")
+                seconds = sum(run_resumably(llmner("predict", "--model", str(model), "--data", str(self.test),
+                                                   "--output", str(predictions), "--max-new-tokens", "8",
+                                                   "--batch-size", "16", "--dtype", "bfloat16"), folder, "predict"))
                 run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--submission",
                            str(folder / "submission.csv")), folder / "submission.log")
                 self.save_row(name, {"predict_seconds": round(seconds, 1)})

@@ -17,6 +17,15 @@ from pathlib import Path
 from llmner.core.errors import DataError
 
 
+def partial_path(output: str | Path) -> Path:
+    """Where a run writing `output` keeps its finished batches.
+
+    >>> partial_path("runs/predictions.jsonl").name
+    'predictions.jsonl.partial'
+    """
+    return Path(f"{output}.partial")
+
+
 class PartialAnswers:
     """OUTPUT.partial: the answers a run under `settings` has finished, by example id.
 
@@ -28,7 +37,7 @@ class PartialAnswers:
     """
 
     def __init__(self, output: str | Path, settings: dict):
-        self.path = Path(f"{output}.partial")
+        self.path = partial_path(output)
         self.settings = settings
         self.answers: dict = {}
         if self.path.exists():

@@ -349,6 +349,7 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
         return 12.5  # seconds
 
     monkeypatch.setattr(tasks, "run", fake_run)
+    monkeypatch.setattr(real, "run", fake_run)  # the scoring step runs resumably, through real.run_resumably
     bench.label_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
     folder = bench.out / "smollm2_untouched"
     raw, calibrated = ([json.loads(line) for line in (folder / f"predictions_{variant}.jsonl").read_text().splitlines()]
@@ -464,3 +465,62 @@ def test_a_span_row_of_a_json_corpus_is_compared_as_it_is(tmp_path):
     write_examples(spans, [{"id": "zh_ner/test/0", "entities": [{"start": 0, "end": 2, "label": "PER"}]}])
     row = {"kind": "spacy", "predictions": str(spans)}
     assert bench.in_reference_format("spacy_5", row) == str(spans)
+
+
+def test_a_prediction_cut_before_it_ends_still_counts_in_the_row_s_cost(tmp_path, monkeypatch):
+    """`llmner predict` resumes a cut run from its partial file; the row's prediction cost is every attempt's, the cut
+    one counted from its start to its log's last write, and the report says over how many attempts."""
+    import os
+    import time
+
+    from llmner.benchmarks import real, real_report
+
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
+    five = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    bench.out.mkdir()
+    write_examples(bench.test, five)
+    attempts = []
+    real_run = real.run
+
+    def fake_run(command, log_path):
+        if "predict" not in command:
+            return real_run(command, log_path)
+        log_path.write_text("generating\n")
+        attempts.append(log_path.name)
+        if len(attempts) == 1:  # cut: its log last written 300 s after it started
+            os.utime(log_path, (time.time() + 300, time.time() + 300))
+            raise KeyboardInterrupt
+        write_examples(log_path.parent / "predictions.jsonl", [{"id": e["id"], "output": e["messages"][-1]["content"]}
+                                                                for e in five])
+        return 40.0
+
+    monkeypatch.setattr(real, "run", fake_run)
+    with pytest.raises(KeyboardInterrupt):
+        bench.predict_row("smollm2_lora_5", Path("model"), bench.test)
+    bench.predict_row("smollm2_lora_5", Path("model"), bench.test)
+    row = bench.rows["smollm2_lora_5"]
+    assert attempts == ["predict.0.log", "predict.1.log"]
+    assert row["predict_attempts"] == 2 and 339 <= row["predict_seconds"] <= 342
+    assert "predicted in 340 s over 2 attempts" in real_report.row_line("smollm2_lora_5", row)
+
+
+def test_a_timed_prediction_of_the_speed_bench_answers_every_sentence_never_resumes(tmp_path, monkeypatch):
+    """bench speed times generation: a partial file left by a cut run would let `llmner predict` answer only the
+    rest, and the time would be of fewer sentences than the row says. It is removed before the timed run."""
+    from llmner.benchmarks import cpu_levers
+
+    levers = cpu_levers.Levers(tmp_path, [], tmp_path / "test.jsonl", 3)
+    seen = []
+
+    def fake_run(command, log_path):
+        output = Path(command[command.index("--output") + 1])
+        seen.append(Path(f"{output}.partial").exists())
+        log_path.write_text("wrote 3 predictions to x (generated in 2.0 s)\n")
+        return 2.0
+
+    monkeypatch.setattr(cpu_levers, "run", fake_run)
+    folder = tmp_path / "predict" / "before"
+    folder.mkdir(parents=True)
+    (folder / "predictions.jsonl.partial").write_text('{"settings": {}}\n{"id": "a", "output": ""}\n')
+    levers.predict("before")
+    assert seen == [False] and levers.rows["prediction"]["before"]["generation_seconds"] == 2.0
