@@ -357,12 +357,16 @@ def check_constrainable(data: str) -> None:
 
 
 def run_settings(model: str, data: str, **settings) -> dict:
-    """What decides a run's answers, as a partial file records it: the model and the data by what they hold
-    (absolute path; the data's sha256), and every generation option."""
+    """What decides a run's answers, as a partial file records it: the model (its folder and each weights file's
+    size and modification time, so a model retrained in the same folder is another model), the data's sha256, and
+    every generation option."""
     from llmner.core.io import sha256_of
 
-    where = str(Path(model).resolve()) if Path(model).exists() else model
-    return {"model": where, "data_sha256": sha256_of(data), **settings}
+    folder = Path(model)
+    weights = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in folder.iterdir()
+                     if f.suffix in (".safetensors", ".bin")) if folder.is_dir() else []
+    where = str(folder.resolve()) if folder.exists() else model
+    return {"model": where, "weights": weights, "data_sha256": sha256_of(data), **settings}
 
 
 def examples_to_predict(data: str, output: str, examples: int | None, shard: str | None) -> list[Example]:

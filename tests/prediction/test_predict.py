@@ -363,3 +363,18 @@ def test_a_cut_prediction_resumes_where_it_stopped_and_pays_only_for_the_rest(tm
     other = run_predict(tmp_path / "model", output, *same)
     assert other.exit_code == 2 and other.stderr.count("\n") == 1, other.output
     assert "predictions.jsonl.partial:1: expected" in other.stderr and "max_new_tokens" in other.stderr
+
+
+def test_a_model_retrained_in_the_same_folder_does_not_resume_the_old_model_s_answers(tmp_path):
+    """The partial file's settings name the model by its weights files too: a folder retrained after a cut holds
+    another model, and its answers must not be mixed with the old one's."""
+    from llmner.prediction.predict import run_settings
+
+    (tmp_path / "model").mkdir()
+    weights, data = tmp_path / "model" / "adapter_model.safetensors", tmp_path / "data.jsonl"
+    weights.write_bytes(b"old weights")
+    data.write_text("{}\n")
+    before = run_settings(str(tmp_path / "model"), str(data), max_new_tokens=8)
+    assert run_settings(str(tmp_path / "model"), str(data), max_new_tokens=8) == before
+    weights.write_bytes(b"retrained weights")
+    assert run_settings(str(tmp_path / "model"), str(data), max_new_tokens=8) != before
