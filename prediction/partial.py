@@ -68,6 +68,7 @@ class PartialAnswers:
     def add(self, ids: list, outputs: list[str]) -> None:
         """One finished batch, on disk before the next batch starts."""
         first = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # the output's folder may not exist yet
         with open(self.path, "a", encoding="utf-8") as handle:
             if first:
                 handle.write(json.dumps({"settings": self.settings}) + "\n")

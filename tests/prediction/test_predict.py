@@ -378,3 +378,12 @@ def test_a_model_retrained_in_the_same_folder_does_not_resume_the_old_model_s_an
     assert run_settings(str(tmp_path / "model"), str(data), max_new_tokens=8) == before
     weights.write_bytes(b"retrained weights")
     assert run_settings(str(tmp_path / "model"), str(data), max_new_tokens=8) != before
+
+
+def test_the_partial_answers_of_an_output_in_a_folder_not_made_yet_are_kept(tmp_path):
+    """`llmner predict --output runs/new/predictions.jsonl` makes its folder (make demo does this): the first
+    finished batch goes to runs/new/predictions.jsonl.partial."""
+    from llmner.prediction.partial import PartialAnswers
+
+    PartialAnswers(tmp_path / "new" / "predictions.jsonl", {"max_new_tokens": 8}).add(["a"], ["PER: Ann"])
+    assert PartialAnswers(tmp_path / "new" / "predictions.jsonl", {"max_new_tokens": 8}).answers == {"a": "PER: Ann"}
