@@ -30,7 +30,7 @@ import click
 
 from llmner.core import options
 from llmner.core.errors import DataError
-from llmner.core.io import check_writable, read_json, write_jsonl
+from llmner.core.io import check_writable, read_json, sha256_of, write_jsonl
 from llmner.core.prompt_record import as_trained, read_record
 from llmner.core.schemas import EXAMPLE, PREDICTIONS, Example, read_examples, read_valid
 from llmner.core.tasks import prompt_turns
@@ -360,8 +360,6 @@ def run_settings(model: str, data: str, **settings) -> dict:
     """What decides a run's answers, as a partial file records it: the model (its folder and each weights file's
     size and modification time, so a model retrained in the same folder is another model), the data's sha256, and
     every generation option."""
-    from llmner.core.io import sha256_of
-
     folder = Path(model)
     weights = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in folder.iterdir()
                      if f.suffix in (".safetensors", ".bin")) if folder.is_dir() else []
