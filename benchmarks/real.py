@@ -205,6 +205,24 @@ def answers_are_spans(predictions: Path) -> bool:
     return False
 
 
+def ship_rows(dest: Path, scored: dict[str, tuple[Path, dict]], sample: Path | None) -> list[str]:
+    """Scored rows (name -> predictions file, figures) into `dest` for the repository: each row's predictions
+    gzip-compressed (byte-identical on every ship, so git sees only new rows), its figures added to figures.json
+    (what the re-score test checks them against), and the test items' ids where the test set is a `sample` of its
+    split. The rows shipped."""
+    dest.mkdir(parents=True, exist_ok=True)
+    figures_path = dest / "figures.json"
+    figures = read_json(figures_path) if figures_path.exists() else {}
+    for name, (predictions, row_figures) in scored.items():
+        (dest / f"{name}.predictions.jsonl.gz").write_bytes(gzip.compress(predictions.read_bytes(), mtime=0))
+        figures[name] = row_figures
+    figures_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if sample is not None:
+        test_ids = [example["id"] for example in read_records(sample)]
+        (dest / "test_ids.json").write_text(json.dumps(test_ids) + "\n", encoding="utf-8")
+    return list(figures)
+
+
 class RowsFile:
     """A bench's rows.json: each row's facts, written the moment the row is measured. A save re-reads the file under
     a lock and keeps the rows another bench wrote to it meanwhile (a second row run beside this one); the rows this
@@ -484,29 +502,23 @@ class Bench(RowsFile):
         return out
 
     def ship(self, dest: Path) -> list[str]:
-        """Every scored row into `dest` for the repository: its predictions gzip-compressed (byte-identical on every
-        ship, so git sees only new rows), its figures in figures.json (what the re-score test checks them against),
-        the test sentences' ids where the test set is a sample, and the verdict's comparison. The rows shipped."""
-        dest.mkdir(parents=True, exist_ok=True)
-        figures_path = dest / "figures.json"
-        figures = read_json(figures_path) if figures_path.exists() else {}
+        """Every scored row into `dest` for the repository (`ship_rows`), and the verdict's comparison. The rows
+        shipped."""
+        scored = {}
         for name, row in self.rows.items():
             if "ag_news" in name or "report" not in row or not Path(row["report"]).is_file():
                 continue
             report = read_json(row["report"])
-            compressed = gzip.compress(Path(row["predictions"]).read_bytes(), mtime=0)
-            (dest / f"{name}.predictions.jsonl.gz").write_bytes(compressed)
-            figures[name] = {"entity.micro.f1": round(report["entity"]["micro"]["f1"], 4),
+            scored[name] = (Path(row["predictions"]),
+                            {"entity.micro.f1": round(report["entity"]["micro"]["f1"], 4),
                              "ungrounded_mentions": report["ungrounded_mentions"],
-                             "unparseable_outputs": report["unparseable_outputs"]} \
-                | {key: row[key] for key in ("answer_format", "train_seed", "train_examples") if key in row}
-        figures_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        if not self.whole_test_set():
-            test_ids = [example["id"] for example in read_records(self.test)]
-            (dest / "test_ids.json").write_text(json.dumps(test_ids) + "\n", encoding="utf-8")
+                             "unparseable_outputs": report["unparseable_outputs"]}
+                            | {key: row[key] for key in ("answer_format", "train_seed", "train_examples")
+                               if key in row})
+        shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
         for verdict in self.out.glob("compare_lora_vs_spacy_*.json"):
             (dest / verdict.name).write_bytes(verdict.read_bytes())
-        return list(figures)
+        return shipped
 
     def in_reference_format(self, name: str, row: dict) -> str:
         """The row's predictions in the corpus's own answer format, the one the reference's gold reads. A CoNLL-2003
@@ -527,8 +539,8 @@ class Bench(RowsFile):
 
     def compare_with(self, reference: str) -> None:
         for name, row in self.rows.items():
-            if name == reference or "ag_news" in name or "comparison" in row:
-                continue
+            if name == reference or "ag_news" in name or "comparison" in row or "predictions" not in row:
+                continue  # compared already, or not predicted yet (trained, its prediction to come)
             gold = self.out / f"conll_test_subset_{row['shots']}shot.jsonl" if row.get("shots") else self.test
             out = self.out / name / "compare.json"
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from llmner.benchmarks.real import (
     run,
     run_resumably,
     seeded_sample,
+    ship_rows,
     train_resumably,
 )
 from llmner.core import options
@@ -226,7 +227,7 @@ class TaskBench(RowsFile):
 
         scope = "the whole test split" if self.test_size is None else "a seeded sample of the test split"
         lines = [f"# {self.task}: SmolLM2-135M-Instruct on {scope} ({self._test_count():,} items)", "",
-                 "Command: `llmner bench tasks --task " + self.task + "`.", ""]
+                 f"Command: `{self.command()}`.", ""]
         if not (self.converted / "train.jsonl").exists():
             lines += ["Protocol: 2-fold cross-fitted on the test split (no training split here): each half scored by "
                       "models trained and calibrated on the other half only. Non-standard.", ""]
@@ -266,6 +267,35 @@ class TaskBench(RowsFile):
     def _test_count(self) -> int:
         return sum(1 for _ in read_records(self.test))
 
+    def whole_test_set(self) -> bool:
+        """Whether the rows are scored on every item of the task's test split (not a sample of it)."""
+        return self._test_count() == sum(1 for _ in read_records(self.converted / "test.jsonl"))
+
+    def command(self) -> str:
+        """The command that measures these rows, with every option that differs from its default."""
+        chosen = [f"--task {self.task}"] + [f"{flag} {value}" for flag, value, default in (
+            ("--size", self.size, 1600), ("--test-size", self.test_size, None), ("--seed", self.seed, 42))
+            if value != default]
+        return "llmner bench tasks " + " ".join(chosen)
+
+    def ship(self, dest: Path) -> list[str]:
+        """Every scored row into `dest` for the repository (`ship_rows`: predictions, figures, the test's ids
+        where it is a sample), and each multiple-choice row's submission.csv as <row>.submission.csv. The rows
+        shipped."""
+        scored = {}
+        for name, row in self.rows.items():
+            if "report" not in row or not Path(row["report"]).is_file():
+                continue
+            report = read_json(row["report"])
+            scored[name] = (Path(row["predictions"]), {"accuracy": round(report["accuracy"], 4),
+                                                       "examples": report["examples"], "kind": row.get("kind", "")}
+                            | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
+            submission = Path(row["predictions"]).with_name("submission.csv")
+            if submission.is_file():
+                (dest / f"{name}.submission.csv").parent.mkdir(parents=True, exist_ok=True)
+                (dest / f"{name}.submission.csv").write_bytes(submission.read_bytes())
+        return ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+
 
 @click.command()
 @options.data_dir(help="Raw datasets (make data's input).")
@@ -276,7 +306,10 @@ class TaskBench(RowsFile):
 @click.option("--test-size", type=click.IntRange(min=2), default=None,
               help="Only a seeded sample of the test items (a quick look) [default: the whole test split].")
 @options.seed(help="Seed of the folds and the samples.")
-def main(data_dir, out_dir, task, size, seed, test_size):
+@click.option("--ship-to", type=click.Path(file_okay=False), default=None,
+              help="Also copy every scored row's predictions (gzip), figures and submission.csv here, for the "
+                   "repository (e.g. benchmarks/results/ag_news).")
+def main(data_dir, out_dir, task, size, seed, test_size, ship_to):
     """Measure one seed task's rows (resumable) and write OUT_DIR/<task>/results.md."""
     if not Path(data_dir).is_dir():
         raise DataError(data_dir, None, "expected the raw datasets folder (`llmner data fetch` writes it)")
@@ -287,3 +320,5 @@ def main(data_dir, out_dir, task, size, seed, test_size):
     else:
         bench.mcq()
     log(f"wrote {bench.write_results()}")
+    if ship_to:
+        log(f"shipped {len(bench.ship(Path(ship_to)))} rows to {ship_to}")

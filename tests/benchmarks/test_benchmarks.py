@@ -107,27 +107,30 @@ def test_the_speed_table_gives_each_lever_against_before():
     assert generation_seconds("x\nwrote 3 predictions to p.jsonl (generated in 12.5 s)\n") == 12.5
 
 
-# a shipped folder's name starts with its NER corpus: conll2003_full, gmb_1600, zh_ner_1600
-RAW_TEST = {"conll2003": "test.txt", "gmb": "ner_dataset.csv", "zh_ner": "ccfbdci.jsonl"}
+# a shipped folder's name is its dataset's, or starts with it: conll2003_full, gmb_1600, zh_ner_1600, ag_news, cmmlu
+RAW_TEST = {"conll2003": "test.txt", "gmb": "ner_dataset.csv", "zh_ner": "ccfbdci.jsonl", "ag_news": "test.csv",
+            "zh_news": "test.txt", "cmmlu": "test"}
 SHIPPED = sorted(path.parent.name for path in (ROOT / "benchmarks" / "results").glob("*/figures.json"))
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("folder_name", SHIPPED)
 def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp_path):
-    """Each NER folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored
-    on the same test sentences of its corpus (test_ids.json, or the whole test split where there is none), give the
-    figures RESULTS.md prints (figures.json, written from the run's reports)."""
+    """Each folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored
+    on the same test items of its dataset (test_ids.json, or the whole test split where there is none), give the
+    figures RESULTS.md prints (figures.json, written from the run's reports): strict entity F1, or accuracy and
+    ECE."""
     folder = ROOT / "benchmarks" / "results" / folder_name
-    corpus = max((name for name in RAW_TEST if folder_name.startswith(name + "_")), key=len)
+    corpus = max((name for name in RAW_TEST if folder_name == name or folder_name.startswith(name + "_")), key=len)
     ids = set(json.loads((folder / "test_ids.json").read_text())) if (folder / "test_ids.json").exists() else None
 
     def gold_in(answer_format: str) -> Path:
         """The test sentences, their answers in the format a row was trained to write."""
         converted, gold = tmp_path / f"test_{answer_format}.jsonl", tmp_path / f"subset_{answer_format}.jsonl"
         if not gold.exists():
+            ner = ("--answer-format", answer_format) if REGISTRY[corpus].task == "ner" else ()
             assert llmner("data", "convert", corpus, "--input", shared(corpus, RAW_TEST[corpus]), "--output",
-                          converted, "--split", "test", "--answer-format", answer_format).exit_code == 0
+                          converted, "--split", "test", *ner).exit_code == 0
             gold.write_text("".join(line for line in converted.read_text().splitlines(keepends=True)
                                     if ids is None or json.loads(line)["id"] in ids))
         return gold
@@ -141,6 +144,11 @@ def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp
                         "--json", report, "--resamples", "10")
         assert result.exit_code == 0, result.output
         scored = json.loads(report.read_text())
+        if "accuracy" in figures:
+            assert round(scored["accuracy"], 4) == figures["accuracy"], name
+            assert scored["examples"] == figures["examples"], name
+            assert round(scored.get("ece", -1), 4) == figures.get("ece", -1), name
+            continue
         assert round(scored["entity"]["micro"]["f1"], 4) == figures["entity.micro.f1"], name
         assert scored["ungrounded_mentions"] == figures["ungrounded_mentions"], name
 
@@ -194,6 +202,25 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
     assert (dest / verdict.name).exists()
     bench.ship(dest)
     assert (dest / "spacy_14041.predictions.jsonl.gz").read_bytes() == first
+
+
+def test_a_row_trained_but_not_yet_predicted_waits_for_its_comparison(tmp_path):
+    """The report after each pair compares every scored row with the reference; a row whose training finished but
+    whose prediction has not run (cut, or queued behind the pair) is compared later, not read (a KeyError on its
+    predictions stopped the full-scale run)."""
+    from llmner.benchmarks import real
+
+    gold = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [100, 14041], 42)
+    bench.out.mkdir()
+    bench.test.write_text("".join(json.dumps(example) + "\n" for example in gold))
+    answers = bench.out / "reference.jsonl"
+    answers.write_text("".join(json.dumps({"id": e["id"], "output": e["messages"][-1]["content"]}) + "\n"
+                               for e in gold))
+    bench.rows = {"smollm2_lora_14041": {"predictions": str(answers)}, "spacy_100": {"predictions": str(answers)},
+                  "smollm2_lora_100": {"kind": "lora", "train_examples": 100, "train_wall_seconds": 88.9}}
+    bench.compare_with("smollm2_lora_14041")
+    assert "comparison" in bench.rows["spacy_100"] and "comparison" not in bench.rows["smollm2_lora_100"]
 
 
 def test_a_row_in_another_answer_format_is_compared_on_its_own_answers(tmp_path):
@@ -365,6 +392,17 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     assert bench.rows["smollm2_untouched"]["score_seconds"] == {"fold0": 12.5, "fold1": 12.5}
     results = bench.write_results().read_text()
     assert results.count("labels scored in 25 s") == 2  # each row says what it cost: the raw and calibrated rows
+    assert "Command: `llmner bench tasks --task ag_news --size 4`." in results  # the options it was measured with
+    bench.converted.mkdir(parents=True)
+    (bench.converted / "test.jsonl").write_bytes(bench.test.read_bytes())
+    assert bench.ship(tmp_path / "shipped") == ["smollm2_untouched_raw", "smollm2_untouched_calibrated"]
+    figures = json.loads((tmp_path / "shipped" / "figures.json").read_text())
+    assert figures["smollm2_untouched_calibrated"] == {"accuracy": 0.65, "examples": 40,
+                                                       "kind": "label scores, untouched",
+                                                       "ece": round(reports["calibrated"]["ece"], 4)}
+    assert not (tmp_path / "shipped" / "test_ids.json").exists()  # the whole test split: no ids to name
+    shipped = tmp_path / "shipped" / "smollm2_untouched_calibrated.predictions.jsonl.gz"
+    assert gzip.decompress(shipped.read_bytes()) == (folder / "predictions_calibrated.jsonl").read_bytes()
 
 
 def write_examples(path: Path, examples: list[dict]) -> None:
