@@ -206,9 +206,9 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
 
 def test_a_row_trained_but_not_yet_predicted_waits_for_its_comparison(tmp_path):
     """The report after each pair compares every scored row with the reference; a row whose training finished but
-    whose prediction has not run (cut, or queued behind the pair) is compared later, not read (a KeyError on its
-    predictions stopped the full-scale run)."""
-    from llmner.benchmarks import real
+    whose prediction has not run (cut, or queued behind the pair) is compared and tabled later, not read (a KeyError
+    on its predictions, then on its report, stopped the full-scale run)."""
+    from llmner.benchmarks import real, real_report
 
     gold = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
     bench = real.Bench(tmp_path, tmp_path / "o", 5, [100, 14041], 42)
@@ -221,6 +221,11 @@ def test_a_row_trained_but_not_yet_predicted_waits_for_its_comparison(tmp_path):
                   "smollm2_lora_100": {"kind": "lora", "train_examples": 100, "train_wall_seconds": 88.9}}
     bench.compare_with("smollm2_lora_14041")
     assert "comparison" in bench.rows["spacy_100"] and "comparison" not in bench.rows["smollm2_lora_100"]
+    for name in ("smollm2_lora_14041", "spacy_100"):
+        bench.score_row(name, bench.test, answers, bench.out / f"{name}.report.json", {})
+    real_report.write(bench.out, bench.rows, 5, [100, 14041])
+    table = (bench.out / "results.md").read_text()
+    assert "| `spacy_100`" in table and "| `smollm2_lora_100`" not in table  # in the table once it is scored
 
 
 def test_a_row_in_another_answer_format_is_compared_on_its_own_answers(tmp_path):
