@@ -51,6 +51,7 @@ CLASSIFICATION = {"ag_news": "word", "zh_news": "char"}  # task -> the TF-IDF ba
 # held-out items a fold's temperature is fitted on: one parameter needs few, and each costs a forward pass
 CALIBRATION = 500
 TASKS = (*CLASSIFICATION, "cmmlu")
+DEFAULTS = {"--size": 1600, "--test-size": None, "--seed": 42}  # the defaults, left out of results.md's command
 
 
 @dataclass(frozen=True)
@@ -273,9 +274,8 @@ class TaskBench(RowsFile):
 
     def command(self) -> str:
         """The command that measures these rows, with every option that differs from its default."""
-        chosen = [f"--task {self.task}"] + [f"{flag} {value}" for flag, value, default in (
-            ("--size", self.size, 1600), ("--test-size", self.test_size, None), ("--seed", self.seed, 42))
-            if value != default]
+        chosen = [f"--task {self.task}"] + [f"{flag} {value}" for flag, value in (
+            ("--size", self.size), ("--test-size", self.test_size), ("--seed", self.seed)) if value != DEFAULTS[flag]]
         return "llmner bench tasks " + " ".join(chosen)
 
     def ship(self, dest: Path) -> list[str]:
@@ -301,11 +301,11 @@ class TaskBench(RowsFile):
 @options.data_dir(help="Raw datasets (make data's input).")
 @options.out_dir("OUT_DIR/<task>/: every row's files, rows.json and results.md.", default="runs/bench_tasks")
 @click.option("--task", type=click.Choice(TASKS), required=True, help="The seed task to measure.")
-@click.option("--size", type=click.IntRange(min=2), default=1600, show_default=True,
+@click.option("--size", type=click.IntRange(min=2), default=DEFAULTS["--size"], show_default=True,
               help="Training items of the LoRA and TF-IDF models (per fold where the rows are cross-fitted).")
-@click.option("--test-size", type=click.IntRange(min=2), default=None,
+@click.option("--test-size", type=click.IntRange(min=2), default=DEFAULTS["--test-size"],
               help="Only a seeded sample of the test items (a quick look) [default: the whole test split].")
-@options.seed(help="Seed of the folds and the samples.")
+@options.seed(default=DEFAULTS["--seed"], help="Seed of the folds and the samples.")
 @click.option("--ship-to", type=click.Path(file_okay=False), default=None,
               help="Also copy every scored row's predictions (gzip), figures and submission.csv here, for the "
                    "repository (e.g. benchmarks/results/ag_news).")
