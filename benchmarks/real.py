@@ -197,6 +197,11 @@ def prepare_inputs(data_dir: Path, converted: Path, dataset: str, logs: Path) ->
     run(llmner("model", "--out-dir", str(MODEL)), logs / "model.log")
 
 
+def is_whole_split(test: Path, split: Path) -> bool:
+    """Whether `test` (a seeded sample of `split`) holds every item of it."""
+    return sum(1 for _ in read_records(test)) == sum(1 for _ in read_records(split))
+
+
 def answers_are_spans(predictions: Path) -> bool:
     """Whether a predictions file holds character spans (spaCy's, the CRF's), which no answer format parses, rather
     than generated text."""
@@ -245,6 +250,11 @@ class RowsFile:
             written.write_text(json.dumps(self.rows, indent=2) + "\n", encoding="utf-8")
             written.replace(self.rows_path)  # whole or not at all: a reader never sees half a file
 
+    def scored(self) -> dict[str, tuple[dict, dict]]:
+        """The rows scored so far, each with its report: name -> (row, report)."""
+        return {name: (row, read_json(row["report"])) for name, row in self.rows.items()
+                if "report" in row and Path(row["report"]).is_file()}
+
     def pin_options(self, options: dict) -> None:
         """The options that choose the sentences every row is trained and scored on, kept in options.json beside
         rows.json on the first run. Steps are skipped once their files exist, so a later run with other values would
@@ -286,8 +296,7 @@ class Bench(RowsFile):
 
     def whole_test_set(self) -> bool:
         """Whether the rows are scored on every sentence of the dataset's test split (not a sample of it)."""
-        return sum(1 for _ in read_records(self.test)) == sum(1 for _ in read_records(self.converted / self.dataset
-                                                                                       / "test.jsonl"))
+        return is_whole_split(self.test, self.converted / self.dataset / "test.jsonl")
 
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -505,10 +514,9 @@ class Bench(RowsFile):
         """Every scored row into `dest` for the repository (`ship_rows`), and the verdict's comparison. The rows
         shipped."""
         scored = {}
-        for name, row in self.rows.items():
-            if "ag_news" in name or "report" not in row or not Path(row["report"]).is_file():
+        for name, (row, report) in self.scored().items():
+            if "ag_news" in name:
                 continue
-            report = read_json(row["report"])
             scored[name] = (Path(row["predictions"]),
                             {"entity.micro.f1": round(report["entity"]["micro"]["f1"], 4),
                              "ungrounded_mentions": report["ungrounded_mentions"],

@@ -33,6 +33,7 @@ from llmner.benchmarks.real import (
     RECIPE,
     SAVE_STEPS,
     RowsFile,
+    is_whole_split,
     llmner,
     log,
     prepare_inputs,
@@ -270,7 +271,7 @@ class TaskBench(RowsFile):
 
     def whole_test_set(self) -> bool:
         """Whether the rows are scored on every item of the task's test split (not a sample of it)."""
-        return self._test_count() == sum(1 for _ in read_records(self.converted / "test.jsonl"))
+        return is_whole_split(self.test, self.converted / "test.jsonl")
 
     def command(self) -> str:
         """The command that measures these rows, with every option that differs from its default."""
@@ -282,19 +283,15 @@ class TaskBench(RowsFile):
         """Every scored row into `dest` for the repository (`ship_rows`: predictions, figures, the test's ids
         where it is a sample), and each multiple-choice row's submission.csv as <row>.submission.csv. The rows
         shipped."""
-        scored = {}
-        for name, row in self.rows.items():
-            if "report" not in row or not Path(row["report"]).is_file():
-                continue
-            report = read_json(row["report"])
-            scored[name] = (Path(row["predictions"]), {"accuracy": round(report["accuracy"], 4),
-                                                       "examples": report["examples"], "kind": row.get("kind", "")}
-                            | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
-            submission = Path(row["predictions"]).with_name("submission.csv")
-            if submission.is_file():
-                (dest / f"{name}.submission.csv").parent.mkdir(parents=True, exist_ok=True)
-                (dest / f"{name}.submission.csv").write_bytes(submission.read_bytes())
-        return ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+        scored = {name: (Path(row["predictions"]), {"accuracy": round(report["accuracy"], 4),
+                                                    "examples": report["examples"], "kind": row.get("kind", "")}
+                         | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
+                  for name, (row, report) in self.scored().items()}
+        shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+        for name, (predictions, _) in scored.items():
+            if predictions.with_name("submission.csv").is_file():
+                (dest / f"{name}.submission.csv").write_bytes(predictions.with_name("submission.csv").read_bytes())
+        return shipped
 
 
 @click.command()
