@@ -115,23 +115,31 @@ class TaskBench(RowsFile):
     def folds(self) -> list[Fold]:
         """The task's own splits where it has a training split; else two cross-fitted halves of the test items."""
         if (self.converted / "train.jsonl").exists():
-            train = self.out / "train.jsonl"
-            if not train.exists():
+            train, held = self.out / "train.jsonl", self.converted / "validation.jsonl"
+            if not held.exists():
+                held = self.out / "calibration.jsonl"
+                if not held.exists():
+                    self.write_fold(read_records(self.converted / "train.jsonl"), self.size, train, held)
+            elif not train.exists():
                 write_jsonl(train, seeded_sample(read_records(self.converted / "train.jsonl"), self.size, self.seed))
-            held = self.converted / "validation.jsonl"
-            return [Fold("test", train, held if held.exists() else self.converted / "train.jsonl", self.test)]
+            return [Fold("test", train, held, self.test)]
         folds = []
         records = read_records(self.test)
         for k, (own, other) in enumerate([halves(records, self.seed), halves(records, self.seed)[::-1]]):
             paths = [self.out / f"fold{k}_{part}.jsonl" for part in ("train", "calibration", "test")]
             if not paths[-1].exists():
-                trained = seeded_sample(own, min(self.size, len(own) - 1), self.seed)
-                ids = {r["id"] for r in trained}
-                write_jsonl(paths[0], trained)
-                write_jsonl(paths[1], seeded_sample([r for r in own if r["id"] not in ids], CALIBRATION, self.seed))
+                self.write_fold(own, min(self.size, len(own) - 1), *paths[:2])
                 write_jsonl(paths[2], other)
             folds.append(Fold(f"fold{k}", *paths))
         return folds
+
+    def write_fold(self, records: list[dict], size: int, train: Path, calibration: Path) -> None:
+        """`size` seeded records to train on, and up to CALIBRATION of the others to fit the temperature on (none
+        where every record is trained on)."""
+        trained = seeded_sample(records, size, self.seed)
+        ids = {r["id"] for r in trained}
+        write_jsonl(train, trained)
+        write_jsonl(calibration, seeded_sample([r for r in records if r["id"] not in ids], CALIBRATION, self.seed))
 
     # --- rows ----------------------------------------------------------------------------------------------------
     def label_scores(self, name: str, models: dict[str, Path], kind: str) -> None:

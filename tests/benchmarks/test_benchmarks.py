@@ -410,6 +410,30 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     assert gzip.decompress(shipped.read_bytes()) == (folder / "predictions_calibrated.jsonl").read_bytes()
 
 
+def test_a_task_with_a_training_split_but_no_validation_calibrates_on_items_it_did_not_train_on(tmp_path):
+    """A task's temperature is fitted on held-out items. Where the task has a training split but no validation split,
+    the fold took the whole training split as its calibration items, the trained ones included: a temperature fitted
+    on what the model memorised. It now takes training items that were not sampled for training, and none where every
+    item was trained on (CMMLU's 335 dev items, which it does not calibrate)."""
+    from llmner.benchmarks import tasks
+
+    labels = ["体育", "财经"]
+    items = [{"id": f"zh_news/train/{i}", "messages": [{"role": "system", "content": "分类。"},
+                                                       {"role": "user", "content": f"新闻 {i}"},
+                                                       {"role": "assistant", "content": labels[i % 2]}],
+              "gold": {"task": "classification", "label": labels[i % 2], "labels": labels}} for i in range(12)]
+    for size, expected in ((4, 8), (12, 0)):
+        bench = tasks.TaskBench(tmp_path, tmp_path / f"out{size}", "zh_news", size, 42, None)
+        bench.converted.mkdir(parents=True)
+        write_examples(bench.converted / "train.jsonl", items)
+        bench.out.mkdir(parents=True)
+        bench.test = bench.out / "test.jsonl"
+        (fold,) = bench.folds()
+        trained = {json.loads(line)["id"] for line in fold.train.read_text().splitlines()}
+        held = {json.loads(line)["id"] for line in fold.calibration.read_text().splitlines()}
+        assert len(trained) == size and len(held) == expected and not trained & held
+
+
 def write_examples(path: Path, examples: list[dict]) -> None:
     path.write_text("".join(json.dumps(example, ensure_ascii=False) + "\n" for example in examples), encoding="utf-8")
 
