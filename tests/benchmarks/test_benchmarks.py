@@ -382,7 +382,7 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
 
     monkeypatch.setattr(tasks, "run", fake_run)
     monkeypatch.setattr(real, "run", fake_run)  # the scoring step runs resumably, through real.run_resumably
-    bench.label_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
+    bench.llm_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
     folder = bench.out / "smollm2_untouched"
     raw, calibrated = ([json.loads(line) for line in (folder / f"predictions_{variant}.jsonl").read_text().splitlines()]
                        for variant in ("raw", "calibrated"))
@@ -408,6 +408,34 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     assert not (tmp_path / "shipped" / "test_ids.json").exists()  # the whole test split: no ids to name
     shipped = tmp_path / "shipped" / "smollm2_untouched_calibrated.predictions.jsonl.gz"
     assert gzip.decompress(shipped.read_bytes()) == (folder / "predictions_calibrated.jsonl").read_bytes()
+
+
+def test_the_classic_baseline_is_calibrated_on_the_same_held_out_items_as_the_llm(tmp_path):
+    """TF-IDF + logistic regression trained on few items is underconfident (on AG News, 84% right with an ECE of 0.37):
+    its raw ECE alone would compare an uncalibrated baseline with a calibrated LLM. It gets the LLM's treatment: each
+    fold's model (trained for real here) scores its test half and its held-out items, a temperature is fitted on
+    those, and a raw and a calibrated row cover every test item once."""
+    from llmner.benchmarks import tasks
+
+    labels = ["World", "Sports", "Business", "Sci/Tech"]
+    words = ["war vote", "match goal", "stocks profit", "chip software"]
+    items = [{"id": f"ag_news/test/{i}", "messages": [{"role": "system", "content": "Classify."},
+                                                      {"role": "user", "content": f"{words[i % 4]} story {i}"},
+                                                      {"role": "assistant", "content": labels[i % 4]}],
+              "gold": {"task": "classification", "label": labels[i % 4], "labels": labels}} for i in range(40)]
+    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", 8, 42, None)
+    bench.out.mkdir(parents=True)
+    bench.test = bench.out / "test.jsonl"
+    write_examples(bench.test, items)
+    bench.tfidf()
+    reports = {variant: json.loads(Path(bench.rows[f"tfidf_logistic_regression_{variant}"]["report"]).read_text())
+               for variant in ("raw", "calibrated")}
+    assert reports["raw"]["examples"] == reports["calibrated"]["examples"] == 40
+    assert reports["raw"]["accuracy"] == reports["calibrated"]["accuracy"]
+    temperatures = bench.rows["tfidf_logistic_regression"]["temperatures"]
+    assert set(temperatures) == {"fold0", "fold1"} and all(t < 1 for t in temperatures.values())  # sharpened
+    assert reports["calibrated"]["ece"] < reports["raw"]["ece"]
+    assert "tf-idf + logistic regression" in bench.write_results().read_text()
 
 
 def test_a_task_with_a_training_split_but_no_validation_calibrates_on_items_it_did_not_train_on(tmp_path):
