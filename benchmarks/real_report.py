@@ -45,16 +45,17 @@ def interval(value: float, ci: list[float] | None) -> str:
     return f"{value:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else f"{value:.4f}"
 
 
-def comparison_cell(path: str | None) -> str:
+def comparison_cell(path: str | None, figure: str = "entity.micro.f1") -> str:
+    """One figure's B − A from `llmner compare --json`: the difference, its interval and p."""
     if not path or not Path(path).exists():
         return "(reference)"
     from llmner.evaluators.significance import p_text
 
     compared = json.loads(Path(path).read_text())
-    f1 = compared["figures"]["entity.micro.f1"]  # compare's b - a: this row - reference
-    low, high = f1["difference_ci"]
-    p = p_text(f1["p_value"], compared["bootstrap"]["resamples"])  # compare's own decision: `≤ floor`, never 0
-    return f"{f1['difference']:+.4f} [{low:+.4f}, {high:+.4f}], p {p if p.startswith('≤') else '= ' + p}"
+    difference = compared["figures"][figure]  # compare's b - a: this row - reference
+    low, high = difference["difference_ci"]
+    p = p_text(difference["p_value"], compared["bootstrap"]["resamples"])  # compare's own: `≤ floor`, never 0
+    return f"{difference['difference']:+.4f} [{low:+.4f}, {high:+.4f}], p {p if p.startswith('≤') else '= ' + p}"
 
 
 def row_line(name: str, row: dict) -> str:

@@ -16,6 +16,9 @@ the 7,600 items are split into two seeded halves; the models of fold k are train
 temperature fitted on 500 other items of half k, and they score half 1 − k. Every test item is scored once, by a model
 that never saw it, but no model saw AG News's own training split: a non-standard protocol, and the table says so.
 
+Once both rows of a pair are scored, `llmner compare` tests B − A on the same items (COMPARISONS): the fine-tuned
+model against the baseline and the untouched model, and each temperature against its raw scores (ECE, paired).
+
 Each step writes its files and is skipped when they exist, so a cut run resumes (a training run cut mid-way resumes
 from its last checkpoint). Results: OUT_DIR/<task>/results.md and rows.json.
 """
@@ -54,6 +57,16 @@ CLASSIFICATION = {"ag_news": "word", "zh_news": "char"}  # task -> the TF-IDF ba
 # held-out items a fold's temperature is fitted on: one parameter needs few, and each costs a forward pass
 CALIBRATION = 500
 TASKS = (*CLASSIFICATION, "cmmlu")
+# (A, B) pairs `llmner compare` tests once both are scored, B − A paired on the same test items: the fine-tuned model
+# against what it must beat, and each temperature against the raw scores it rescales (ECE before and after, paired)
+COMPARISONS = {
+    "classification": (("tfidf_logistic_regression_calibrated", "smollm2_lora_calibrated"),
+                       ("smollm2_untouched_calibrated", "smollm2_lora_calibrated"),
+                       ("smollm2_untouched_raw", "smollm2_untouched_calibrated"),
+                       ("tfidf_logistic_regression_raw", "tfidf_logistic_regression_calibrated"),
+                       ("smollm2_lora_raw", "smollm2_lora_calibrated")),
+    "mcq": (("smollm2_untouched", "smollm2_lora"),),
+}
 DEFAULTS = {"--size": 1600, "--test-size": None, "--seed": 42}  # the defaults, left out of results.md's command
 
 
@@ -240,8 +253,21 @@ class TaskBench(RowsFile):
         self.tfidf()
         self.llm_scores("smollm2_lora", {fold.name: self.lora(fold) for fold in folds}, "label scores, LoRA SFT")
 
+    def comparisons(self) -> list[tuple[str, str, Path]]:
+        """Each of the task's (A, B) pairs whose rows are both scored, with its compare JSON (made once)."""
+        scored = self.scored()
+        pairs = []
+        for a, b in COMPARISONS["classification" if self.task in CLASSIFICATION else "mcq"]:
+            if a in scored and b in scored:
+                out = self.out / f"compare_{b}_vs_{a}.json"
+                if not out.exists():
+                    run(llmner("compare", "--data", str(self.test), "--pred", self.rows[a]["predictions"],
+                               "--pred", self.rows[b]["predictions"], "--json", str(out)), out.with_suffix(".log"))
+                pairs.append((a, b, out))
+        return pairs
+
     def write_results(self) -> Path:
-        from llmner.benchmarks.real_report import interval
+        from llmner.benchmarks.real_report import comparison_cell, interval
 
         scope = "the whole test split" if self.test_size is None else "a seeded sample of the test split"
         lines = [f"# {self.task}: SmolLM2-135M-Instruct on {scope} ({self._test_count():,} items)", "",
@@ -262,6 +288,14 @@ class TaskBench(RowsFile):
             accuracy = interval(report["accuracy"], report.get("accuracy_ci"))
             lines.append(f"| `{name}` | {row.get('kind', '')} | {accuracy} | {ece} | {temperature} | "
                          f"{self.cost(name)} |")
+        pairs = self.comparisons()
+        if pairs:
+            lines += ["", "B − A, paired on the same test items (`llmner compare`, 10,000 resamples; one run a "
+                      "side, so two checkpoints):", "",
+                      "| B | A | accuracy B − A [95% CI], p | ECE B − A [95% CI], p |", "|---|---|---|---|"]
+            for a, b, path in pairs:
+                ece = comparison_cell(str(path), "ece") if "ece" in read_json(path)["figures"] else "n/a"
+                lines.append(f"| `{b}` | `{a}` | {comparison_cell(str(path), 'accuracy')} | {ece} |")
         path = self.out / "results.md"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -304,6 +338,8 @@ class TaskBench(RowsFile):
                          | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
                   for name, (row, report) in self.scored().items()}
         shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+        for _, _, path in self.comparisons():
+            (dest / path.name).write_bytes(path.read_bytes())
         for name, (predictions, _) in scored.items():
             if predictions.with_name("submission.csv").is_file():
                 (dest / f"{name}.submission.csv").write_bytes(predictions.with_name("submission.csv").read_bytes())

@@ -398,6 +398,13 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     results = bench.write_results().read_text()
     assert results.count("labels scored in 25 s") == 2  # each row says what it cost: the raw and calibrated rows
     assert "Command: `llmner bench tasks --task ag_news --size 4`." in results  # the options it was measured with
+    compared = json.loads((bench.out / "compare_smollm2_untouched_calibrated_vs_smollm2_untouched_raw.json")
+                          .read_text())
+    ece = compared["figures"]["ece"]
+    assert ece["difference"] == pytest.approx(reports["calibrated"]["ece"] - reports["raw"]["ece"])
+    assert ece["difference"] < 0 and ece["difference_ci"][0] < ece["difference"] < ece["difference_ci"][1]
+    assert ("| `smollm2_untouched_calibrated` | `smollm2_untouched_raw` | +0.0000 [+0.0000, +0.0000], p = 1.0000 | "
+            f"{ece['difference']:+.4f} [") in results
     bench.converted.mkdir(parents=True)
     (bench.converted / "test.jsonl").write_bytes(bench.test.read_bytes())
     assert bench.ship(tmp_path / "shipped") == ["smollm2_untouched_raw", "smollm2_untouched_calibrated"]
@@ -406,6 +413,7 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
                                                        "kind": "label scores, untouched",
                                                        "ece": round(reports["calibrated"]["ece"], 4)}
     assert not (tmp_path / "shipped" / "test_ids.json").exists()  # the whole test split: no ids to name
+    assert (tmp_path / "shipped" / "compare_smollm2_untouched_calibrated_vs_smollm2_untouched_raw.json").exists()
     shipped = tmp_path / "shipped" / "smollm2_untouched_calibrated.predictions.jsonl.gz"
     assert gzip.decompress(shipped.read_bytes()) == (folder / "predictions_calibrated.jsonl").read_bytes()
 
