@@ -349,6 +349,29 @@ def test_a_training_attempt_cut_before_it_ends_still_counts_in_the_row_s_wall_ti
     assert row["tokens_per_second"] is None
 
 
+AG_NEWS_LABELS = ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def classification_items(split: str, labels: list[str], texts: list[str]) -> list[dict]:
+    """Classification examples `split/i` (e.g. ag_news/test/3), the i-th text labelled labels[i % len(labels)]."""
+    return [{"id": f"{split}/{i}", "messages": [{"role": "system", "content": "Classify."},
+                                                {"role": "user", "content": text},
+                                                {"role": "assistant", "content": labels[i % len(labels)]}],
+             "gold": {"task": "classification", "label": labels[i % len(labels)], "labels": labels}}
+            for i, text in enumerate(texts)]
+
+
+def ag_news_bench(tmp_path: Path, items: list[dict], size: int):
+    """bench tasks on AG News (no training split: cross-fitted) with `items` as its whole test set."""
+    from llmner.benchmarks import tasks
+
+    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", size, 42, None)
+    bench.out.mkdir(parents=True)
+    bench.test = bench.out / "test.jsonl"
+    write_examples(bench.test, items)
+    return bench
+
+
 def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperature(tmp_path, monkeypatch):
     """bench tasks on a task without a training split: two cross-fitted folds, each scoring the other half with the
     temperature fitted on its own held-out items; the raw and calibrated rows hold every test item once, with the
@@ -356,15 +379,9 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     model that is 90% sure and right two times in three; every other step runs."""
     from llmner.benchmarks import real, tasks
 
-    labels = ["World", "Sports", "Business", "Sci/Tech"]
-    items = [{"id": f"ag_news/test/{i}", "messages": [{"role": "system", "content": "Classify."},
-                                                      {"role": "user", "content": f"news {i}"},
-                                                      {"role": "assistant", "content": labels[i % 4]}],
-              "gold": {"task": "classification", "label": labels[i % 4], "labels": labels}} for i in range(40)]
-    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", 4, 42, None)
-    bench.out.mkdir(parents=True)
-    bench.test = bench.out / "test.jsonl"
-    bench.test.write_text("".join(json.dumps(item) + "\n" for item in items))
+    labels = AG_NEWS_LABELS
+    items = classification_items("ag_news/test", labels, [f"news {i}" for i in range(40)])
+    bench = ag_news_bench(tmp_path, items, size=4)
     real_run = real.run
 
     def fake_run(command, log_path):
@@ -423,18 +440,10 @@ def test_the_classic_baseline_is_calibrated_on_the_same_held_out_items_as_the_ll
     its raw ECE alone would compare an uncalibrated baseline with a calibrated LLM. It gets the LLM's treatment: each
     fold's model (trained for real here) scores its test half and its held-out items, a temperature is fitted on
     those, and a raw and a calibrated row cover every test item once."""
-    from llmner.benchmarks import tasks
 
-    labels = ["World", "Sports", "Business", "Sci/Tech"]
     words = ["war vote", "match goal", "stocks profit", "chip software"]
-    items = [{"id": f"ag_news/test/{i}", "messages": [{"role": "system", "content": "Classify."},
-                                                      {"role": "user", "content": f"{words[i % 4]} story {i}"},
-                                                      {"role": "assistant", "content": labels[i % 4]}],
-              "gold": {"task": "classification", "label": labels[i % 4], "labels": labels}} for i in range(40)]
-    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", 8, 42, None)
-    bench.out.mkdir(parents=True)
-    bench.test = bench.out / "test.jsonl"
-    write_examples(bench.test, items)
+    bench = ag_news_bench(tmp_path, classification_items(
+        "ag_news/test", AG_NEWS_LABELS, [f"{words[i % 4]} story {i}" for i in range(40)]), size=8)
     bench.tfidf()
     reports = {variant: json.loads(Path(bench.rows[f"tfidf_logistic_regression_{variant}"]["report"]).read_text())
                for variant in ("raw", "calibrated")}
@@ -453,11 +462,7 @@ def test_a_task_with_a_training_split_but_no_validation_calibrates_on_items_it_d
     item was trained on (CMMLU's 335 dev items, which it does not calibrate)."""
     from llmner.benchmarks import tasks
 
-    labels = ["体育", "财经"]
-    items = [{"id": f"zh_news/train/{i}", "messages": [{"role": "system", "content": "分类。"},
-                                                       {"role": "user", "content": f"新闻 {i}"},
-                                                       {"role": "assistant", "content": labels[i % 2]}],
-              "gold": {"task": "classification", "label": labels[i % 2], "labels": labels}} for i in range(12)]
+    items = classification_items("zh_news/train", ["体育", "财经"], [f"新闻 {i}" for i in range(12)])
     for size, expected in ((4, 8), (12, 0)):
         bench = tasks.TaskBench(tmp_path, tmp_path / f"out{size}", "zh_news", size, 42, None)
         bench.converted.mkdir(parents=True)
