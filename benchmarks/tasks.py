@@ -194,7 +194,7 @@ class TaskBench(RowsFile):
         def score_fold(fold: Fold, inputs: Path, output: Path) -> float:
             return sum(run_resumably(llmner(
                 "predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output", str(output),
-                "--batch-size", "16", "--dtype", "bfloat16"), self.out / name, fold.name))
+                "--batch-size", "16"), self.out / name, fold.name))
 
         self.label_scores(name, kind, score_fold)
 
@@ -241,7 +241,7 @@ class TaskBench(RowsFile):
                 log(f"{name}: answering {sum(1 for _ in read_records(self.test))} questions")
                 seconds = sum(run_resumably(llmner("predict", "--model", str(model), "--data", str(self.test),
                                                    "--output", str(predictions), "--max-new-tokens", "8",
-                                                   "--batch-size", "16", "--dtype", "bfloat16"), folder, "predict"))
+                                                   "--batch-size", "16"), folder, "predict"))
                 run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--submission",
                            str(folder / "submission.csv")), folder / "submission.log")
                 self.save_row(name, {"predict_seconds": round(seconds, 1)})

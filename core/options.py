@@ -18,7 +18,7 @@ every command that takes it, and is declared here once.
     --html FILE        a self-contained page of it to look at in a browser (the errors, example by example)
     --dry-run          say what would be done; do nothing
     --max-new-tokens N the longest answer a model generates, in tokens
-    --dtype NAME       weights' dtype: auto (bf16 on a GPU, fp32 on a CPU), bfloat16 or float32
+    --dtype NAME       weights' dtype: auto (bf16 on a GPU or a CPU with a bf16 unit, else fp32), bfloat16 or float32
     --chat-template T  an Axolotl template name or a .jinja file (default: the one saved with the model)
     --quantization Q   bitsandbytes loading: 8bit, 4bit or none
     --shard I/N        only shard I of N of the examples (round robin)
@@ -145,7 +145,8 @@ def max_new_tokens(default: int = 256, help: str = "The longest answer, in token
     return _option("--max-new-tokens", type=click.IntRange(min=1), default=default, show_default=True, help=help)
 
 
-def dtype(help: str = "Weights' dtype for transformers: auto is bf16 on a GPU, fp32 on a CPU."):
+def dtype(help: str = "Weights' dtype: auto is bf16 on a GPU or on a CPU with a bf16 unit (AMX, AVX-512 BF16), "
+                         "else fp32."):
     return _option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True, help=help)
 
 

@@ -30,6 +30,7 @@ from llmner.prediction.predict import (
     QUANTIZATION,
     SHARD,
     examples_to_predict,
+    length_sorted_batches,
     load_model,
     run_settings,
     training_prompts,
@@ -53,15 +54,17 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
 
     Each prompt is run once: its key/value cache is copied to one row per candidate label, and only the labels'
     few tokens are run on top (the prompt is most of the tokens, so this is about as many times faster as there are
-    labels). Examples may have different label sets (Fudan news gives each its own candidates)."""
+    labels). Prompts are batched longest first, so that a batch pads little, and the prompt's pass computes the
+    vocabulary's logits at its last position only, the one that predicts a label. Examples may have different label
+    sets (Fudan news gives each its own candidates)."""
     import torch
     from tqdm import tqdm
 
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     targets = [label_token_ids(tokenizer, labels) for labels in label_sets]
-    scores = []
-    for start in tqdm(range(0, len(prompts), prompts_per_batch), desc="scoring labels", unit="batch"):
-        batch = range(start, min(start + prompts_per_batch, len(prompts)))
+    scores: list[list[float]] = [[] for _ in prompts]
+    for batch in tqdm(length_sorted_batches([len(ids) for ids in prompt_ids], prompts_per_batch),
+                      desc="scoring labels", unit="batch"):
         ids, mask = padded(tokenizer, [prompt_ids[i] for i in batch], "left")  # every prompt ends in the last column
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         rows = [(b, j) for b, i in enumerate(batch) for j in range(len(targets[i]))]
@@ -72,7 +75,7 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
         device = model.device
         with torch.inference_mode():
             prompt_out = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                               position_ids=positions.to(device), use_cache=True)
+                               position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
             first = torch.log_softmax(prompt_out.logits[:, -1].float(), -1)  # predicts each label's first token
             cache = prompt_out.past_key_values
             cache.reorder_cache(owner.to(device))  # one copy of its prompt's cache per label row
@@ -87,8 +90,9 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
             row_scores[b, j] = float(total)
         batch_scores = [[row_scores[b, j] for j in range(len(targets[i]))] for b, i in enumerate(batch)]
         if on_batch is not None:
-            on_batch(list(batch), batch_scores)
-        scores += batch_scores
+            on_batch(batch, batch_scores)
+        for i, example_scores in zip(batch, batch_scores):
+            scores[i] = example_scores
     return scores
 
 

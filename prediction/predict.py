@@ -109,12 +109,14 @@ def is_adapter(model: str) -> bool:
 
 
 def torch_dtype(name: str):
-    """auto: bf16 on a GPU, fp32 on a CPU. A CPU with AMX or AVX-512 BF16 runs bf16 several times faster: ask for it
-    there (`--dtype bfloat16`, as make demo does; the recipes train their LoRA runs in bf16 too)."""
+    """auto: bf16 on a GPU and on a CPU with a bf16 unit (AMX, AVX-512 BF16), where it runs several times faster
+    than fp32; fp32 on any other CPU, where bf16 is emulated and several times slower (core/precision.py)."""
     import torch
 
+    from llmner.core.precision import cpu_has_bf16_unit
+
     if name == "auto":
-        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        return torch.bfloat16 if torch.cuda.is_available() or cpu_has_bf16_unit() else torch.float32
     return getattr(torch, name)
 
 

@@ -387,3 +387,19 @@ def test_the_partial_answers_of_an_output_in_a_folder_not_made_yet_are_kept(tmp_
 
     PartialAnswers(tmp_path / "new" / "predictions.jsonl", {"max_new_tokens": 8}).add(["a"], ["PER: Ann"])
     assert PartialAnswers(tmp_path / "new" / "predictions.jsonl", {"max_new_tokens": 8}).answers == {"a": "PER: Ann"}
+
+
+@pytest.mark.parametrize("bf16_unit,cuda,expected", [(True, False, "bfloat16"), (False, False, "float32"),
+                                                     (False, True, "bfloat16")])
+def test_auto_dtype_is_bf16_only_where_it_runs_in_hardware(bf16_unit, cuda, expected, monkeypatch):
+    """--dtype auto (every command's default): bf16 on a GPU and on a CPU with a bf16 unit, where it runs several
+    times faster than fp32; fp32 on a CPU without one, where torch emulates bf16 4.7× slower (AMD EPYC Zen 3)."""
+    import torch
+
+    from llmner.core import precision
+    from llmner.prediction.predict import torch_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(precision, "cpu_has_bf16_unit", lambda: bf16_unit)
+    assert torch_dtype("auto") == getattr(torch, expected)
+    assert torch_dtype("float32") == torch.float32

@@ -53,8 +53,7 @@ def test_a_few_lora_steps_then_predict_parse_and_score(wnut_pool, tmp_path):
     assert (output / "adapter_model.safetensors").exists()
     losses = [float(v) for v in re.findall(r"'loss': '?([\d.]+)", (output / "debug.log").read_text())]
     assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)
-    report = predict_and_score(output, tmp_path / "train.jsonl", tmp_path, limit=8, max_new_tokens=32,
-                               extra=("--dtype", "bfloat16"))
+    report = predict_and_score(output, tmp_path / "train.jsonl", tmp_path, limit=8, max_new_tokens=32)
     assert report["examples"] == 8 and report["missing_predictions"] == 0
     outputs = [json.loads(line)["output"] for line in open(tmp_path / "predictions.jsonl", encoding="utf-8")]
     assert not any(END_OF_TURN in text or "<|im_start|>" in text for text in outputs)
