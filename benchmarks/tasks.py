@@ -20,11 +20,15 @@ Once both rows of a pair are scored, `llmner compare` tests B − A on the same 
 model against the baseline and the untouched model, and each temperature against its raw scores (ECE, paired).
 
 Each step writes its files and is skipped when they exist, so a cut run resumes (a training run cut mid-way resumes
-from its last checkpoint). Results: OUT_DIR/<task>/results.md and rows.json.
+from its last checkpoint). With --ship-to, each row goes to the repository the moment it is scored, and a run in a
+fresh OUT_DIR (another machine, another day) takes the rows shipped there back instead of measuring them again.
+Results: OUT_DIR/<task>/results.md and rows.json.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 import random
 from collections.abc import Callable
@@ -68,6 +72,7 @@ COMPARISONS = {
     "mcq": (("smollm2_untouched", "smollm2_lora"),),
 }
 DEFAULTS = {"--size": 1600, "--test-size": None, "--seed": 42}  # the defaults, left out of results.md's command
+LOCAL_FACTS = ("report", "predictions")  # a row's paths in its OUT_DIR: not shipped, meaningless elsewhere
 
 
 @dataclass(frozen=True)
@@ -109,12 +114,14 @@ def recalibrated(raw: list[ClassificationPrediction], examples: list[Example], h
 
 
 class TaskBench(RowsFile):
-    def __init__(self, data_dir: Path, out_dir: Path, task: str, size: int, seed: int, test_size: int | None):
+    def __init__(self, data_dir: Path, out_dir: Path, task: str, size: int, seed: int, test_size: int | None,
+                 ship_to: Path | None = None):
         super().__init__(out_dir / task / "rows.json")
         self.data_dir, self.task, self.size, self.seed, self.test_size = data_dir, task, size, seed, test_size
         self.root = out_dir
         self.out = out_dir / task
         self.converted = out_dir / "data" / task
+        self.ship_to = ship_to
 
     # --- inputs ------------------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -126,6 +133,52 @@ class TaskBench(RowsFile):
         self.pin_options({"test_size": test_size, "size": self.size, "seed": self.seed})
         if not self.test.exists():
             write_jsonl(self.test, seeded_sample(records, test_size, self.seed))
+
+    def options(self) -> dict:
+        """What chooses the items every row is trained, calibrated and scored on (as `prepare` pinned them)."""
+        return {"test_size": self._test_count(), "size": self.size, "seed": self.seed}
+
+    def restore(self) -> list[str]:
+        """The rows an earlier run shipped to --ship-to (another machine's, another session's) put back into OUT_DIR
+        with their facts (costs, temperatures), so that they are scored again from their predictions and never
+        measured twice. Rows shipped with other options are refused, not mixed. The rows restored."""
+        if self.ship_to is None or not (self.ship_to / "figures.json").exists():
+            return []
+        missing = [name for name in read_json(self.ship_to / "figures.json")
+                   if not self.predictions_path(name).exists()]
+        if not missing:
+            return []
+        shipped_options = self.ship_to / "options.json"
+        if not shipped_options.exists() or read_json(shipped_options) != self.options():
+            raise DataError(shipped_options, None, f"expected rows measured with the options of this run, "
+                                                   f"{self.options()}; give another --ship-to for other ones")
+        for name, facts in read_json(self.ship_to / "facts.json").items():
+            if name not in self.rows:
+                self.save_row(name, facts)
+        for name in missing:
+            local = self.predictions_path(name)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(gzip.decompress((self.ship_to / f"{name}.predictions.jsonl.gz").read_bytes()))
+            submission = self.ship_to / f"{name}.submission.csv"
+            if submission.is_file():
+                local.with_name("submission.csv").write_bytes(submission.read_bytes())
+        for comparison in self.ship_to.glob("compare_*.json"):  # the same pairs' tests, not run again
+            if not (self.out / comparison.name).exists():
+                (self.out / comparison.name).write_bytes(comparison.read_bytes())
+        return missing
+
+    def predictions_path(self, name: str) -> Path:
+        """Where a row's predictions live in OUT_DIR: a classification row's raw and calibrated ones side by side in
+        its model's folder.
+
+        >>> bench = TaskBench(Path("raw"), Path("out"), "ag_news", 1600, 42, None)
+        >>> str(bench.predictions_path("smollm2_lora_calibrated"))
+        'out/ag_news/smollm2_lora/predictions_calibrated.jsonl'
+        """
+        if self.task in CLASSIFICATION:
+            model, variant = name.rsplit("_", 1)
+            return self.out / model / f"predictions_{variant}.jsonl"
+        return self.out / name / "predictions.jsonl"
 
     def folds(self) -> list[Fold]:
         """The task's own splits where it has a training split; else two cross-fitted halves of the test items."""
@@ -164,7 +217,7 @@ class TaskBench(RowsFile):
         every test item's prediction, the calibrated row the same with each fold's fitted temperature."""
         folder = self.out / name
         folder.mkdir(parents=True, exist_ok=True)
-        raw_path, calibrated_path = folder / "predictions_raw.jsonl", folder / "predictions_calibrated.jsonl"
+        raw_path, calibrated_path = (self.predictions_path(f"{name}_{variant}") for variant in ("raw", "calibrated"))
         if not calibrated_path.exists():
             raw, calibrated, temperatures = [], [], {}
             seconds = dict(self.rows.get(name, {}).get(seconds_key, {}))
@@ -189,17 +242,21 @@ class TaskBench(RowsFile):
         for variant, path in (("raw", raw_path), ("calibrated", calibrated_path)):
             self.score(f"{name}_{variant}", path, self.rows[name])
 
-    def llm_scores(self, name: str, models: dict[str, Path], kind: str) -> None:
-        """`label_scores` read from the LLM's label log-probabilities (`llmner predict-labels`), each fold's model."""
+    def llm_scores(self, name: str, model_of: Callable[[Fold], Path], kind: str) -> None:
+        """`label_scores` read from the LLM's label log-probabilities (`llmner predict-labels`) of each fold's model,
+        which `model_of` gives (training it) only where the fold is still to be scored."""
         def score_fold(fold: Fold, inputs: Path, output: Path) -> float:
             return sum(run_resumably(llmner(
-                "predict-labels", "--model", str(models[fold.name]), "--data", str(inputs), "--output", str(output),
+                "predict-labels", "--model", str(model_of(fold)), "--data", str(inputs), "--output", str(output),
                 "--batch-size", "16"), self.out / name, fold.name))
 
         self.label_scores(name, kind, score_fold)
 
     def score(self, name: str, predictions: Path, facts: dict) -> None:
+        """The row scored, and shipped at once where --ship-to is given: a row measured is never lost to a cut run."""
         self.score_row(name, self.test, predictions, predictions.with_name(f"report_{name}.json"), facts)
+        if self.ship_to is not None:
+            self.ship(self.ship_to)
 
     def lora(self, fold: Fold) -> Path:
         """The recipe derived onto the fold's training items, trained (a checkpoint every SAVE_STEPS steps)."""
@@ -232,13 +289,13 @@ class TaskBench(RowsFile):
 
     def mcq(self) -> None:
         fold = self.folds()[0]
-        adapter = self.lora(fold)
-        for name, model in (("smollm2_untouched", MODEL), ("smollm2_lora", adapter)):
+        for name, model_of in (("smollm2_untouched", lambda: MODEL), ("smollm2_lora", lambda: self.lora(fold))):
             folder = self.out / name
             folder.mkdir(parents=True, exist_ok=True)
-            predictions = folder / "predictions.jsonl"
+            predictions = self.predictions_path(name)
             if not predictions.exists():
-                log(f"{name}: answering {sum(1 for _ in read_records(self.test))} questions")
+                model = model_of()  # the LoRA row trains its adapter only when it is still to be answered
+                log(f"{name}: answering {self._test_count()} questions")
                 seconds = sum(run_resumably(llmner("predict", "--model", str(model), "--data", str(self.test),
                                                    "--output", str(predictions), "--max-new-tokens", "8",
                                                    "--batch-size", "16"), folder, "predict"))
@@ -248,10 +305,9 @@ class TaskBench(RowsFile):
             self.score(name, predictions, {**self.rows.get(name, {}), "kind": "generation, strict letter"})
 
     def classification(self) -> None:
-        folds = self.folds()
-        self.llm_scores("smollm2_untouched", {fold.name: MODEL for fold in folds}, "label scores, untouched")
+        self.llm_scores("smollm2_untouched", lambda fold: MODEL, "label scores, untouched")
         self.tfidf()
-        self.llm_scores("smollm2_lora", {fold.name: self.lora(fold) for fold in folds}, "label scores, LoRA SFT")
+        self.llm_scores("smollm2_lora", self.lora, "label scores, LoRA SFT")
 
     def comparisons(self) -> list[tuple[str, str, Path]]:
         """Each of the task's (A, B) pairs whose rows are both scored, with its compare JSON (made once)."""
@@ -331,13 +387,18 @@ class TaskBench(RowsFile):
 
     def ship(self, dest: Path) -> list[str]:
         """Every scored row into `dest` for the repository (`ship_rows`: predictions, figures, the test's ids
-        where it is a sample), and each multiple-choice row's submission.csv as <row>.submission.csv. The rows
+        where it is a sample), each multiple-choice row's submission.csv as <row>.submission.csv, and what `restore`
+        needs to take them back: every row's facts (costs, temperatures, training) and the options. The rows
         shipped."""
         scored = {name: (Path(row["predictions"]), {"accuracy": round(report["accuracy"], 4),
                                                     "examples": report["examples"], "kind": row.get("kind", "")}
                          | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
                   for name, (row, report) in self.scored().items()}
         shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+        facts = {name: {key: value for key, value in row.items() if key not in LOCAL_FACTS}
+                 for name, row in self.rows.items()}
+        (dest / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        (dest / "options.json").write_text(json.dumps(self.options(), indent=2) + "\n", encoding="utf-8")
         for _, _, path in self.comparisons():
             (dest / path.name).write_bytes(path.read_bytes())
         for name, (predictions, _) in scored.items():
@@ -362,8 +423,11 @@ def main(data_dir, out_dir, task, size, seed, test_size, ship_to):
     """Measure one seed task's rows (resumable) and write OUT_DIR/<task>/results.md."""
     if not Path(data_dir).is_dir():
         raise DataError(data_dir, None, "expected the raw datasets folder (`llmner data fetch` writes it)")
-    bench = TaskBench(Path(data_dir), Path(out_dir), task, size, seed, test_size)
+    bench = TaskBench(Path(data_dir), Path(out_dir), task, size, seed, test_size, Path(ship_to) if ship_to else None)
     bench.prepare()
+    restored = bench.restore()
+    if restored:
+        log(f"took back {len(restored)} rows shipped to {ship_to}: {', '.join(restored)}")
     if task in CLASSIFICATION:
         bench.classification()
     else:

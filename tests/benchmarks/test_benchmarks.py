@@ -361,28 +361,23 @@ def classification_items(split: str, labels: list[str], texts: list[str]) -> lis
             for i, text in enumerate(texts)]
 
 
-def ag_news_bench(tmp_path: Path, items: list[dict], size: int):
+def ag_news_bench(tmp_path: Path, items: list[dict], size: int, ship_to: Path | None = None):
     """bench tasks on AG News (no training split: cross-fitted) with `items` as its whole test set."""
     from llmner.benchmarks import tasks
 
-    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", size, 42, None)
+    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "ag_news", size, 42, None, ship_to)
     bench.out.mkdir(parents=True)
+    bench.converted.mkdir(parents=True)
+    write_examples(bench.converted / "test.jsonl", items)
     bench.test = bench.out / "test.jsonl"
     write_examples(bench.test, items)
     return bench
 
 
-def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperature(tmp_path, monkeypatch):
-    """bench tasks on a task without a training split: two cross-fitted folds, each scoring the other half with the
-    temperature fitted on its own held-out items; the raw and calibrated rows hold every test item once, with the
-    same labels, and `llmner score` reads both (accuracy and ECE with intervals). predict-labels is replaced by a
-    model that is 90% sure and right two times in three; every other step runs."""
-    from llmner.benchmarks import real, tasks
-
+def confident_label_scorer(real_run):
+    """`run` with predict-labels replaced by a model that is 90% sure of AG News items and right two times in three
+    (12.5 s a call); every other step runs for real."""
     labels = AG_NEWS_LABELS
-    items = classification_items("ag_news/test", labels, [f"news {i}" for i in range(40)])
-    bench = ag_news_bench(tmp_path, items, size=4)
-    real_run = real.run
 
     def fake_run(command, log_path):
         if "predict-labels" not in command:
@@ -395,11 +390,24 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
                 guess = gold if number % 3 else labels[(labels.index(gold) + 1) % 4]
                 scores = {label: 0.9 if label == guess else 0.1 / 3 for label in labels}
                 handle.write(json.dumps({"id": item["id"], "label": guess, "confidence": 0.9, "scores": scores}) + "\n")
-        return 12.5  # seconds
+        return 12.5
 
+    return fake_run
+
+
+def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperature(tmp_path, monkeypatch):
+    """bench tasks on a task without a training split: two cross-fitted folds, each scoring the other half with the
+    temperature fitted on its own held-out items; the raw and calibrated rows hold every test item once, with the
+    same labels, and `llmner score` reads both (accuracy and ECE with intervals). predict-labels is replaced by a
+    model that is 90% sure and right two times in three; every other step runs."""
+    from llmner.benchmarks import real, tasks
+
+    items = classification_items("ag_news/test", AG_NEWS_LABELS, [f"news {i}" for i in range(40)])
+    bench = ag_news_bench(tmp_path, items, size=4)
+    fake_run = confident_label_scorer(real.run)
     monkeypatch.setattr(tasks, "run", fake_run)
     monkeypatch.setattr(real, "run", fake_run)  # the scoring step runs resumably, through real.run_resumably
-    bench.llm_scores("smollm2_untouched", {"fold0": Path("m"), "fold1": Path("m")}, "label scores, untouched")
+    bench.llm_scores("smollm2_untouched", lambda fold: Path("m"), "label scores, untouched")
     folder = bench.out / "smollm2_untouched"
     raw, calibrated = ([json.loads(line) for line in (folder / f"predictions_{variant}.jsonl").read_text().splitlines()]
                        for variant in ("raw", "calibrated"))
@@ -422,8 +430,6 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     assert ece["difference"] < 0 and ece["difference_ci"][0] < ece["difference"] < ece["difference_ci"][1]
     assert ("| `smollm2_untouched_calibrated` | `smollm2_untouched_raw` | +0.0000 [+0.0000, +0.0000], p = 1.0000 | "
             f"{ece['difference']:+.4f} [") in results
-    bench.converted.mkdir(parents=True)
-    (bench.converted / "test.jsonl").write_bytes(bench.test.read_bytes())
     assert bench.ship(tmp_path / "shipped") == ["smollm2_untouched_raw", "smollm2_untouched_calibrated"]
     figures = json.loads((tmp_path / "shipped" / "figures.json").read_text())
     assert figures["smollm2_untouched_calibrated"] == {"accuracy": 0.65, "examples": 40,
@@ -433,6 +439,44 @@ def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperatur
     assert (tmp_path / "shipped" / "compare_smollm2_untouched_calibrated_vs_smollm2_untouched_raw.json").exists()
     shipped = tmp_path / "shipped" / "smollm2_untouched_calibrated.predictions.jsonl.gz"
     assert gzip.decompress(shipped.read_bytes()) == (folder / "predictions_calibrated.jsonl").read_bytes()
+
+
+def test_a_row_shipped_by_one_run_is_taken_back_by_the_next_not_measured_again(tmp_path, monkeypatch):
+    """An out-dir lives and dies with its machine; the rows shipped to the repository outlive it. Each row is shipped
+    the moment it is scored, and a run in a fresh out-dir with the same --ship-to takes the rows back (predictions,
+    costs, temperatures, comparisons) and scores them again without measuring or training anything: the same table.
+    Rows shipped with other options are refused, not mixed."""
+    from llmner.benchmarks import real, tasks
+    from llmner.core.errors import DataError
+
+    items = classification_items("ag_news/test", AG_NEWS_LABELS, [f"news {i}" for i in range(40)])
+    shipped = tmp_path / "shipped"
+    first = ag_news_bench(tmp_path / "first", items, size=4, ship_to=shipped)
+    real_run = real.run
+    fake_run = confident_label_scorer(real_run)
+    monkeypatch.setattr(tasks, "run", fake_run)
+    monkeypatch.setattr(real, "run", fake_run)
+    first.save_row("lora_fold0", {"train_seed": 42, "train_wall_seconds": 30.0, "train_attempts": 1})
+    first.llm_scores("smollm2_lora", lambda fold: Path("adapter"), "label scores, LoRA SFT")
+    assert set(json.loads((shipped / "figures.json").read_text())) == {"smollm2_lora_raw", "smollm2_lora_calibrated"}
+
+    def measuring_refused(command, log_path):
+        assert command[3] in ("score", "compare"), f"measured again: {command[3]}"
+        return real_run(command, log_path)
+
+    monkeypatch.setattr(tasks, "run", measuring_refused)
+    monkeypatch.setattr(real, "run", measuring_refused)
+    second = ag_news_bench(tmp_path / "second", items, size=4, ship_to=shipped)
+    assert second.restore() == ["smollm2_lora_raw", "smollm2_lora_calibrated"]
+    second.llm_scores("smollm2_lora", lambda fold: pytest.fail("its adapter trained again"), "label scores, LoRA SFT")
+    assert second.rows["smollm2_lora"]["temperatures"] == first.rows["smollm2_lora"]["temperatures"]
+    assert second.write_results().read_text() == first.write_results().read_text()
+    assert "LoRA trained in 30 s; labels scored in 25 s" in second.write_results().read_text()
+    assert second.restore() == []  # nothing left to take back
+
+    other = ag_news_bench(tmp_path / "other", items, size=5, ship_to=shipped)
+    with pytest.raises(DataError, match="options.json: expected rows measured with the options of this run"):
+        other.restore()
 
 
 def test_the_classic_baseline_is_calibrated_on_the_same_held_out_items_as_the_llm(tmp_path):
