@@ -139,14 +139,16 @@ class TaskBench(RowsFile):
         return {"test_size": self._test_count(), "size": self.size, "seed": self.seed}
 
     def restore(self) -> list[str]:
-        """The rows an earlier run shipped to --ship-to (another machine's, another session's) put back into OUT_DIR
-        with their facts (costs, temperatures), so that they are scored again from their predictions and never
-        measured twice. Rows shipped with other options are refused, not mixed. The rows restored."""
-        if self.ship_to is None or not (self.ship_to / "figures.json").exists():
+        """The rows and folds an earlier run shipped to --ship-to (another machine's, another session's) put back
+        into OUT_DIR with their facts (costs, temperatures), so that they are scored again from their predictions and
+        never measured twice. Rows shipped with other options are refused, not mixed. The rows and folds restored."""
+        if self.ship_to is None:
             return []
-        missing = [name for name in read_json(self.ship_to / "figures.json")
+        figures = self.ship_to / "figures.json"
+        missing = [name for name in (read_json(figures) if figures.exists() else {})
                    if not self.predictions_path(name).exists()]
-        if not missing:
+        folds = {path: local for path, local in self.shipped_folds().items() if not local.exists()}
+        if not missing and not folds:
             return []
         shipped_options = self.ship_to / "options.json"
         if not shipped_options.exists() or read_json(shipped_options) != self.options():
@@ -162,10 +164,20 @@ class TaskBench(RowsFile):
             submission = self.ship_to / f"{name}.submission.csv"
             if submission.is_file():
                 local.with_name("submission.csv").write_bytes(submission.read_bytes())
+        for shipped, local in folds.items():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(gzip.decompress(shipped.read_bytes()))
         for comparison in self.ship_to.glob("compare_*.json"):  # the same pairs' tests, not run again
             if not (self.out / comparison.name).exists():
                 (self.out / comparison.name).write_bytes(comparison.read_bytes())
-        return missing
+        return missing + [f"{local.parent.name} ({local.name.removesuffix('_scored.jsonl')})"
+                          for local in folds.values()]
+
+    def shipped_folds(self) -> dict[Path, Path]:
+        """The folds' label scores shipped to --ship-to (`ship_fold`, ROW.FOLD_scored.jsonl.gz), each with the path
+        it has in OUT_DIR."""
+        return {path: self.out / row / fold.removesuffix(".gz")
+                for path in self.ship_to.glob("*.*_scored.jsonl.gz") for row, fold in [path.name.split(".", 1)]}
 
     def predictions_path(self, name: str) -> Path:
         """Where a row's predictions live in OUT_DIR: a classification row's raw and calibrated ones side by side in
@@ -229,6 +241,7 @@ class TaskBench(RowsFile):
                     log(f"{name} ({fold.name}): scoring the labels of {sum(1 for _ in read_records(inputs))} items")
                     seconds[fold.name] = round(score_fold(fold, inputs, both), 1)
                     self.save_row(name, {**self.rows.get(name, {}), seconds_key: seconds})
+                    self.ship_fold(name, both)
                 scored = {p.id: p for _, p, _ in read_valid(both, ClassificationPrediction, "a prediction")}
                 examples, held_examples = read_examples(fold.test), read_examples(fold.calibration)
                 fold_raw = [scored[e.id] for e in examples]
@@ -385,6 +398,23 @@ class TaskBench(RowsFile):
             ("--size", self.size), ("--test-size", self.test_size), ("--seed", self.seed)) if value != DEFAULTS[flag]]
         return "llmner bench tasks " + " ".join(chosen)
 
+    def ship_fold(self, name: str, scored: Path) -> None:
+        """A fold's label scores shipped the moment they exist, where --ship-to is given: a row of two folds takes an
+        hour here, and its first fold is not lost to a session that ends before the second. `ship` removes them once
+        their row is shipped whole."""
+        if self.ship_to is not None:
+            self.ship_to.mkdir(parents=True, exist_ok=True)
+            (self.ship_to / f"{name}.{scored.name}.gz").write_bytes(gzip.compress(scored.read_bytes(), mtime=0))
+            self.ship_facts(self.ship_to)
+
+    def ship_facts(self, dest: Path) -> None:
+        """What `restore` needs besides predictions: every row's facts (costs, temperatures, training) and the
+        options."""
+        facts = {name: {key: value for key, value in row.items() if key not in LOCAL_FACTS}
+                 for name, row in self.rows.items()}
+        (dest / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        (dest / "options.json").write_text(json.dumps(self.options(), indent=2) + "\n", encoding="utf-8")
+
     def ship(self, dest: Path) -> list[str]:
         """Every scored row into `dest` for the repository (`ship_rows`: predictions, figures, the test's ids
         where it is a sample), each multiple-choice row's submission.csv as <row>.submission.csv, and what `restore`
@@ -395,10 +425,10 @@ class TaskBench(RowsFile):
                          | ({"ece": round(report["ece"], 4)} if "ece" in report else {}))
                   for name, (row, report) in self.scored().items()}
         shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
-        facts = {name: {key: value for key, value in row.items() if key not in LOCAL_FACTS}
-                 for name, row in self.rows.items()}
-        (dest / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-        (dest / "options.json").write_text(json.dumps(self.options(), indent=2) + "\n", encoding="utf-8")
+        self.ship_facts(dest)
+        for name in scored:  # a row shipped whole: its folds' scores are in its predictions
+            for fold_scores in dest.glob(f"{name.removesuffix('_raw').removesuffix('_calibrated')}.*_scored.jsonl.gz"):
+                fold_scores.unlink()
         for _, _, path in self.comparisons():
             (dest / path.name).write_bytes(path.read_bytes())
         for name, (predictions, _) in scored.items():

@@ -479,6 +479,53 @@ def test_a_row_shipped_by_one_run_is_taken_back_by_the_next_not_measured_again(t
         other.restore()
 
 
+class Cut(Exception):
+    """A run cut where it stood (its machine gone)."""
+
+
+def test_a_row_cut_between_its_folds_keeps_the_fold_it_scored(tmp_path, monkeypatch):
+    """A cross-fitted row is two folds of training and scoring (an hour on a CPU): each fold's scores are shipped the
+    moment they exist, so a run cut after the first fold, its out-dir gone with its machine, loses only the second;
+    the next run, in a fresh out-dir, trains and scores that one alone, and once the row ships whole its folds' files
+    are removed."""
+    from llmner.benchmarks import real, tasks
+
+    items = classification_items("ag_news/test", AG_NEWS_LABELS, [f"news {i}" for i in range(40)])
+    shipped = tmp_path / "shipped"
+    first = ag_news_bench(tmp_path / "first", items, size=4, ship_to=shipped)
+    scorer = confident_label_scorer(real.run)
+    scored, cutting = [], [True]
+
+    def cut_at_fold1(command, log_path):
+        if "predict-labels" in command:
+            inputs = Path(command[command.index("--data") + 1]).name
+            if inputs == "fold1_inputs.jsonl" and cutting[0]:
+                raise Cut
+            scored.append(inputs)
+        return scorer(command, log_path)
+
+    monkeypatch.setattr(tasks, "run", cut_at_fold1)
+    monkeypatch.setattr(real, "run", cut_at_fold1)
+    with pytest.raises(Cut):
+        first.llm_scores("smollm2_lora", lambda fold: Path("adapter"), "label scores, LoRA SFT")
+    assert (shipped / "smollm2_lora.fold0_scored.jsonl.gz").exists() and not (shipped / "figures.json").exists()
+
+    cutting[0] = False
+    second = ag_news_bench(tmp_path / "second", items, size=4, ship_to=shipped)
+    assert second.restore() == ["smollm2_lora (fold0)"]
+    trained = []
+
+    def train(fold):
+        trained.append(fold.name)
+        return Path("adapter")
+
+    second.llm_scores("smollm2_lora", train, "label scores, LoRA SFT")
+    assert trained == ["fold1"] and scored == ["fold0_inputs.jsonl", "fold1_inputs.jsonl"]
+    assert second.rows["smollm2_lora"]["score_seconds"] == {"fold0": 12.5, "fold1": 12.5}
+    assert set(json.loads((shipped / "figures.json").read_text())) == {"smollm2_lora_raw", "smollm2_lora_calibrated"}
+    assert not list(shipped.glob("*_scored.jsonl.gz"))
+
+
 def test_the_classic_baseline_is_calibrated_on_the_same_held_out_items_as_the_llm(tmp_path):
     """TF-IDF + logistic regression trained on few items is underconfident (on AG News, 84% right with an ECE of 0.37):
     its raw ECE alone would compare an uncalibrated baseline with a calibrated LLM. It gets the LLM's treatment: each
