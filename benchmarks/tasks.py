@@ -20,9 +20,9 @@ Once both rows of a pair are scored, `llmner compare` tests B − A on the same 
 model against the baseline and the untouched model, and each temperature against its raw scores (ECE, paired).
 
 Each step writes its files and is skipped when they exist, so a cut run resumes (a training run cut mid-way resumes
-from its last checkpoint). With --ship-to, each row goes to the repository the moment it is scored, and a run in a
-fresh OUT_DIR (another machine, another day) takes the rows shipped there back instead of measuring them again.
-Results: OUT_DIR/<task>/results.md and rows.json.
+from its last checkpoint). With --ship-to, each row (and each fold's label scores) goes to the repository the moment
+it is scored, and a run in a fresh OUT_DIR (another machine, another day) takes what was shipped there back instead of
+measuring it again. Results: OUT_DIR/<task>/results.md and rows.json.
 """
 
 from __future__ import annotations
