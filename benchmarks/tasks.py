@@ -113,6 +113,12 @@ def recalibrated(raw: list[ClassificationPrediction], examples: list[Example], h
                                     temperature)
 
 
+def unpack(shipped: Path, local: Path) -> None:
+    """A file shipped gzip-compressed, written back where a run keeps it."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(gzip.decompress(shipped.read_bytes()))
+
+
 class TaskBench(RowsFile):
     def __init__(self, data_dir: Path, out_dir: Path, task: str, size: int, seed: int, test_size: int | None,
                  ship_to: Path | None = None):
@@ -159,14 +165,12 @@ class TaskBench(RowsFile):
                 self.save_row(name, facts)
         for name in missing:
             local = self.predictions_path(name)
-            local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(gzip.decompress((self.ship_to / f"{name}.predictions.jsonl.gz").read_bytes()))
+            unpack(self.ship_to / f"{name}.predictions.jsonl.gz", local)
             submission = self.ship_to / f"{name}.submission.csv"
             if submission.is_file():
                 local.with_name("submission.csv").write_bytes(submission.read_bytes())
         for shipped, local in folds.items():
-            local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(gzip.decompress(shipped.read_bytes()))
+            unpack(shipped, local)
         for comparison in self.ship_to.glob("compare_*.json"):  # the same pairs' tests, not run again
             if not (self.out / comparison.name).exists():
                 (self.out / comparison.name).write_bytes(comparison.read_bytes())
@@ -463,5 +467,5 @@ def main(data_dir, out_dir, task, size, seed, test_size, ship_to):
     else:
         bench.mcq()
     log(f"wrote {bench.write_results()}")
-    if ship_to:
-        log(f"shipped {len(bench.ship(Path(ship_to)))} rows to {ship_to}")
+    if ship_to:  # each row was shipped as it was scored (TaskBench.score)
+        log(f"{len(bench.scored())} rows shipped to {ship_to}")
