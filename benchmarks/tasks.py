@@ -322,8 +322,8 @@ class TaskBench(RowsFile):
             self.score(name, predictions, {**self.rows.get(name, {}), "kind": "generation, strict letter"})
 
     def classification(self) -> None:
+        self.tfidf()  # seconds: cheapest first, so a run cut early has still shipped a row
         self.llm_scores("smollm2_untouched", lambda fold: MODEL, "label scores, untouched")
-        self.tfidf()
         self.llm_scores("smollm2_lora", self.lora, "label scores, LoRA SFT")
 
     def comparisons(self) -> list[tuple[str, str, Path]]:
