@@ -14,6 +14,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from llmner.core.precision import cpu_has_bf16_unit
 from llmner.core.schemas import read_report
 
 SMOLLM2_PARAMETERS = 134_515_008  # counted on the loaded model (tests/test_pretrained.py loads it)
@@ -111,16 +112,23 @@ def learning_curve_png(path: Path, rows: dict, sizes: list[int]) -> None:
 
 
 def speed_lines(rows: dict) -> list[str]:
-    peaks = {name: matmul_peak_gflops(name) for name in ("float32", "bfloat16")}
-    lines = [f"Matrix-multiply peak measured on this run: fp32 {peaks['float32']:.0f} GFLOP/s, bf16 "
-             f"{peaks['bfloat16']:.0f} GFLOP/s (2048² products, every core torch uses).", "",
+    """The timed training runs against this machine's matrix-multiply peaks, measured here and only when there is a
+    run to set against them (seconds a dtype; bf16 only where the CPU has the unit: emulated, it takes minutes and
+    says nothing about the hardware)."""
+    timed = {name: row["tokens_per_second"] for name, row in rows.items() if row.get("tokens_per_second")}
+    if not timed:
+        return []
+    fp32 = matmul_peak_gflops("float32")
+    bf16 = matmul_peak_gflops("bfloat16") if cpu_has_bf16_unit() else None
+    bf16_text = f"bf16 {bf16:.0f} GFLOP/s" if bf16 else "bf16: emulated on this CPU, not measured"
+    lines = [f"Matrix-multiply peak measured on this run: fp32 {fp32:.0f} GFLOP/s, {bf16_text} "
+             "(2048² products, every core torch uses).", "",
              "| run | tokens/s | achieved GFLOP/s (4·N per token) | share of the fp32 peak | share of the bf16 peak |",
              "|---|---|---|---|---|"]
-    for name, row in rows.items():
-        if row.get("tokens_per_second"):
-            achieved = row["tokens_per_second"] * 4 * SMOLLM2_PARAMETERS / 1e9
-            lines.append(f"| `{name}` | {row['tokens_per_second']:.0f} | {achieved:.0f} | "
-                         f"{achieved / peaks['float32']:.0%} | {achieved / peaks['bfloat16']:.0%} |")
+    for name, tokens_per_second in timed.items():
+        achieved = tokens_per_second * 4 * SMOLLM2_PARAMETERS / 1e9
+        lines.append(f"| `{name}` | {tokens_per_second:.0f} | {achieved:.0f} | {achieved / fp32:.0%} | "
+                     f"{f'{achieved / bf16:.0%}' if bf16 else 'n/a'} |")
     return lines
 
 
@@ -190,7 +198,8 @@ def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path
             ece = interval(report["ece"], report.get("ece_ci")) if "ece" in report else "n/a"
             lines.append(f"| `{name}` | {interval(report['accuracy'], report.get('accuracy_ci'))} | "
                          f"{ece} | {temperature} |")
-    lines += ["", "## Training speed", ""] + speeds
+    if speeds:
+        lines += ["", "## Training speed", ""] + speeds
     learning_curve_png(out / "learning_curve.png", rows, sizes)
     lines += ["", "![learning curve](learning_curve.png)", ""]
     (out / "results.md").write_text("\n".join(lines), encoding="utf-8")

@@ -723,3 +723,21 @@ def test_a_timed_prediction_of_the_speed_bench_answers_every_sentence_never_resu
     (folder / "predictions.jsonl.partial").write_text('{"settings": {}}\n{"id": "a", "output": ""}\n')
     levers.predict("before")
     assert seen == [False] and levers.rows["prediction"]["before"]["generation_seconds"] == 2.0
+
+
+def test_the_speed_table_measures_only_the_peaks_it_prints(monkeypatch):
+    """Each report measured fp32 and bf16 matrix-multiply peaks, even with no timed row to set against them, and bf16
+    where the CPU emulates it: about 2 minutes a report on a Zen 3 (AVX2 only); bench real writes one a pair."""
+    from llmner.benchmarks import real_report
+
+    measured = []
+    monkeypatch.setattr(real_report, "matmul_peak_gflops", lambda name: measured.append(name) or 100.0)
+    monkeypatch.setattr(real_report, "cpu_has_bf16_unit", lambda: False)
+    assert real_report.speed_lines({"spacy_100": {"report": "r.json"}}) == [] and measured == []
+    timed = {"smollm2_lora_100": {"tokens_per_second": 50.0}}
+    lines = real_report.speed_lines(timed)
+    assert measured == ["float32"] and "bf16: emulated on this CPU, not measured" in lines[0]
+    assert lines[-1].startswith("| `smollm2_lora_100` | 50 | 27 | 27% | n/a |")
+    monkeypatch.setattr(real_report, "cpu_has_bf16_unit", lambda: True)
+    measured.clear()
+    assert real_report.speed_lines(timed)[-1].endswith("| 27% | 27% |") and measured == ["float32", "bfloat16"]
