@@ -35,64 +35,118 @@ from llmner.prediction.predict import (
     run_settings,
     training_prompts,
 )
+from llmner.prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
 
 
 def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
     return [tokenizer(label, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for label in labels]
 
 
-def padded(tokenizer, rows: list[list[int]], side: str):
-    """(ids, mask) of token-id rows padded by the tokenizer on `side`."""
-    batch = tokenizer.pad({"input_ids": rows}, padding_side=side, return_tensors="pt")
-    return batch["input_ids"], batch["attention_mask"]
+def label_tree(targets: list[list[int]]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """One example's candidate labels laid out to run side by side after its prompt, in one pass: the input tokens
+    (each label's tokens, not its closing end-of-turn), the segment of each (1 + the label's index), its offset in
+    its label, and the token it predicts.
+
+    >>> label_tree([[5, 0], [6, 7, 0]])  # label 5, then label 6 7; 0 ends the turn
+    ([5, 6, 7], [1, 2, 2], [0, 0, 1], [0, 7, 0])
+    """
+    inputs, segments, offsets, following = [], [], [], []
+    for j, target in enumerate(targets):
+        inputs += target[:-1]
+        segments += [j + 1] * (len(target) - 1)
+        offsets += range(len(target) - 1)
+        following += target[1:]
+    return inputs, segments, offsets, following
+
+
+def tree_attention(segments):
+    """Which of a batch's tokens each token sees ([batch, query, key]), given each token's segment: 0 the prompt, j
+    the j-th candidate label, -1 padding. A token sees the prompt tokens before it and the earlier tokens of its own
+    label, so every label is scored as if it alone followed the prompt; padding is seen by none (and sees itself).
+
+    >>> import torch
+    >>> tree_attention(torch.tensor([[-1, 0, 1, 2, 2]]))[0].int().tolist()
+    [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 1, 0, 1, 0], [0, 1, 0, 1, 1]]
+    """
+    import torch
+
+    width = segments.shape[1]
+    causal = torch.ones(width, width, dtype=torch.bool).tril()
+    query, key = segments[:, :, None], segments[:, None, :]
+    return (causal & (key >= 0) & ((key == 0) | (key == query))) | torch.eye(width, dtype=torch.bool)
 
 
 def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[str]],
-                   prompts_per_batch: int = 16, on_batch=None) -> list[list[float]]:
+                   prompts_per_batch: int = 16, on_batch=None, prefix_cache: bool = True) -> list[list[float]]:
     """[example][label] summed log-probabilities of each of the example's own labels' completion; `on_batch(indices,
     scores)` is called as each batch ends.
 
-    Each prompt is run once: its key/value cache is copied to one row per candidate label, and only the labels'
-    few tokens are run on top (the prompt is most of the tokens, so this is about as many times faster as there are
-    labels). Prompts are batched longest first, so that a batch pads little, and the prompt's pass computes the
-    vocabulary's logits at its last position only, the one that predicts a label. Examples may have different label
-    sets (Fudan news gives each its own candidates)."""
-    import torch
+    One forward pass a batch: each row is its prompt followed by all of its candidate labels side by side, and an
+    attention mask lets each label see the prompt and itself only (`tree_attention`), so each prompt is run once and
+    no key/value cache is copied per label. The prompt all examples share (system prompt and chat frame) is run once
+    for the whole call (prediction.prefix_cache; `prefix_cache=False` runs every row whole). Prompts are batched
+    longest first, so that a batch pads little; the vocabulary's logits are computed from the prompt's last position
+    on only. Examples may have different label sets (Fudan news gives each its own candidates)."""
     from tqdm import tqdm
 
+    if model.config._attn_implementation not in ("sdpa", "eager"):  # the per-label mask is a custom 4D mask
+        raise ValueError(f"label scoring needs sdpa or eager attention, not {model.config._attn_implementation}")
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     targets = [label_token_ids(tokenizer, labels) for labels in label_sets]
     scores: list[list[float]] = [[] for _ in prompts]
+    shared = shared_prefix_length(prompt_ids) if prefix_cache and len(prompt_ids) > 1 else 0
+    prefix = PrefixCache(model, prompt_ids[0][:shared]) if shared >= MIN_SHARED_TOKENS else None
+    shared = prefix.length if prefix else 0
     for batch in tqdm(length_sorted_batches([len(ids) for ids in prompt_ids], prompts_per_batch),
                       desc="scoring labels", unit="batch"):
-        ids, mask = padded(tokenizer, [prompt_ids[i] for i in batch], "left")  # every prompt ends in the last column
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        rows = [(b, j) for b, i in enumerate(batch) for j in range(len(targets[i]))]
-        owner = torch.tensor([b for b, _ in rows])
-        label_rows = [targets[batch[b]][j] for b, j in rows]
-        label_ids, label_mask = padded(tokenizer, label_rows, "right")
-        width = label_ids.shape[1]
-        device = model.device
-        with torch.inference_mode():
-            prompt_out = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                               position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
-            first = torch.log_softmax(prompt_out.logits[:, -1].float(), -1)  # predicts each label's first token
-            cache = prompt_out.past_key_values
-            cache.reorder_cache(owner.to(device))  # one copy of its prompt's cache per label row
-            label_positions = mask.sum(-1)[owner, None] + torch.arange(width)
-            label_out = model(input_ids=label_ids.to(device), past_key_values=cache,
-                              attention_mask=torch.cat([mask[owner], label_mask], -1).to(device),
-                              position_ids=label_positions.to(device), use_cache=False)
-            rest = torch.log_softmax(label_out.logits.float(), -1)
-        row_scores = {}
-        for r, ((b, j), target) in enumerate(zip(rows, label_rows)):
-            total = first[b, target[0]] + sum(rest[r, k - 1, token] for k, token in enumerate(target) if k)
-            row_scores[b, j] = float(total)
-        batch_scores = [[row_scores[b, j] for j in range(len(targets[i]))] for b, i in enumerate(batch)]
+        batch_scores = score_batch(model, [prompt_ids[i] for i in batch], [targets[i] for i in batch], prefix,
+                                   tokenizer.pad_token_id)
         if on_batch is not None:
             on_batch(batch, batch_scores)
         for i, example_scores in zip(batch, batch_scores):
             scores[i] = example_scores
+    return scores
+
+
+def right_padded(rows: list[list[int]], fill: int):
+    import torch
+
+    width = max(len(row) for row in rows)
+    return torch.tensor([row + [fill] * (width - len(row)) for row in rows], dtype=torch.long)
+
+
+def score_batch(model, prompt_ids: list[list[int]], targets: list[list[list[int]]], prefix,
+                pad_id: int) -> list[list[float]]:
+    """The summed log-probabilities of every row's candidate labels, in one pass (see `label_logprobs`)."""
+    import torch
+
+    shared = prefix.length if prefix else 0
+    # [shared prefix | left padding | own tokens]: every prompt ends in the last column of its part
+    ids, mask = prefixed_batch(prompt_ids, shared, pad_id)
+    inputs, segments, offsets, following = zip(*(label_tree(example_targets) for example_targets in targets))
+    labels = right_padded(list(inputs), pad_id)
+    width = labels.shape[1]
+    segments = torch.cat([mask[:, shared:] - 1, right_padded(list(segments), -1)], -1)  # prompt 0, padding -1
+    positions = torch.cat([(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:],
+                           mask.sum(-1, keepdim=True) + right_padded(list(offsets), 0)], -1)
+    rows, own = segments.shape
+    sees = torch.cat([torch.ones(rows, own, shared, dtype=torch.bool), tree_attention(segments)], -1)
+    device, dtype = model.device, model.dtype
+    additive = torch.zeros(sees.shape, dtype=dtype).masked_fill(~sees, torch.finfo(dtype).min)[:, None]
+    past = {"past_key_values": prefix.for_batch(rows)} if prefix else {}
+    with torch.inference_mode():
+        out = model(input_ids=torch.cat([ids[:, shared:], labels], -1).to(device), attention_mask=additive.to(device),
+                    position_ids=positions.to(device), use_cache=False, logits_to_keep=width + 1, **past)
+        logprobs = torch.log_softmax(out.logits.float(), -1)
+        first = logprobs[:, 0].tolist()  # the prompt's last position predicts every label's first token
+        rest = logprobs[:, 1:].gather(-1, right_padded(list(following), pad_id)[..., None].to(device))[..., 0].tolist()
+    scores = []
+    for row, example_targets in enumerate(targets):
+        ends = [0]
+        for target in example_targets:
+            ends.append(ends[-1] + len(target) - 1)
+        scores.append([first[row][target[0]] + sum(rest[row][ends[j]:ends[j + 1]])
+                       for j, target in enumerate(example_targets)])
     return scores
 
 

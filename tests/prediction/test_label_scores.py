@@ -53,7 +53,8 @@ def tiny(tmp_path_factory):
     return folder, path, examples
 
 
-def test_scores_are_the_models_sequence_log_probabilities(tiny):
+@pytest.mark.parametrize("prefix_cache", [True, False])
+def test_scores_are_the_models_sequence_log_probabilities(tiny, prefix_cache):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -64,7 +65,8 @@ def test_scores_are_the_models_sequence_log_probabilities(tiny):
     tokenizer = AutoTokenizer.from_pretrained(folder)
     prompts = [training_prefix(tokenizer, prompt_messages(Example.model_validate(e))) for e in examples[:3]]
     label_sets = [LABELS, ["sports", "realty"], ["finance"]]  # each example its own candidates (Fudan news)
-    batched = label_scores.label_logprobs(model, tokenizer, prompts, label_sets, prompts_per_batch=2)
+    batched = label_scores.label_logprobs(model, tokenizer, prompts, label_sets, prompts_per_batch=2,
+                                          prefix_cache=prefix_cache)
     assert [len(row) for row in batched] == [3, 2, 1]
     for prompt, row, labels in zip(prompts, batched, label_sets):
         for label, score in zip(labels, row):  # one unpadded sequence at a time, by the chain rule
@@ -120,17 +122,18 @@ def test_predict_labels_refuses_examples_it_cannot_classify(tmp_path):
 
 
 class CutAfter:
-    """The model, but a call past `calls` raises, as a run killed mid-way stops (each batch calls it twice)."""
+    """The model, but the batch past `batches` raises at its start, as a run killed mid-way stops (a batch starts with
+    its prompts' pass, the one call that keeps the last position's logits only)."""
 
-    def __init__(self, model, calls: int | None = None):
-        self.model, self.calls, self.made = model, calls, 0
+    def __init__(self, model, batches: int | None = None):
+        self.model, self.batches, self.started = model, batches, 0
 
     def __getattr__(self, name):
         return getattr(self.model, name)
 
     def __call__(self, **kwargs):
-        self.made += 1
-        if self.calls is not None and self.made > self.calls:
+        self.started += "logits_to_keep" in kwargs
+        if self.batches is not None and self.started > self.batches:
             raise KeyboardInterrupt
         return self.model(**kwargs)
 
@@ -144,7 +147,7 @@ def test_a_cut_label_scoring_resumes_and_pays_only_for_the_rest(tiny, tmp_path, 
     uncut, output = tmp_path / "uncut.jsonl", tmp_path / "p.jsonl"
     command = ("predict-labels", "--model", folder, "--data", path, "--batch-size", "4", "--output")
     assert llmner(*command, uncut).exit_code == 0
-    models = [2, None]  # the first run is cut after its first batch (two calls)
+    models = [1, None]  # the first run is cut after its first batch
 
     def load(*args, **kwargs):
         model, tokenizer = predict.load_model(*args, **kwargs)
@@ -158,3 +161,25 @@ def test_a_cut_label_scoring_resumes_and_pays_only_for_the_rest(tiny, tmp_path, 
     assert resumed.exit_code == 0, resumed.output
     assert "resuming: 4 of 12 examples" in resumed.stderr
     assert output.read_text() == uncut.read_text() and not (tmp_path / "p.jsonl.partial").exists()
+
+
+def test_the_shared_prompt_is_scored_once_and_each_batch_in_one_pass(tiny):
+    """Every example shares the system prompt and chat frame (zh_news: 49 of 93 tokens): its keys and values are
+    computed once per run; then each batch is one pass over its rows' own tokens followed by every candidate label's
+    tokens side by side (the scores stay the model's own: the test above runs through the same path)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llmner.prediction.predict import prompt_messages, training_prefix
+    from llmner.prediction.prefix_cache import shared_prefix_length
+
+    folder, _, examples = tiny
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    prompts = [training_prefix(tokenizer, prompt_messages(Example.model_validate(e))) for e in examples[:4]]
+    ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    shared = shared_prefix_length(ids)
+    label_tokens = sum(len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in LABELS)
+    widths = []
+    model.model.layers[0].register_forward_hook(lambda module, args, output: widths.append(tuple(args[0].shape[:2])))
+    label_scores.label_logprobs(model, tokenizer, prompts, [LABELS] * 4, prompts_per_batch=4)
+    assert shared >= 8 and widths == [(1, shared), (4, max(map(len, ids)) - shared + label_tokens)]
