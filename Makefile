@@ -123,8 +123,13 @@ bench-bundle: setup ## Gather .whl/ (the wheels bench-gpu installs) and data/gmb
 # install (the wheel built and run in a fresh environment).
 FAST := not data and not training and not server and not install
 
+# `make test` runs two pytest workers (pytest-xdist), each a whole test file at a time (module fixtures built once):
+# much of the suite waits on one core (subprocesses importing Axolotl and torch, tokenizers, servers), so two workers
+# keep both cores busy. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 test: setup ## Every test, every tier (what CI runs)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: setup ## The fast tier: no real datasets, no training, no servers
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -m "$(FAST)" $(PYTEST_ARGS)
