@@ -183,3 +183,12 @@ def test_the_shared_prompt_is_scored_once_and_each_batch_in_one_pass(tiny):
     model.model.layers[0].register_forward_hook(lambda module, args, output: widths.append(tuple(args[0].shape[:2])))
     label_scores.label_logprobs(model, tokenizer, prompts, [LABELS] * 4, prompts_per_batch=4)
     assert shared >= 8 and widths == [(1, shared), (4, max(map(len, ids)) - shared + label_tokens)]
+
+
+def test_an_attention_that_takes_no_custom_mask_is_refused_in_one_line():
+    """The labels side by side need a custom 4D attention mask, which flash attention ignores: refused, not wrong."""
+    from types import SimpleNamespace
+
+    model = SimpleNamespace(config=SimpleNamespace(_attn_implementation="flash_attention_2"))
+    with pytest.raises(ValueError, match="needs sdpa or eager attention, not flash_attention_2"):
+        label_scores.label_logprobs(model, None, ["prompt"], [LABELS])
