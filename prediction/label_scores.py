@@ -35,7 +35,7 @@ from llmner.prediction.predict import (
     run_settings,
     training_prompts,
 )
-from llmner.prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
+from llmner.prediction.prefix_cache import prefix_cache_for, prefixed_batch
 
 
 def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
@@ -94,9 +94,7 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     targets = [label_token_ids(tokenizer, labels) for labels in label_sets]
     scores: list[list[float]] = [[] for _ in prompts]
-    shared = shared_prefix_length(prompt_ids) if prefix_cache and len(prompt_ids) > 1 else 0
-    prefix = PrefixCache(model, prompt_ids[0][:shared]) if shared >= MIN_SHARED_TOKENS else None
-    shared = prefix.length if prefix else 0
+    prefix = prefix_cache_for(model, prompt_ids, prefix_cache)
     for batch in tqdm(length_sorted_batches([len(ids) for ids in prompt_ids], prompts_per_batch),
                       desc="scoring labels", unit="batch"):
         batch_scores = score_batch(model, [prompt_ids[i] for i in batch], [targets[i] for i in batch], prefix,

@@ -38,7 +38,7 @@ from llmner.prediction.constrained import MODES as CONSTRAINT_MODES
 from llmner.prediction.constrained import complete_answer, grammar_of, grounded_factory, grounded_lines
 from llmner.prediction.loop_stop import loop_stop_factory
 from llmner.prediction.partial import PartialAnswers
-from llmner.prediction.prefix_cache import MIN_SHARED_TOKENS, PrefixCache, prefixed_batch, shared_prefix_length
+from llmner.prediction.prefix_cache import prefix_cache_for, prefixed_batch
 from llmner.prediction.shards import merge_files, parse_shard, shard_of, sub_shard
 
 SENTINEL = "\u2063ANSWER\u2063"  # invisible separators: never part of a real answer
@@ -225,8 +225,7 @@ def generate_transformers(model, tokenizer, encoded: list[list[int]], batch_size
 
     outputs = [""] * len(encoded)
     batches = length_sorted_batches([len(ids) for ids in encoded], batch_size)
-    shared = shared_prefix_length(encoded) if prefix_cache and len(encoded) > 1 else 0
-    prefix = PrefixCache(model, encoded[0][:shared]) if shared >= MIN_SHARED_TOKENS else None
+    prefix = prefix_cache_for(model, encoded, prefix_cache)
     with tqdm(total=len(encoded), desc="generating", unit="example") as progress:
         for batch in batches:
             extra = {}

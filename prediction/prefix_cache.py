@@ -58,3 +58,10 @@ class PrefixCache:
         cache = copy.deepcopy(self.cache)
         cache.batch_repeat_interleave(rows)
         return cache
+
+
+def prefix_cache_for(model, rows: list[list[int]], enabled: bool = True) -> PrefixCache | None:
+    """The cache of the prefix every row shares, or None where it is off, there is one row, or the prefix is too short
+    to pay for its copies (MIN_SHARED_TOKENS)."""
+    shared = shared_prefix_length(rows) if enabled and len(rows) > 1 else 0
+    return PrefixCache(model, rows[0][:shared]) if shared >= MIN_SHARED_TOKENS else None
