@@ -9,7 +9,9 @@
   them the classic baseline, TF-IDF + logistic regression (`llmner baseline tfidf`), trained on the same items and
   calibrated on the same held-out items.
 - Multiple choice (`cmmlu`): letter accuracy on the test split of the untouched model and after LoRA on the dev
-  items (CMMLU's 5 a subject, 335 in all), and the submission.csv of each.
+  items (CMMLU's 5 a subject, 335 in all), and the submission.csv of each. The letter is the option whose letter is
+  the most probable first answer token (`llmner predict-labels`, CMMLU's own protocol): one forward pass a question,
+  and an untouched model that would explain its letter is read by the letter it starts with.
 
 AG News ships only its test split here (../shared/data/ag_news/SOURCE.md), so its rows are **2-fold cross-fitted**:
 the 7,600 items are split into two seeded halves; the models of fold k are trained on SIZE items of half k, their
@@ -313,13 +315,13 @@ class TaskBench(RowsFile):
             if not predictions.exists():
                 model = model_of()  # the LoRA row trains its adapter only when it is still to be answered
                 log(f"{name}: answering {self._test_count()} questions")
-                seconds = sum(run_resumably(llmner("predict", "--model", str(model), "--data", str(self.test),
-                                                   "--output", str(predictions), "--max-new-tokens", "8",
-                                                   "--batch-size", "16"), folder, "predict"))
+                seconds = sum(run_resumably(llmner("predict-labels", "--model", str(model), "--data", str(self.test),
+                                                   "--output", str(predictions), "--batch-size", "16"),
+                                            folder, "predict"))
                 run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--submission",
                            str(folder / "submission.csv")), folder / "submission.log")
                 self.save_row(name, {"predict_seconds": round(seconds, 1)})
-            self.score(name, predictions, {**self.rows.get(name, {}), "kind": "generation, strict letter"})
+            self.score(name, predictions, {**self.rows.get(name, {}), "kind": "letter log-probabilities, A-D"})
 
     def classification(self) -> None:
         self.tfidf()  # seconds: cheapest first, so a run cut early has still shipped a row

@@ -5,6 +5,10 @@ after the exact training prefix (so a label that is the prefix of another does n
 prediction is the arg-max; the confidence is the softmax over labels of score / T, with the temperature T fitted on a
 validation split by minimising its negative log-likelihood (temperature scaling, Guo et al. 2017).
 
+A multiple-choice question is answered the same way among its option letters, each scored by the letter's
+log-probability alone (CMMLU's and MMLU's own protocol: a model that goes on to explain its letter is not marked down
+for how it would have ended the turn).
+
     llmner predict-labels --model M --data data/zh_news/test.jsonl --output preds.jsonl \
         --calibration-data data/zh_news/validation.jsonl
 """
@@ -18,7 +22,8 @@ import click
 from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.io import write_jsonl
-from llmner.core.schemas import ClassificationPrediction, Example, read_examples
+from llmner.core.schemas import ClassificationPrediction, Example, McqPrediction, read_examples
+from llmner.core.tasks import MCQ_LETTERS
 from llmner.prediction.partial import PartialAnswers
 from llmner.prediction.predict import (
     CHAT_TEMPLATE,
@@ -38,8 +43,28 @@ from llmner.prediction.predict import (
 from llmner.prediction.prefix_cache import prefix_cache_for, prefixed_batch
 
 
-def label_token_ids(tokenizer, labels: list[str]) -> list[list[int]]:
-    return [tokenizer(label, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for label in labels]
+def label_token_ids(tokenizer, labels: list[str], closed: bool = True) -> list[list[int]]:
+    """Each label's completion: its tokens, then the end-of-turn token where the label is the whole answer."""
+    end = [tokenizer.eos_token_id] if closed else []
+    return [tokenizer(label, add_special_tokens=False)["input_ids"] + end for label in labels]
+
+
+def candidate_labels(example: Example) -> list[str]:
+    """What an example's answer is chosen among: a classification example's labels, a question's option letters.
+
+    >>> from llmner.core.schemas import McqGold
+    >>> question = McqGold(task="mcq", answer="B", options={"B": "Paris", "A": "Lyon"})
+    >>> candidate_labels(Example(id="q", messages=[], gold=question))
+    ['A', 'B']
+    """
+    gold = example.gold
+    return gold.labels if gold.task == "classification" else sorted(gold.options or MCQ_LETTERS)
+
+
+def answers_end_the_turn(examples: list[Example]) -> bool:
+    """Whether a label is scored with the end-of-turn after it: a class name is the whole answer; an option letter is
+    scored alone (see the module's docstring)."""
+    return examples[0].gold.task == "classification" if examples else True
 
 
 def label_tree(targets: list[list[int]]) -> tuple[list[int], list[int], list[int], list[int]]:
@@ -77,9 +102,10 @@ def tree_attention(segments):
 
 
 def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[str]],
-                   prompts_per_batch: int = 16, on_batch=None, prefix_cache: bool = True) -> list[list[float]]:
-    """[example][label] summed log-probabilities of each of the example's own labels' completion; `on_batch(indices,
-    scores)` is called as each batch ends.
+                   prompts_per_batch: int = 16, on_batch=None, prefix_cache: bool = True,
+                   closed: bool = True) -> list[list[float]]:
+    """[example][label] summed log-probabilities of each of the example's own labels' completion (ending the turn
+    where `closed`); `on_batch(indices, scores)` is called as each batch ends.
 
     One forward pass a batch: each row is its prompt followed by all of its candidate labels side by side, and an
     attention mask lets each label see the prompt and itself only (`tree_attention`), so each prompt is run once and
@@ -92,7 +118,7 @@ def label_logprobs(model, tokenizer, prompts: list[str], label_sets: list[list[s
     if model.config._attn_implementation not in ("sdpa", "eager"):  # the per-label mask is a custom 4D mask
         raise ValueError(f"label scoring needs sdpa or eager attention, not {model.config._attn_implementation}")
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    targets = [label_token_ids(tokenizer, labels) for labels in label_sets]
+    targets = [label_token_ids(tokenizer, labels, closed) for labels in label_sets]
     scores: list[list[float]] = [[] for _ in prompts]
     prefix = prefix_cache_for(model, prompt_ids, prefix_cache)
     for batch in tqdm(length_sorted_batches([len(ids) for ids in prompt_ids], prompts_per_batch),
@@ -177,14 +203,17 @@ def fit_temperature(scores: list[list[float]], gold: list[int]) -> float:
 
 
 def predictions(examples: list[Example], scores: list[list[float]],
-                temperature: float) -> list[ClassificationPrediction]:
+                temperature: float) -> list[ClassificationPrediction | McqPrediction]:
+    """Each example's arg-max label: a classification one with its confidence and every label's probability at
+    `temperature`, a question's letter as its `answer` (the contract's multiple-choice prediction has no confidence)."""
     out = []
     for example, row in zip(examples, scores):
-        labels = example.gold.labels
+        labels = candidate_labels(example)
         probabilities = softmax(row, temperature)
         best = max(range(len(labels)), key=probabilities.__getitem__)
         out.append(ClassificationPrediction(id=example.id, label=labels[best], confidence=probabilities[best],
-                                            scores=dict(zip(labels, probabilities))))
+                                            scores=dict(zip(labels, probabilities)))
+                   if example.gold.task == "classification" else McqPrediction(id=example.id, answer=labels[best]))
     return out
 
 
@@ -195,8 +224,17 @@ def gold_indices(examples: list[Example]) -> list[int]:
 
 def check_classification(examples: list[Example], path: str) -> None:
     if any(e.gold.task != "classification" for e in examples):
-        raise DataError(path, None, "expected classification examples (predict-labels scores each example's labels; "
-                                    "use `llmner predict` to generate)")
+        raise DataError(path, None, "expected classification examples (a temperature is fitted on labels' "
+                                    "probabilities)")
+
+
+def check_scorable(examples: list[Example], path: str) -> None:
+    """One task, whose answer is one of a few candidates: classification or multiple choice."""
+    tasks = {e.gold.task for e in examples}
+    if not tasks <= {"classification", "mcq"} or len(tasks) > 1:
+        raise DataError(path, None, "expected classification or multiple-choice examples, one task a file "
+                                    "(predict-labels scores each example's candidate answers; use `llmner predict` "
+                                    "to generate)")
 
 
 @click.command("predict-labels")
@@ -213,13 +251,17 @@ def check_classification(examples: list[Example], path: str) -> None:
 @SHARD
 def predict_labels(model, data, output, batch_size, quantization, dtype, chat_template, calibration_data, examples,
                    shard):
-    """Classify every example of DATA with MODEL by the log-probability of each of its labels; each prediction
-    carries its confidence and every label's probability."""
+    """Classify every example of DATA with MODEL by the log-probability of each of its labels (or answer each
+    multiple-choice question by its option letters'); a classification prediction carries its confidence and every
+    label's probability."""
     records = examples_to_predict(data, output, examples, shard)
-    check_classification(records, data)
+    check_scorable(records, data)
     validation = read_examples(calibration_data) if calibration_data else None
     if validation:
         check_classification(validation, calibration_data)
+        if records and records[0].gold.task == "mcq":
+            raise DataError(calibration_data, None, "expected no --calibration-data for multiple-choice questions "
+                                                    "(their predictions carry no confidence to calibrate)")
     # a cut run's finished batches are kept and not scored again (prediction.partial)
     partial = PartialAnswers(output, run_settings(model, data, batch_size=batch_size, quantization=quantization,
                                                   dtype=dtype, chat_template=chat_template, examples=examples,
@@ -232,7 +274,8 @@ def predict_labels(model, data, output, batch_size, quantization, dtype, chat_te
 
     def scores_of(chosen, on_batch=None):
         prompts = training_prompts(tokenizer, chosen, chat_template, model)
-        return label_logprobs(loaded, tokenizer, prompts, [e.gold.labels for e in chosen], batch_size, on_batch)
+        return label_logprobs(loaded, tokenizer, prompts, [candidate_labels(e) for e in chosen], batch_size, on_batch,
+                              closed=answers_end_the_turn(chosen))
 
     temperature = fit_temperature(scores_of(validation), gold_indices(validation)) if validation else 1.0
     if todo:

@@ -526,6 +526,56 @@ def test_a_row_cut_between_its_folds_keeps_the_fold_it_scored(tmp_path, monkeypa
     assert not list(shipped.glob("*_scored.jsonl.gz"))
 
 
+def test_a_multiple_choice_row_is_read_by_letter_scores_and_ships_its_submission(tmp_path, monkeypatch):
+    """CMMLU's rows: each model answers every test question by its option letters' scores (predict-labels, one pass a
+    question; generating 8 tokens a question cost 1 s each here, 3 h for the 11,582), the row is scored as letter
+    accuracy with its interval, `submission.csv` is written beside it and shipped with its predictions, and the
+    fine-tuned model is compared with the untouched one on the same questions."""
+    from llmner.benchmarks import real, tasks
+    from llmner.converters.mcq import mcq_example
+
+    questions = [mcq_example(f"cmmlu/test/q-{i}", f"问题 {i}", {"A": "甲", "B": "乙", "C": "丙", "D": "丁"},
+                             "ABCD"[i % 4], str(i)) for i in range(30)]
+    bench = tasks.TaskBench(tmp_path, tmp_path / "out", "cmmlu", 4, 42, None, tmp_path / "shipped")
+    bench.out.mkdir(parents=True)
+    bench.converted.mkdir(parents=True)
+    write_examples(bench.converted / "test.jsonl", questions)
+    dev = [{**question, "id": question["id"].replace("test", "dev")} for question in questions[:4]]
+    write_examples(bench.converted / "train.jsonl", dev)
+    bench.test = bench.out / "test.jsonl"
+    write_examples(bench.test, questions)
+    commands, real_run = [], real.run
+
+    def fake_run(command, log_path):  # the untouched model right one time in three, the adapter two in three
+        if "predict-labels" not in command:
+            return real_run(command, log_path)
+        commands.append(command)
+        every = 3 if command[command.index("--model") + 1] == str(real.MODEL) else 1.5
+        data, output = (Path(command[command.index(flag) + 1]) for flag in ("--data", "--output"))
+        with output.open("w") as handle:
+            for i, line in enumerate(data.read_text().splitlines()):
+                gold = json.loads(line)["gold"]["answer"]
+                answer = gold if i % 3 < 3 / every else "ABCD"[("ABCD".index(gold) + 1) % 4]
+                handle.write(json.dumps({"id": json.loads(line)["id"], "answer": answer}) + "\n")
+        return 20.0
+
+    monkeypatch.setattr(tasks, "run", fake_run)
+    monkeypatch.setattr(real, "run", fake_run)
+    monkeypatch.setattr(bench, "lora", lambda fold: Path("adapter"))
+    bench.mcq()
+    assert len(commands) == 2 and not any("--max-new-tokens" in command for command in commands)
+    reports = {name: json.loads(Path(bench.rows[name]["report"]).read_text())
+               for name in ("smollm2_untouched", "smollm2_lora")}
+    assert reports["smollm2_untouched"]["accuracy"] == pytest.approx(10 / 30)
+    assert reports["smollm2_lora"]["accuracy"] == pytest.approx(20 / 30) and "accuracy_ci" in reports["smollm2_lora"]
+    submission = (bench.out / "smollm2_lora" / "submission.csv").read_text().splitlines()
+    assert len(submission) == 31 and submission[1:3] == ["0,A", "1,B"]
+    assert (tmp_path / "shipped" / "smollm2_lora.submission.csv").read_text().splitlines() == submission
+    results = bench.write_results().read_text()
+    assert "| `smollm2_lora` | letter log-probabilities, A-D | 0.6667 [" in results and "answered in 20 s" in results
+    assert "| `smollm2_lora` | `smollm2_untouched` | +0.3333 [" in results
+
+
 def test_the_classic_baseline_is_calibrated_on_the_same_held_out_items_as_the_llm(tmp_path):
     """TF-IDF + logistic regression trained on few items is underconfident (on AG News, 84% right with an ECE of 0.37):
     its raw ECE alone would compare an uncalibrated baseline with a calibrated LLM. It gets the LLM's treatment: each

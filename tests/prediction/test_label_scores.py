@@ -9,6 +9,7 @@ import math
 import pytest
 
 from llmner.converters.classification import classification_example
+from llmner.converters.mcq import mcq_example
 from llmner.core.schemas import Example
 from llmner.prediction import label_scores
 from tests.cli import llmner
@@ -36,6 +37,10 @@ def test_temperature_scaling_lowers_validation_nll():
     assert temperature > 1.0 and nll(temperature) < nll(1.0)
 
 
+QUESTIONS = [mcq_example(f"cmmlu/test/q-{i}", f"问题 {i}", {"A": "甲", "B": "乙", "C": "丙", "D": "丁"}, "ABCD"[i % 4],
+                         str(i)) for i in range(8)]
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from llmner.prediction.predict import use_chat_template
@@ -44,7 +49,8 @@ def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
     examples = [classification_example(f"zh_news/test/{i}", f"标题 {i} 新闻", LABELS[i % 3], tuple(LABELS))
                 for i in range(12)]
-    tokenizer = build_tokenizer([t["content"] for e in examples for t in e["messages"]], "qwen_25", folder, 400)
+    texts = [t["content"] for e in [*examples, *QUESTIONS] for t in e["messages"]]
+    tokenizer = build_tokenizer(texts, "qwen_25", folder, 400)
     use_chat_template(tokenizer, "qwen_25")
     tokenizer.save_pretrained(folder)
     build_model("Qwen/Qwen2.5-1.5B-Instruct", tokenizer, folder)
@@ -118,7 +124,49 @@ def test_predict_labels_refuses_examples_it_cannot_classify(tmp_path):
     (tmp_path / "ner.jsonl").write_text(json.dumps(ner) + "\n")
     result = llmner("predict-labels", "--model", tmp_path / "no-model", "--data", tmp_path / "ner.jsonl",
                     "--output", tmp_path / "p.jsonl")
-    assert result.exit_code == 2 and "ner.jsonl: expected classification examples" in result.stderr
+    assert result.exit_code == 2 and "ner.jsonl: expected classification or multiple-choice examples" in result.stderr
+
+
+def test_a_question_is_answered_by_its_most_probable_letter_alone(tiny, tmp_path):
+    """CMMLU's protocol: each option letter scored as the answer's first token, with no end-of-turn after it (an
+    untouched model that goes on to explain its letter is read by the letter it starts with); the answer is the
+    contract's multiple-choice prediction, which `llmner score` reads and writes submission.csv from."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llmner.prediction.predict import prompt_messages, training_prefix
+
+    folder, _, _ = tiny
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUESTIONS))
+    result = llmner("predict-labels", "--model", folder, "--data", path, "--output", tmp_path / "p.jsonl",
+                    "--batch-size", "3")
+    assert result.exit_code == 0, result.output
+    predictions = [json.loads(line) for line in open(tmp_path / "p.jsonl")]
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    for question, prediction in zip(QUESTIONS, predictions):
+        ids = tokenizer(training_prefix(tokenizer, prompt_messages(Example.model_validate(question))),
+                        add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            last = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0, -1].float(), -1)
+        letters = [tokenizer("ABCD"[k], add_special_tokens=False)["input_ids"] for k in range(4)]
+        assert all(len(letter) == 1 for letter in letters)
+        assert prediction == {"id": question["id"], "answer": "ABCD"[max(range(4), key=lambda k: last[letters[k][0]])]}
+    scored = llmner("score", "--data", path, "--pred", tmp_path / "p.jsonl", "--json", tmp_path / "r.json",
+                    "--submission", tmp_path / "submission.csv")
+    assert scored.exit_code == 0, scored.output
+    assert json.loads((tmp_path / "r.json").read_text())["examples"] == 8
+    assert len((tmp_path / "submission.csv").read_text().splitlines()) == 9
+
+
+def test_questions_take_no_calibration_data(tiny, tmp_path):
+    folder, path, _ = tiny
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUESTIONS))
+    result = llmner("predict-labels", "--model", folder, "--data", questions, "--output", tmp_path / "p.jsonl",
+                    "--calibration-data", path)
+    assert result.exit_code == 2 and "expected no --calibration-data for multiple-choice questions" in result.stderr
 
 
 class CutAfter:
