@@ -210,6 +210,12 @@ def answers_are_spans(predictions: Path) -> bool:
     return False
 
 
+def unpack(shipped: Path, local: Path) -> None:
+    """A file shipped gzip-compressed, written back where a run keeps it."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(gzip.decompress(shipped.read_bytes()))
+
+
 def ship_rows(dest: Path, scored: dict[str, tuple[Path, dict]], sample: Path | None) -> list[str]:
     """Scored rows (name -> predictions file, figures) into `dest` for the repository: each row's predictions
     gzip-compressed (byte-identical on every ship, so git sees only new rows), its figures added to figures.json
@@ -226,6 +232,10 @@ def ship_rows(dest: Path, scored: dict[str, tuple[Path, dict]], sample: Path | N
         test_ids = [example["id"] for example in read_records(sample)]
         (dest / "test_ids.json").write_text(json.dumps(test_ids) + "\n", encoding="utf-8")
     return list(figures)
+
+
+# a row's paths in its OUT_DIR: not shipped, meaningless elsewhere
+LOCAL_FACTS = ("report", "predictions", "comparison")
 
 
 class RowsFile:
@@ -269,6 +279,26 @@ class RowsFile:
         if options.items() - pinned.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({**pinned, **options}, indent=2) + "\n", encoding="utf-8")
+
+    def options(self) -> dict:
+        """What chooses the items every row is trained and scored on, as the first run pinned them."""
+        path = self.rows_path.with_name("options.json")
+        return read_json(path) if path.exists() else {}
+
+    def ship_facts(self, dest: Path) -> None:
+        """What a later run's restore needs besides predictions: every row's facts (costs, seeds, training; not its
+        paths here) and the options."""
+        facts = {name: {key: value for key, value in row.items() if key not in LOCAL_FACTS}
+                 for name, row in self.rows.items()}
+        (dest / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        (dest / "options.json").write_text(json.dumps(self.options(), indent=2) + "\n", encoding="utf-8")
+
+    def check_shipped_options(self, shipped: Path) -> None:
+        """Rows shipped with other options (another test sample, another seed) are refused, not mixed."""
+        path = shipped / "options.json"
+        if not path.exists() or read_json(path) != self.options():
+            raise DataError(path, None, f"expected rows measured with the options of this run, {self.options()}; "
+                                        "give another --ship-to for other ones")
 
     def score_row(self, name: str, gold: Path, predictions: Path, report: Path, facts: dict) -> None:
         """The row's predictions scored against `gold` by `llmner score` (once), its facts and report saved."""
@@ -369,7 +399,8 @@ class Bench(RowsFile):
         answer_format = answer_format or self.own_format()
         folder = self.out / name
         output = folder / "output"
-        if not (output / "adapter_model.safetensors").exists():
+        # a row taken back from --ship-to has its predictions, not its adapter: it is scored, not trained again
+        if not (output / "adapter_model.safetensors").exists() and not (folder / "predictions.jsonl").exists():
             pool = folder / "pool.jsonl"
             subset = self.answering_in(seeded_sample(self.train_pool, size, self.seed), "train", answer_format)
             folder.mkdir(parents=True, exist_ok=True)
@@ -524,9 +555,28 @@ class Bench(RowsFile):
                             | {key: row[key] for key in ("answer_format", "train_seed", "train_examples")
                                if key in row})
         shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
+        self.ship_facts(dest)
         for verdict in self.out.glob("compare_lora_vs_spacy_*.json"):
             (dest / verdict.name).write_bytes(verdict.read_bytes())
         return shipped
+
+    def restore(self, shipped: Path) -> list[str]:
+        """The rows an earlier run shipped to `shipped` (its out-dir gone with its machine or session) put back in
+        this out-dir: each row's predictions where this out-dir has none, and its facts (facts.json; a folder
+        shipped before there was one gives the figures' seed, size and format), so that each row is scored again
+        when the run reaches it, never trained or predicted again. The rows restored."""
+        figures = read_json(shipped / "figures.json") if (shipped / "figures.json").exists() else {}
+        missing = [name for name in figures if not (self.out / name / "predictions.jsonl").exists()]
+        if not missing:
+            return []
+        self.check_shipped_options(shipped)
+        facts = read_json(shipped / "facts.json") if (shipped / "facts.json").exists() else {}
+        for name in missing:
+            unpack(shipped / f"{name}.predictions.jsonl.gz", self.out / name / "predictions.jsonl")
+            kept = facts.get(name) or {key: value for key, value in figures[name].items()
+                                       if key in ("answer_format", "train_seed", "train_examples")}
+            self.save_row(name, {key: value for key, value in kept.items() if key not in LOCAL_FACTS})
+        return missing
 
     def in_reference_format(self, name: str, row: dict) -> str:
         """The row's predictions in the corpus's own answer format, the one the reference's gold reads. A CoNLL-2003
@@ -574,8 +624,9 @@ class Bench(RowsFile):
                    "and the CRF tagger, the full-scale table's rows, in order of what they decide; pair: only the "
                    "LoRA and spaCy runs at the largest size (every seed).")
 @click.option("--ship-to", type=click.Path(file_okay=False), default=None,
-              help="After each report, also copy every scored row's predictions (gzip) and figures here, for the "
-                   "repository (e.g. benchmarks/results/conll2003_full).")
+              help="After each report, also copy every scored row's predictions (gzip), figures and facts here, for "
+                   "the repository (e.g. benchmarks/results/conll2003_full); the rows shipped there before are taken "
+                   "back, not measured again.")
 @click.option("--report-only", is_flag=True, help="Only compare and write results.md from the rows measured so far.")
 def main(data_dir, out_dir, corpus, test_size, sizes, seed, train_seeds, rows, ship_to, report_only):
     """Train, predict and score every row (the fine-tuned ones first); resumes where a previous run stopped."""
@@ -605,6 +656,9 @@ def main(data_dir, out_dir, corpus, test_size, sizes, seed, train_seeds, rows, s
 
     if not report_only:
         bench.prepare()
+        restored = bench.restore(Path(ship_to)) if ship_to else []
+        if restored:
+            log(f"took back {len(restored)} rows shipped to {ship_to}: {', '.join(restored)}")
         if rows == "all":
             every_row(bench, sizes, seeds)
         else:

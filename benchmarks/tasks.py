@@ -30,7 +30,6 @@ measuring it again. Results: OUT_DIR/<task>/results.md and rows.json.
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import random
 from collections.abc import Callable
@@ -53,6 +52,7 @@ from llmner.benchmarks.real import (
     seeded_sample,
     ship_rows,
     train_resumably,
+    unpack,
 )
 from llmner.core import options
 from llmner.core.errors import DataError
@@ -74,7 +74,6 @@ COMPARISONS = {
     "mcq": (("smollm2_untouched", "smollm2_lora"),),
 }
 DEFAULTS = {"--size": 1600, "--test-size": None, "--seed": 42}  # the defaults, left out of results.md's command
-LOCAL_FACTS = ("report", "predictions")  # a row's paths in its OUT_DIR: not shipped, meaningless elsewhere
 
 
 @dataclass(frozen=True)
@@ -115,12 +114,6 @@ def recalibrated(raw: list[ClassificationPrediction], examples: list[Example], h
                                     temperature)
 
 
-def unpack(shipped: Path, local: Path) -> None:
-    """A file shipped gzip-compressed, written back where a run keeps it."""
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(gzip.decompress(shipped.read_bytes()))
-
-
 class TaskBench(RowsFile):
     def __init__(self, data_dir: Path, out_dir: Path, task: str, size: int, seed: int, test_size: int | None,
                  ship_to: Path | None = None):
@@ -158,10 +151,7 @@ class TaskBench(RowsFile):
         folds = {path: local for path, local in self.shipped_folds().items() if not local.exists()}
         if not missing and not folds:
             return []
-        shipped_options = self.ship_to / "options.json"
-        if not shipped_options.exists() or read_json(shipped_options) != self.options():
-            raise DataError(shipped_options, None, f"expected rows measured with the options of this run, "
-                                                   f"{self.options()}; give another --ship-to for other ones")
+        self.check_shipped_options(self.ship_to)
         for name, facts in read_json(self.ship_to / "facts.json").items():
             if name not in self.rows:
                 self.save_row(name, facts)
@@ -412,14 +402,6 @@ class TaskBench(RowsFile):
             self.ship_to.mkdir(parents=True, exist_ok=True)
             (self.ship_to / f"{name}.{scored.name}.gz").write_bytes(gzip.compress(scored.read_bytes(), mtime=0))
             self.ship_facts(self.ship_to)
-
-    def ship_facts(self, dest: Path) -> None:
-        """What `restore` needs besides predictions: every row's facts (costs, temperatures, training) and the
-        options."""
-        facts = {name: {key: value for key, value in row.items() if key not in LOCAL_FACTS}
-                 for name, row in self.rows.items()}
-        (dest / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-        (dest / "options.json").write_text(json.dumps(self.options(), indent=2) + "\n", encoding="utf-8")
 
     def ship(self, dest: Path) -> list[str]:
         """Every scored row into `dest` for the repository (`ship_rows`: predictions, figures, the test's ids

@@ -204,6 +204,55 @@ def test_the_headline_verdict_compares_every_seed_of_each_side(tmp_path):
     assert (dest / "spacy_14041.predictions.jsonl.gz").read_bytes() == first
 
 
+def test_a_full_scale_row_shipped_by_one_run_is_scored_not_trained_again_by_the_next(tmp_path, monkeypatch):
+    """`make bench-full` ships each row to benchmarks/results/conll2003_full as it is scored; its out-dir lives and
+    dies with its machine. A run in a fresh out-dir takes the shipped rows back (predictions and facts) and scores
+    them when it reaches them, training and predicting nothing again (a LoRA seed is 1 h 45 min of this CPU): the
+    same figure, the same costs. Rows shipped with other options are refused, not mixed."""
+    from llmner.benchmarks import real
+    from llmner.core.errors import DataError
+
+    gold = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+
+    def bench_in(out: Path, seed: int = 42):
+        bench = real.Bench(tmp_path, out, 5, [100, 14041], seed)
+        out.mkdir()
+        bench.test.write_text("".join(json.dumps(example) + "\n" for example in gold))
+        split = bench.converted / "conll2003" / "test.jsonl"  # the five are the whole test split
+        split.parent.mkdir(parents=True)
+        split.write_text(bench.test.read_text())
+        bench.pin_options({"corpus": "conll2003", "test_size": 5, "seed": seed})
+        return bench
+
+    first, name = bench_in(tmp_path / "first"), "smollm2_lora_14041"
+    predictions = first.out / name / "predictions.jsonl"
+    predictions.parent.mkdir()
+    predictions.write_text("".join(json.dumps({"id": e["id"], "output": e["messages"][-1]["content"] if i < 4
+                                               else "none"}) + "\n" for i, e in enumerate(gold)))
+    facts = {"kind": "lora", "train_examples": 14041, "train_seed": 42, "train_wall_seconds": 6274.0}
+    first.score_row(name, first.test, predictions, predictions.with_name("report.json"), facts)
+    shipped = tmp_path / "shipped"
+    first.ship(shipped)
+
+    real_run = real.run
+
+    def measuring_refused(command, log_path):
+        assert command[3] in ("score", "compare"), f"measured again: {command[3]}"
+        return real_run(command, log_path)
+
+    monkeypatch.setattr(real, "run", measuring_refused)
+    monkeypatch.setattr(real, "train_resumably", lambda folder: pytest.fail("trained again"))
+    second = bench_in(tmp_path / "second")
+    assert second.restore(shipped) == [name]
+    second.lora(14041, train_seed=42)
+    f1 = [json.loads(Path(run.rows[name]["report"]).read_text())["entity"]["micro"]["f1"] for run in (first, second)]
+    assert f1[0] == f1[1] and 0 < f1[1] < 1
+    assert {key: second.rows[name][key] for key in facts} == facts
+    assert second.restore(shipped) == []  # nothing left to take back
+    with pytest.raises(DataError, match="options.json: expected rows measured with the options of this run"):
+        bench_in(tmp_path / "other", seed=43).restore(shipped)
+
+
 def test_a_row_trained_but_not_yet_predicted_waits_for_its_comparison(tmp_path):
     """The report after each pair compares every scored row with the reference; a row whose training finished but
     whose prediction has not run (cut, or queued behind the pair) is compared and tabled later, not read (a KeyError
