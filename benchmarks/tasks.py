@@ -308,9 +308,10 @@ class TaskBench(RowsFile):
                 seconds = sum(run_resumably(llmner("predict-labels", "--model", str(model), "--data", str(self.test),
                                                    "--output", str(predictions), "--batch-size", "16"),
                                             folder, "predict"))
+                self.save_row(name, {"predict_seconds": round(seconds, 1)})
+            if not (folder / "submission.csv").exists():
                 run(llmner("score", "--data", str(self.test), "--pred", str(predictions), "--submission",
                            str(folder / "submission.csv")), folder / "submission.log")
-                self.save_row(name, {"predict_seconds": round(seconds, 1)})
             self.score(name, predictions, {**self.rows.get(name, {}), "kind": "letter log-probabilities, A-D"})
 
     def classification(self) -> None:

@@ -4,8 +4,9 @@ Both layouts are read: ``,Question,A,B,C,D,Answer`` (CMMLU, one file per subject
 ``[ID,]Question,Option A,Option B,Option C,Option D[,Answer]``. A row ``0,肉牛屠宰后，胴体的哪个部位肉质较好,胸,腹,
 大腿,小腿,C`` becomes ``{"id": "cmmlu/test/agronomy-0", "messages": [system, {"user": "肉牛屠宰后...\\nA. 胸\\n
 B. 腹\\nC. 大腿\\nD. 小腿"}, {"assistant": "C"}], "gold": {"task": "mcq", "answer": "C", "options": {...},
-"source_id": "0"}}``. A file without answers (a competition test set) gives examples with no assistant turn and
-``answer: null``, still scorable into ``submission.csv``.
+"source_id": "agronomy-0"}}`` (in a folder of subject files; a single file keeps its own IDs). A file without
+answers (a competition test set) gives examples with no assistant turn and ``answer: null``, still scorable into
+``submission.csv``.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ def input_files(path: str | Path) -> list[Path]:
 
 
 def convert_path(path: str | Path, name: str, split: str) -> Iterator[dict]:
+    """Every question of a CSV file, or of a folder of them (CMMLU: one a subject, each numbering its rows from 0,
+    so a question's ID there is its subject's and its own: agronomy-0)."""
     files = input_files(path)
     for file in files:
         for index, (_, row) in enumerate(read_mcq(file)):
             suffix = f"{file.stem}-{index}" if len(files) > 1 else str(index)
-            yield mcq_example(f"{name}/{split}/{suffix}", row["question"], row["options"], row["answer"],
-                              row["source_id"])
+            source_id = f"{file.stem}-{row['source_id'] or index}" if len(files) > 1 else row["source_id"]
+            yield mcq_example(f"{name}/{split}/{suffix}", row["question"], row["options"], row["answer"], source_id)

@@ -128,10 +128,17 @@ def score_mcq(gold: Gold, predictions: dict[str, Prediction], rule: str = "stric
 
 def submission_rows(gold: Gold, predictions: dict[str, Prediction],
                     rule: str = "strict") -> list[tuple[str, str | None]]:
-    """(the source's own ID where it had one, the predicted letter) per example, for submission.csv."""
+    """(the source's own ID where it had one, the predicted letter) per example, for submission.csv; an ID shared by
+    two questions is refused (a grader could not tell their answers apart)."""
+    from collections import Counter
+
     letters = predicted_letters(gold, predictions, rule)
-    return [(example.source_id or example_id, letters[example_id])
-            for example_id, example in gold.examples.items()]
+    rows = [(example.source_id or example_id, letters[example_id]) for example_id, example in gold.examples.items()]
+    shared = [(row_id, count) for row_id, count in Counter(row_id for row_id, _ in rows).items() if count > 1]
+    if shared:
+        raise DataError(gold.path, None, f"expected one source ID a question for submission.csv; {shared[0][0]!r} "
+                                         f"names {shared[0][1]} questions ({len(shared)} IDs shared)")
+    return rows
 
 
 def scored(gold: Gold, predictions: dict[str, Prediction], worst: int = 10,

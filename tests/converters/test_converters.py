@@ -229,6 +229,21 @@ def test_few_shot_prompt_holds_the_drawn_shots(tmp_path):
     assert lines(out)[0]["messages"][2]["content"] == "realty"
 
 
+def test_a_folder_of_subject_files_gives_every_question_its_own_source_id(tmp_path):
+    """CMMLU is one file a subject, each numbering its rows from 0: the row index alone named 67 questions "0", and
+    submission.csv had 67 rows "0,C", which no grader can match to questions. In a folder, the ID is the file's
+    subject and the row's ID, as in the example's id; a single file keeps its own IDs."""
+    folder = tmp_path / "test"
+    folder.mkdir()
+    for subject in ("agronomy", "anatomy"):
+        (folder / f"{subject}.csv").write_text(",Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,C\n1,问,甲,乙,丙,丁,A\n",
+                                               encoding="utf-8")
+    assert run("cmmlu", "--input", str(folder), "--output", str(tmp_path / "m.jsonl")).exit_code == 0
+    examples = lines(tmp_path / "m.jsonl")
+    assert [e["gold"]["source_id"] for e in examples] == ["agronomy-0", "agronomy-1", "anatomy-0", "anatomy-1"]
+    assert [e["id"].rsplit("/", 1)[1] for e in examples] == [e["gold"]["source_id"] for e in examples]
+
+
 def test_mcq_both_layouts_and_missing_answers(tmp_path):
     (tmp_path / "a.csv").write_text(",Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,C\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("ID,Question,Option A,Option B,Option C,Option D\nq7,问题,甲,乙,丙,丁\n",

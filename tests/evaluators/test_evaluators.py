@@ -403,6 +403,18 @@ def test_reports_for_examples_made_by_the_converters(converted, tmp_path):
     assert open(tmp_path / "submission.csv").readline().strip() == "ID,Answer"
 
 
+def test_a_submission_with_one_id_for_two_questions_is_refused(tmp_path):
+    """submission.csv is matched to questions by ID; two questions sharing one (a folder of per-subject files
+    converted before they were told apart) make it unreadable, so it is refused in one line, not written."""
+    gold = [{"id": f"cmmlu/test/{subject}-0", "messages": [{"role": "user", "content": "问题"}],
+             "gold": {"task": "mcq", "answer": "A", "options": {"A": "甲", "B": "乙"}, "source_id": "0"}}
+            for subject in ("agronomy", "anatomy")]
+    result, _ = score(tmp_path, [{"id": e["id"], "answer": "A"} for e in gold], gold,
+                      "--submission", str(tmp_path / "submission.csv"))
+    assert result.exit_code == 2 and "expected one source ID a question for submission.csv" in result.output
+    assert "'0' names 2 questions" in result.output and not (tmp_path / "submission.csv").exists()
+
+
 def test_loss_curve_from_an_axolotl_log(tmp_path):
     log = tmp_path / "debug.log"
     log.write_text(" 1/3 [00:00]  {'loss': '7.1', 'grad_norm': '5.9', 'epoch': '0.1'}\n"
