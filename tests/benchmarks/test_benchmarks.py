@@ -119,7 +119,7 @@ def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp
     """Each folder of benchmarks/results: every row's predictions (.jsonl, or .jsonl.gz where large), re-scored
     on the same test items of its dataset (test_ids.json, or the whole test split where there is none), give the
     figures RESULTS.md prints (figures.json, written from the run's reports): strict entity F1, or accuracy and
-    ECE."""
+    ECE; a multiple-choice row's submission.csv is written again byte for byte."""
     folder = ROOT / "benchmarks" / "results" / folder_name
     corpus = max((name for name in RAW_TEST if folder_name == name or folder_name.startswith(name + "_")), key=len)
     ids = set(json.loads((folder / "test_ids.json").read_text())) if (folder / "test_ids.json").exists() else None
@@ -140,9 +140,13 @@ def test_the_shipped_predictions_rescore_to_the_printed_figures(folder_name, tmp
     for name, figures in figures_of.items():
         report = tmp_path / f"{name}.json"
         predictions = next(folder.glob(f"{name}.predictions.jsonl*"))
+        shipped_submission = folder / f"{name}.submission.csv"  # a multiple-choice row's, written from the same
+        submission = ("--submission", tmp_path / f"{name}.csv") if shipped_submission.exists() else ()
         result = llmner("score", "--data", gold_in(figures.get("answer_format", "lines")), "--pred", predictions,
-                        "--json", report, "--resamples", "10")
+                        "--json", report, "--resamples", "10", *submission)
         assert result.exit_code == 0, result.output
+        if submission:
+            assert submission[1].read_bytes() == shipped_submission.read_bytes(), name
         scored = json.loads(report.read_text())
         if "accuracy" in figures:
             assert round(scored["accuracy"], 4) == figures["accuracy"], name
