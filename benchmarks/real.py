@@ -532,7 +532,8 @@ class Bench(RowsFile):
         """The headline verdict: the LoRA runs against the spaCy runs at `size`, every seed measured so far on each
         side, by `llmner compare` over runs (examples and runs resampled; Welch's test where both sides have
         several)."""
-        sides = [[self.rows[name]["predictions"] for name in names if name in self.rows]
+        # a run counts once it is scored: one trained, or taken back from --ship-to, has no predictions here yet
+        sides = [[self.rows[name]["predictions"] for name in names if "predictions" in self.rows.get(name, {})]
                  for names in ([lora_row(size, seed) for seed in seeds], [spacy_row(size, seed) for seed in seeds])]
         if not all(sides):
             return None

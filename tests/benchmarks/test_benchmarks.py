@@ -248,6 +248,7 @@ def test_a_full_scale_row_shipped_by_one_run_is_scored_not_trained_again_by_the_
     monkeypatch.setattr(real, "train_resumably", lambda folder: pytest.fail("trained again"))
     second = bench_in(tmp_path / "second")
     assert second.restore(shipped) == [name]
+    assert second.compare_seeds(14041, [42]) is None  # taken back, not scored yet: no run to compare (a KeyError)
     second.lora(14041, train_seed=42)
     f1 = [json.loads(Path(run.rows[name]["report"]).read_text())["entity"]["micro"]["f1"] for run in (first, second)]
     assert f1[0] == f1[1] and 0 < f1[1] < 1
