@@ -236,6 +236,8 @@ def ship_rows(dest: Path, scored: dict[str, tuple[Path, dict]], sample: Path | N
 
 # a row's paths in its OUT_DIR: not shipped, meaningless elsewhere
 LOCAL_FACTS = ("report", "predictions", "comparison")
+# the facts a NER row's figures carry beside its scores (how to re-score it, what it was trained on)
+FIGURE_FACTS = ("answer_format", "train_seed", "train_examples")
 
 
 class RowsFile:
@@ -553,7 +555,7 @@ class Bench(RowsFile):
                             {"entity.micro.f1": round(report["entity"]["micro"]["f1"], 4),
                              "ungrounded_mentions": report["ungrounded_mentions"],
                              "unparseable_outputs": report["unparseable_outputs"]}
-                            | {key: row[key] for key in ("answer_format", "train_seed", "train_examples")
+                            | {key: row[key] for key in FIGURE_FACTS
                                if key in row})
         shipped = ship_rows(dest, scored, None if self.whole_test_set() else self.test)
         self.ship_facts(dest)
@@ -575,7 +577,7 @@ class Bench(RowsFile):
         for name in missing:
             unpack(shipped / f"{name}.predictions.jsonl.gz", self.out / name / "predictions.jsonl")
             kept = facts.get(name) or {key: value for key, value in figures[name].items()
-                                       if key in ("answer_format", "train_seed", "train_examples")}
+                                       if key in FIGURE_FACTS}
             self.save_row(name, {key: value for key, value in kept.items() if key not in LOCAL_FACTS})
         return missing
 
