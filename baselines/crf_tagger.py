@@ -9,11 +9,17 @@ Each word is represented by its first sub-token's hidden state, so the CRF runs 
 compound: a weighted cross-entropy with label smoothing on the head's scores plus a weighted CRF negative
 log-likelihood (0.5, 0.3 and 0.2 by default, all in the config). Transitions that BIO forbids (O -> I-X, B-X -> I-Y,
 starting on I-X) are fixed at -10,000 and never trained, so Viterbi decoding always yields valid BIO.
+
+Training saves a checkpoint every `save_steps` steps (output_dir/checkpoint.pt: the trained weights, the optimiser, the
+random state and the losses so far); the same command run again goes on from it, and ends where an uncut run would.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
+from itertools import islice
 from pathlib import Path
 
 import click
@@ -30,7 +36,9 @@ from llmner.core.schemas import NerPrediction
 DEFAULTS = {"lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
             "loss": {"cross_entropy": 0.5, "crf": 0.3, "label_smoothing": 0.2},
             "epochs": 3, "batch_size": 16, "learning_rate": 2.0e-4, "head_learning_rate": 1.0e-3, "max_length": 256,
-            "seed": 42, "bf16": True, "max_examples": None}
+            "seed": 42, "bf16": True, "max_examples": None, "save_steps": 50}
+# Settings that do not change what is trained: a checkpoint written under other values of these still resumes.
+RESUMABLE_ACROSS = {"save_steps"}
 
 
 def load_config(path: str | Path) -> dict:
@@ -62,7 +70,7 @@ def build_tagger(config: dict, labels: list[str], adapter: str | None = None):
 
 
 def train_tagger(config: dict) -> list[float]:
-    """Train; returns the loss of every step."""
+    """Train, going on from output_dir/checkpoint.pt where a cut run left one; returns the loss of every step."""
     import torch
     from tqdm import tqdm
 
@@ -76,11 +84,16 @@ def train_tagger(config: dict) -> list[float]:
         {"params": [p for p in tagger.backbone.parameters() if p.requires_grad], "lr": config["learning_rate"]},
         {"params": tagger.head.parameters(), "lr": config["head_learning_rate"]},
         {"params": tagger.crf.parameters(), "lr": config["head_learning_rate"], "weight_decay": 0.0}])
-    losses = []
-    for epoch in range(config["epochs"]):
+    out = Path(config["output_dir"])
+    checkpoint = out / "checkpoint.pt"
+    losses, seconds = resume(checkpoint, config, tagger, optimizer)
+    per_epoch = -(-len(examples) // config["batch_size"])
+    started = time.time()
+    for epoch in range(len(losses) // per_epoch, config["epochs"]):
+        done = len(losses) - epoch * per_epoch  # steps of this epoch a cut run already took
         steps = batches(tokenizer, examples, labels, config["max_length"], config["batch_size"], config["seed"] + epoch)
         for _, input_ids, attention, positions, word_mask, tags in tqdm(
-                steps, total=-(-len(examples) // config["batch_size"]), desc=f"epoch {epoch + 1}"):
+                islice(steps, done, None), total=per_epoch, initial=done, desc=f"epoch {epoch + 1}"):
             tensors = [t.to(device) for t in (input_ids, attention, positions, word_mask, tags)]
             emissions = tagger.emissions(*tensors[:4])
             loss = tagger.compound_loss(emissions, tensors[4], tensors[3])
@@ -88,8 +101,63 @@ def train_tagger(config: dict) -> list[float]:
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-    save_tagger(tagger, tokenizer, Path(config["output_dir"]))
+            if config["save_steps"] and len(losses) % config["save_steps"] == 0:
+                save_checkpoint(checkpoint, config, tagger, optimizer, losses, seconds + time.time() - started)
+    save_tagger(tagger, tokenizer, out)
+    (out / "training.json").write_text(json.dumps({"steps": len(losses), "seconds": round(
+        seconds + time.time() - started, 1)}) + "\n", encoding="utf-8")
+    checkpoint.unlink(missing_ok=True)  # the saved tagger supersedes it
     return losses
+
+
+def trained_state(tagger) -> dict:
+    """What training changes: the adapters (the backbone is frozen), the head and the CRF."""
+    return {"adapters": {name: p.detach().clone() for name, p in tagger.backbone.named_parameters() if p.requires_grad},
+            "head": tagger.head.state_dict(), "crf": tagger.crf.state_dict()}
+
+
+def save_checkpoint(path: Path, config: dict, tagger, optimizer, losses: list[float], seconds: float) -> None:
+    """Written whole or not at all (a temporary file renamed), so a kill mid-write leaves the previous one."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save({"config": trained_config(config), "state": trained_state(tagger), "optimizer": optimizer.state_dict(),
+                "losses": losses, "seconds": seconds, "rng": torch.get_rng_state()}, partial)
+    os.replace(partial, path)
+
+
+def trained_config(config: dict) -> dict:
+    """The config as far as it decides what is trained.
+
+    >>> trained_config({"seed": 42, "save_steps": 50})
+    {'seed': 42}
+    """
+    return {key: value for key, value in config.items() if key not in RESUMABLE_ACROSS}
+
+
+def resume(path: Path, config: dict, tagger, optimizer) -> tuple[list[float], float]:
+    """Load a cut run's checkpoint into the tagger and the optimiser: its losses and its training seconds so far
+    (none and 0.0 without one). A checkpoint of another config is refused: going on from it would mix two runs."""
+    import torch
+
+    if not path.exists():
+        return [], 0.0
+    saved = torch.load(path, weights_only=True)
+    changed = sorted(key for key in {*saved["config"], *trained_config(config)}
+                     if saved["config"].get(key) != config.get(key))
+    if changed:
+        raise DataError(path, None, f"expected a checkpoint of this config, but it was written with other "
+                                    f"{', '.join(changed)} (delete it to start over)")
+    parameters = dict(tagger.backbone.named_parameters())
+    with torch.no_grad():
+        for name, value in saved["state"]["adapters"].items():
+            parameters[name].copy_(value)
+    tagger.head.load_state_dict(saved["state"]["head"])
+    tagger.crf.load_state_dict(saved["state"]["crf"])
+    optimizer.load_state_dict(saved["optimizer"])
+    torch.set_rng_state(saved["rng"])
+    return saved["losses"], saved["seconds"]
 
 
 def save_tagger(tagger, tokenizer, out: Path) -> None:

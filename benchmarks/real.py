@@ -179,7 +179,12 @@ def run_resumably(command: list[str], folder: Path, step: str) -> list[float]:
     path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
     attempts[-1]["seconds"] = round(run(command, folder / attempts[-1]["log"]), 1)
     path.write_text(json.dumps(attempts) + "\n", encoding="utf-8")
-    return [attempt_seconds(attempt, folder) for attempt in attempts]
+    return attempts_seconds(folder, step)
+
+
+def attempts_seconds(folder: Path, step: str) -> list[float]:
+    """The wall seconds of every attempt at a step that run_resumably recorded in folder."""
+    return [attempt_seconds(attempt, folder) for attempt in read_json(folder / f"{step}_attempts.json", list)]
 
 
 def train_resumably(folder: Path) -> list[float]:
@@ -487,10 +492,14 @@ class Bench(RowsFile):
                                  "epochs": 1}
             config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
             log(f"{name}: training the CRF tagger on {size} examples")
-            wall = run(llmner("baseline", "crf", "train", str(config_path)), folder / "train.log")
+            if not (folder / "model" / "training.json").exists():  # written last, once the tagger is saved
+                # a cut run goes on from the tagger's last checkpoint (save_steps) in folder/model
+                run_resumably(llmner("baseline", "crf", "train", str(config_path)), folder, "train")
+            walls = attempts_seconds(folder, "train")
             run(llmner("baseline", "crf", "predict", str(config_path), "--data", str(self.test), "--output",
                        str(predictions)), folder / "predict.log")
-            self.save_row(name, {"kind": "crf (1 epoch)", "train_examples": size, "train_wall_seconds": round(wall, 1)})
+            self.save_row(name, {"kind": "crf (1 epoch)", "train_examples": size,
+                                 "train_wall_seconds": round(sum(walls), 1), "train_attempts": len(walls)})
         self.score_row(name, self.test, predictions, report, self.rows.get(name, {}))
 
     def spacy(self, size: int, train_seed: int = RECIPE_SEED) -> None:

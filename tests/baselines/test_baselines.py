@@ -173,6 +173,86 @@ def test_crf_tagger_loss_falls_and_fits_real_sentences_above_chance(tmp_path):
     assert report["entity"]["micro"]["f1"] > 0.3
 
 
+@pytest.fixture
+def tiny_tagger(tmp_path):
+    """A tagger config on 40 shipped WNUT-17 sentences and a tiny random Llama backbone: 2 epochs of 5 steps."""
+    from llmner.baselines.crf_tagger import DEFAULTS
+    from llmner.training.twin import build_model, build_tokenizer
+
+    records = converted(ROOT / "samples" / "wnut17" / "train_sample.conll", "wnut17", 40)
+    write_jsonl(tmp_path / "train.jsonl", records)
+    tokenizer = build_tokenizer([r["gold"]["text"] for r in records], "llama3", tmp_path / "backbone", vocab_size=400)
+    build_model("meta-llama/Llama-3.2-1B-Instruct", tokenizer, tmp_path / "backbone", hidden=32, layers=1)
+    return {**DEFAULTS, "backbone": str(tmp_path / "backbone"), "train": str(tmp_path / "train.jsonl"),
+            "output_dir": str(tmp_path / "whole"), "epochs": 2, "batch_size": 8, "save_steps": 3, "bf16": False}
+
+
+def test_a_cut_crf_training_goes_on_from_its_checkpoint_and_ends_where_an_uncut_one_does(tiny_tagger, tmp_path,
+                                                                                         monkeypatch):
+    """Cut after its second checkpoint (step 6, inside the second epoch), the same call again trains only the steps
+    left, and the losses, head, CRF and adapters are those of a run never cut; the checkpoint is gone at the end."""
+    import torch
+
+    from llmner.baselines import crf_tagger
+    from llmner.baselines.crf_model import CrfTagger
+
+    uncut = crf_tagger.train_tagger(tiny_tagger)
+    config = tiny_tagger | {"output_dir": str(tmp_path / "cut")}
+    saves, save = [], crf_tagger.save_checkpoint
+
+    def save_then_cut(*args):
+        save(*args)
+        saves.append(len(args[4]))
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(crf_tagger, "save_checkpoint", save_then_cut)
+    with pytest.raises(KeyboardInterrupt):
+        crf_tagger.train_tagger(config)
+    assert saves == [3, 6] and (tmp_path / "cut" / "checkpoint.pt").exists()
+    monkeypatch.setattr(crf_tagger, "save_checkpoint", save)
+    steps, loss = [], CrfTagger.compound_loss
+    monkeypatch.setattr(CrfTagger, "compound_loss", lambda *args: steps.append(1) or loss(*args))
+    resumed = crf_tagger.train_tagger(config)
+    assert len(steps) == 4 and len(resumed) == len(uncut) == 10
+    assert resumed == pytest.approx(uncut, rel=1e-5)
+    for name in ("head_crf.pt", "adapter_model.safetensors"):
+        assert (tmp_path / "cut" / name).exists()
+    first, second = (torch.load(tmp_path / run / "head_crf.pt") for run in ("whole", "cut"))
+    for part in ("head", "crf"):
+        for key, value in first[part].items():
+            torch.testing.assert_close(second[part][key], value)
+    from safetensors.torch import load_file
+    adapters = [load_file(tmp_path / run / "adapter_model.safetensors") for run in ("whole", "cut")]
+    for key, value in adapters[0].items():
+        torch.testing.assert_close(adapters[1][key], value)
+    assert not (tmp_path / "cut" / "checkpoint.pt").exists()
+    assert json.loads((tmp_path / "cut" / "training.json").read_text())["steps"] == 10
+
+
+def test_a_crf_checkpoint_of_another_config_is_refused_in_one_line(tiny_tagger, monkeypatch):
+    """Going on from a checkpoint trained with another learning rate would mix two runs: refused, naming what
+    differs; a changed `save_steps` alone does not change what is trained and resumes."""
+    from llmner.baselines import crf_tagger
+    from llmner.core.errors import DataError
+
+    save = crf_tagger.save_checkpoint
+
+    def save_then_cut(*args):
+        save(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crf_tagger, "save_checkpoint", save_then_cut)
+    with pytest.raises(KeyboardInterrupt):
+        crf_tagger.train_tagger(tiny_tagger)
+    monkeypatch.setattr(crf_tagger, "save_checkpoint", save)
+    checkpoint = f"{tiny_tagger['output_dir']}/checkpoint.pt"
+    with pytest.raises(DataError, match=f"^{checkpoint}: expected a checkpoint of this config, but it was written "
+                                        r"with other learning_rate \(delete it to start over\)$"):
+        crf_tagger.train_tagger(tiny_tagger | {"learning_rate": 1e-3})
+    assert len(crf_tagger.train_tagger(tiny_tagger | {"save_steps": 4})) == 10
+
+
 def test_every_baseline_runs_behind_llmner_baseline():
     result = llmner("baseline", "--help")
     assert result.exit_code == 0

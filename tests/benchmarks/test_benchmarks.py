@@ -449,6 +449,49 @@ def confident_label_scorer(real_run):
     return fake_run
 
 
+def test_a_crf_row_cut_in_training_goes_on_and_one_cut_in_prediction_is_not_trained_again(tmp_path, monkeypatch):
+    """The CRF tagger's row over three attempts: training cut (the tagger keeps its checkpoint), training finished,
+    prediction cut; then prediction only. The row costs both training attempts, the cut one from its start to its
+    log's last write."""
+    import os
+    import time
+
+    from llmner.benchmarks import real
+
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
+    bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    bench.out.mkdir()
+    write_examples(bench.test, bench.train_pool)
+    steps = []
+
+    def fake_run(command, log_path):
+        log_path.write_text("working\n")
+        step = command[command.index("crf") + 1] if "crf" in command else command[0]
+        steps.append(step)
+        if steps == ["train"]:  # cut: its log last written 120 s after it started
+            os.utime(log_path, (time.time() + 120, time.time() + 120))
+            raise KeyboardInterrupt
+        if step == "train":
+            (log_path.parent / "model").mkdir()
+            (log_path.parent / "model" / "training.json").write_text('{"steps": 1, "seconds": 25.0}')
+            return 30.0
+        if step == "predict" and steps.count("predict") == 1:
+            raise KeyboardInterrupt
+        if step == "predict":
+            write_examples(log_path.parent / "predictions.jsonl", [])
+        return 0.0
+
+    monkeypatch.setattr(real, "run", fake_run)
+    monkeypatch.setattr(real.Bench, "score_row", lambda self, *args: None)
+    for _ in range(2):
+        with pytest.raises(KeyboardInterrupt):
+            bench.crf(5)
+    bench.crf(5)
+    assert steps == ["train", "train", "predict", "predict"]
+    row = bench.rows["smollm2_crf_5"]
+    assert row["train_attempts"] == 2 and 149.0 <= row["train_wall_seconds"] <= 152.0, row
+
+
 def test_bench_tasks_scores_every_test_item_once_with_each_fold_s_own_temperature(tmp_path, monkeypatch):
     """bench tasks on a task without a training split: two cross-fitted folds, each scoring the other half with the
     temperature fitted on its own held-out items; the raw and calibrated rows hold every test item once, with the
