@@ -369,10 +369,7 @@ def test_a_training_attempt_cut_before_it_ends_still_counts_in_the_row_s_wall_ti
 
     from llmner.benchmarks import real
 
-    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
-    bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
-    bench.out.mkdir()
-    write_examples(bench.test, bench.train_pool)
+    bench = five_sentence_bench(tmp_path)
     attempts = []
 
     def fake_run(command, log_path):
@@ -458,10 +455,7 @@ def test_a_crf_row_cut_in_training_goes_on_and_one_cut_in_prediction_is_not_trai
 
     from llmner.benchmarks import real
 
-    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
-    bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
-    bench.out.mkdir()
-    write_examples(bench.test, bench.train_pool)
+    bench = five_sentence_bench(tmp_path)
     steps = []
 
     def fake_run(command, log_path):
@@ -711,6 +705,17 @@ def test_a_task_with_a_training_split_but_no_validation_calibrates_on_items_it_d
         trained = {json.loads(line)["id"] for line in fold.train.read_text().splitlines()}
         held = {json.loads(line)["id"] for line in fold.calibration.read_text().splitlines()}
         assert len(trained) == size and len(held) == expected and not trained & held
+
+
+def five_sentence_bench(tmp_path: Path):
+    """A bench of 5 training sentences (the fixture's five), tested on the same five, in tmp_path/o."""
+    from llmner.benchmarks import real
+
+    bench = real.Bench(tmp_path, tmp_path / "o", 5, [5], 42)
+    bench.train_pool = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "five.expected.jsonl").open()]
+    bench.out.mkdir()
+    write_examples(bench.test, bench.train_pool)
+    return bench
 
 
 def write_examples(path: Path, examples: list[dict]) -> None:
