@@ -16,6 +16,7 @@ random state and the losses so far); the same command run again goes on from it,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -122,7 +123,7 @@ def save_checkpoint(path: Path, config: dict, tagger, optimizer, losses: list[fl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    torch.save({"config": trained_config(config), "state": trained_state(tagger), "optimizer": optimizer.state_dict(),
+    torch.save({"config": run_identity(config), "state": trained_state(tagger), "optimizer": optimizer.state_dict(),
                 "losses": losses, "seconds": seconds, "rng": torch.get_rng_state()}, partial)
     os.replace(partial, path)
 
@@ -136,6 +137,13 @@ def trained_config(config: dict) -> dict:
     return {key: value for key, value in config.items() if key not in RESUMABLE_ACROSS}
 
 
+def run_identity(config: dict) -> dict:
+    """What a checkpoint must share with the run going on from it: the config as far as it decides what is trained,
+    and the training file's bytes (a file written again with other sentences under the same name is another run)."""
+    digest = hashlib.sha256(Path(config["train"]).read_bytes()).hexdigest()
+    return trained_config(config) | {"train_sha256": digest}
+
+
 def resume(path: Path, config: dict, tagger, optimizer) -> tuple[list[float], float]:
     """Load a cut run's checkpoint into the tagger and the optimiser: its losses and its training seconds so far
     (none and 0.0 without one). A checkpoint of another config is refused: going on from it would mix two runs."""
@@ -144,8 +152,8 @@ def resume(path: Path, config: dict, tagger, optimizer) -> tuple[list[float], fl
     if not path.exists():
         return [], 0.0
     saved = torch.load(path, weights_only=True)
-    changed = sorted(key for key in {*saved["config"], *trained_config(config)}
-                     if saved["config"].get(key) != config.get(key))
+    identity = run_identity(config)
+    changed = sorted(key for key in {*saved["config"], *identity} if saved["config"].get(key) != identity.get(key))
     if changed:
         raise DataError(path, None, f"expected a checkpoint of this config, but it was written with other "
                                     f"{', '.join(changed)} (delete it to start over)")

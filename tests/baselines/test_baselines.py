@@ -231,8 +231,9 @@ def test_a_cut_crf_training_goes_on_from_its_checkpoint_and_ends_where_an_uncut_
 
 
 def test_a_crf_checkpoint_of_another_config_is_refused_in_one_line(tiny_tagger, monkeypatch):
-    """Going on from a checkpoint trained with another learning rate would mix two runs: refused, naming what
-    differs; a changed `save_steps` alone does not change what is trained and resumes."""
+    """Going on from a checkpoint trained with another learning rate, or on a training file written again with other
+    sentences, would mix two runs: refused, naming what differs; a changed `save_steps` alone does not change what is
+    trained and resumes."""
     from llmner.baselines import crf_tagger
     from llmner.core.errors import DataError
 
@@ -250,6 +251,14 @@ def test_a_crf_checkpoint_of_another_config_is_refused_in_one_line(tiny_tagger, 
     with pytest.raises(DataError, match=f"^{checkpoint}: expected a checkpoint of this config, but it was written "
                                         r"with other learning_rate \(delete it to start over\)$"):
         crf_tagger.train_tagger(tiny_tagger | {"learning_rate": 1e-3})
+    train = tiny_tagger["train"]
+    lines = open(train).readlines()
+    with open(train, "w") as handle:  # the same file name, other sentences
+        handle.writelines(lines[1:] + lines[:1])
+    with pytest.raises(DataError, match="written with other train_sha256 "):
+        crf_tagger.train_tagger(tiny_tagger)
+    with open(train, "w") as handle:
+        handle.writelines(lines)
     assert len(crf_tagger.train_tagger(tiny_tagger | {"save_steps": 4})) == 10
 
 
