@@ -82,7 +82,8 @@ def row_line(name: str, row: dict) -> str:
             f"{comparison_cell(row.get('comparison'))} | {'; '.join(cost + extras)} |")
 
 
-def learning_curve_png(path: Path, rows: dict, sizes: list[int]) -> None:
+def learning_curve_png(path: Path, rows: dict, sizes: list[int], test_set: str) -> None:
+    """F1 against training examples, a line a system, titled test_set: what each point is scored on."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,9 +103,9 @@ def learning_curve_png(path: Path, rows: dict, sizes: list[int]) -> None:
             axes.errorbar(xs, ys, yerr=[[y - c[0] for y, c in zip(ys, cis)], [c[1] - y for y, c in zip(ys, cis)]],
                           marker="o", capsize=3, label=label)
     axes.set_xscale("log")
-    axes.set_xlabel("training examples (CoNLL-2003 train, seeded sample)")
+    axes.set_xlabel("training examples (a seeded sample of the training split)")
     axes.set_ylabel("strict entity F1 (95% interval)")
-    axes.set_title("CoNLL-2003 test subset: quality against training work")
+    axes.set_title(test_set, fontsize=10)
     axes.legend()
     figure_.tight_layout()
     figure_.savefig(path, dpi=120)
@@ -200,6 +201,6 @@ def write(out: Path, rows: dict, sentences: int, sizes: list[int], verdict: Path
                          f"{ece} | {temperature} |")
     if speeds:
         lines += ["", "## Training speed", ""] + speeds
-    learning_curve_png(out / "learning_curve.png", rows, sizes)
+    learning_curve_png(out / "learning_curve.png", rows, sizes, f"{dataset}: {heading_of_test_set(sentences, whole)}")
     lines += ["", "![learning curve](learning_curve.png)", ""]
     (out / "results.md").write_text("\n".join(lines), encoding="utf-8")

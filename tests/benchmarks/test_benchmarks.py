@@ -282,6 +282,23 @@ def test_a_row_trained_but_not_yet_predicted_waits_for_its_comparison(tmp_path):
     assert "| `spacy_100`" in table and "| `smollm2_lora_100`" not in table  # in the table once it is scored
 
 
+def test_the_learning_curve_is_titled_with_the_test_set_its_points_are_scored_on(tmp_path, monkeypatch):
+    """The full-scale table's curve scores every point on the whole test set; its picture said "test subset"."""
+    from matplotlib.figure import Figure
+
+    from llmner.benchmarks import real_report
+
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"entity": {"micro": {"f1": 0.5, "f1_ci": [0.4, 0.6]}}}))
+    titles = []
+    monkeypatch.setattr(Figure, "savefig", lambda figure, path, **options: titles.append(figure.axes[0].get_title()))
+    monkeypatch.setattr(real_report, "row_line", lambda name, row: "")
+    for whole, sentences in ((True, 3453), (False, 500)):
+        real_report.write(tmp_path, {"spacy_100": {"report": str(report)}}, sentences, [100], whole=whole)
+    assert titles == ["conll2003: the whole test set, 3,453 sentences",
+                      "conll2003: 500 test sentences (seeded sample, seed 42)"]
+
+
 def test_a_row_in_another_answer_format_is_compared_on_its_own_answers(tmp_path):
     """bench real compares every row with the LoRA reference on one gold file (the reference's `lines`): a row trained
     to answer in JSON or inline is read in its own format against its own gold and written back as lines (the same
