@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from itertools import islice
 from pathlib import Path
@@ -29,7 +28,7 @@ from llmner.baselines.crf_model import CrfTagger, batches
 from llmner.core import options
 from llmner.core.errors import DataError
 from llmner.core.examples import ner_examples
-from llmner.core.io import check_writable, read_json, write_jsonl
+from llmner.core.io import atomic_output, check_writable, read_json, write_jsonl
 from llmner.core.iob import bio_labels, entities_from_tagger
 from llmner.core.recipes import load_recipe
 from llmner.core.schemas import NerPrediction
@@ -118,14 +117,13 @@ def trained_state(tagger) -> dict:
 
 
 def save_checkpoint(path: Path, config: dict, tagger, optimizer, losses: list[float], seconds: float) -> None:
-    """Written whole or not at all (a temporary file renamed), so a kill mid-write leaves the previous one."""
+    """Written whole or not at all (atomic_output), so a kill mid-write leaves the previous one."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save({"config": run_identity(config), "state": trained_state(tagger), "optimizer": optimizer.state_dict(),
-                "losses": losses, "seconds": seconds, "rng": torch.get_rng_state()}, partial)
-    os.replace(partial, path)
+    with atomic_output(path, "wb") as handle:
+        torch.save({"config": run_identity(config), "state": trained_state(tagger),
+                    "optimizer": optimizer.state_dict(), "losses": losses, "seconds": seconds,
+                    "rng": torch.get_rng_state()}, handle)
 
 
 def trained_config(config: dict) -> dict:
